@@ -1,0 +1,46 @@
+#include "engine/case_index.h"
+
+#include "engine/codec.h"
+#include "engine/core/bytes.h"
+
+namespace wangge::engine {
+
+using storage::Family;
+
+std::string DueKey(TimeMs deadline, std::string_view case_id) {
+  std::string key;
+  key.reserve(8 + case_id.size());
+  PutI64(key, deadline.ms);
+  key.append(case_id);
+  return key;
+}
+
+std::string OwnerKey(std::string_view office, CaseStatus status, std::string_view case_id) {
+  std::string key;
+  key.reserve(office.size() + 2 + case_id.size());
+  key.append(office);
+  PutU8(key, 0);
+  PutU8(key, static_cast<uint8_t>(status));
+  key.append(case_id);
+  return key;
+}
+
+void WriteCaseChange(storage::WriteSet& set, const Case* before, const Case& after) {
+  const std::string& id = after.report.client_id;
+  set.Put(Family::kCases, id, EncodeCase(after));
+
+  const bool due_changed =
+      !before || before->deadline != after.deadline || before->open() != after.open();
+  if (due_changed) {
+    if (before && before->open()) set.Delete(Family::kDue, DueKey(before->deadline, id));
+    if (after.open()) set.Put(Family::kDue, DueKey(after.deadline, id), {});
+  }
+  const bool owner_changed =
+      !before || before->office != after.office || before->status != after.status;
+  if (owner_changed) {
+    if (before) set.Delete(Family::kOwner, OwnerKey(before->office, before->status, id));
+    set.Put(Family::kOwner, OwnerKey(after.office, after.status, id), {});
+  }
+}
+
+}  // namespace wangge::engine

@@ -1,0 +1,22 @@
+// Where a case's state and its index entries live in the store, and how a change of
+// case state becomes puts and deletes. The derived state of docs/storage-format.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine/domain.h"
+#include "storage/store.h"
+
+namespace wangge::engine {
+
+// due: deadline (i64 BE) + client id; present only for open cases.
+std::string DueKey(TimeMs deadline, std::string_view case_id);
+// owner: office + 0x00 + status (u8) + client id.
+std::string OwnerKey(std::string_view office, CaseStatus status, std::string_view case_id);
+
+// Adds to `set` what moves the store from `before` (nullptr: new case) to `after`:
+// the case value and the due and owner index entries.
+void WriteCaseChange(storage::WriteSet& set, const Case* before, const Case& after);
+
+}  // namespace wangge::engine

@@ -1,0 +1,192 @@
+#include "engine/codec.h"
+
+#include "engine/core/bytes.h"
+
+namespace wangge::engine {
+namespace {
+
+// Persisted record kinds; never renumber.
+constexpr uint8_t kKindReport = 1;
+constexpr uint8_t kKindTransition = 2;
+
+void PutTime(std::string& out, TimeMs t) { PutI64(out, t.ms); }
+bool GetTime(ByteReader& r, TimeMs& t) { return r.I64(t.ms); }
+
+bool GetInt16(ByteReader& r, int& v) {
+  uint16_t x;
+  if (!r.U16(x)) return false;
+  v = x;
+  return true;
+}
+
+void PutActor(std::string& out, const Actor& a) {
+  PutString(out, a.id);
+  PutU8(out, static_cast<uint8_t>(a.role));
+  PutString(out, a.office);
+}
+
+bool GetActor(ByteReader& r, Actor& a) {
+  uint8_t role;
+  if (!r.String(a.id) || !r.U8(role) || !r.String(a.office)) return false;
+  if (!RoleFromName(RoleName(static_cast<Role>(role)))) return false;
+  a.role = static_cast<Role>(role);
+  return true;
+}
+
+void PutReport(std::string& out, const Report& rep) {
+  PutString(out, rep.client_id);
+  PutString(out, rep.category);
+  PutString(out, rep.village);
+  PutString(out, rep.grid);
+  PutU8(out, static_cast<uint8_t>(rep.severity));
+  PutString(out, rep.text);
+  PutF64(out, rep.lat);
+  PutF64(out, rep.lon);
+  PutTime(out, rep.reported_at);
+  PutU16(out, static_cast<uint16_t>(rep.attachments));
+}
+
+bool GetReport(ByteReader& r, Report& rep) {
+  uint8_t severity;
+  if (!r.String(rep.client_id) || !r.String(rep.category) || !r.String(rep.village) ||
+      !r.String(rep.grid) || !r.U8(severity) || !r.String(rep.text) || !r.F64(rep.lat) ||
+      !r.F64(rep.lon) || !GetTime(r, rep.reported_at) || !GetInt16(r, rep.attachments)) {
+    return false;
+  }
+  rep.severity = severity;
+  return true;
+}
+
+void PutRouting(std::string& out, const Routing& ro) {
+  PutString(out, ro.office);
+  PutTime(out, ro.deadline);
+  PutU16(out, static_cast<uint16_t>(ro.priority));
+  PutString(out, ro.rule_id);
+  PutString(out, ro.ruleset_version);
+}
+
+bool GetRouting(ByteReader& r, Routing& ro) {
+  return r.String(ro.office) && GetTime(r, ro.deadline) && GetInt16(r, ro.priority) &&
+         r.String(ro.rule_id) && r.String(ro.ruleset_version);
+}
+
+void PutTransition(std::string& out, const Transition& t) {
+  PutString(out, t.case_id);
+  PutU8(out, static_cast<uint8_t>(t.action));
+  PutString(out, t.note);
+  PutU8(out, static_cast<uint8_t>(t.satisfaction));
+  PutString(out, t.to_office);
+  PutU8(out, t.until ? 1 : 0);
+  PutTime(out, t.until.value_or(TimeMs{}));
+}
+
+bool GetTransition(ByteReader& r, Transition& t) {
+  uint8_t action, satisfaction, has_until;
+  TimeMs until;
+  if (!r.String(t.case_id) || !r.U8(action) || !r.String(t.note) || !r.U8(satisfaction) ||
+      !r.String(t.to_office) || !r.U8(has_until) || !GetTime(r, until)) {
+    return false;
+  }
+  if (!ActionFromName(ActionName(static_cast<Action>(action))) || has_until > 1) return false;
+  t.action = static_cast<Action>(action);
+  t.satisfaction = satisfaction;
+  if (has_until) t.until = until;
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeRecord(const Record& record) {
+  std::string out;
+  out.reserve(256);
+  PutU8(out, kRecordFormat);
+  const bool is_report = std::holds_alternative<Report>(record.body);
+  PutU8(out, is_report ? kKindReport : kKindTransition);
+  PutTime(out, record.at);
+  PutActor(out, record.actor);
+  if (is_report) {
+    PutReport(out, std::get<Report>(record.body));
+    PutRouting(out, record.routing);
+  } else {
+    PutTransition(out, std::get<Transition>(record.body));
+  }
+  return out;
+}
+
+Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
+  ByteReader r(payload);
+  Record record;
+  record.seq = seq;
+  uint8_t format, kind;
+  auto bad = [&](std::string why) {
+    return Corruption("log record " + std::to_string(seq.value) + ": " + why);
+  };
+  if (!r.U8(format) || !r.U8(kind)) return bad("truncated header");
+  if (format != kRecordFormat) return bad("unknown record format " + std::to_string(format));
+  if (!GetTime(r, record.at) || !GetActor(r, record.actor)) return bad("bad time or actor");
+  if (kind == kKindReport) {
+    Report rep;
+    if (!GetReport(r, rep) || !GetRouting(r, record.routing)) return bad("bad report");
+    record.body = std::move(rep);
+  } else if (kind == kKindTransition) {
+    Transition t;
+    if (!GetTransition(r, t)) return bad("bad transition");
+    record.body = std::move(t);
+  } else {
+    return bad("unknown record kind " + std::to_string(kind));
+  }
+  if (!r.done()) return bad("trailing bytes");
+  return record;
+}
+
+std::string EncodeCase(const Case& c) {
+  std::string out;
+  out.reserve(320);
+  PutU8(out, kCaseFormat);
+  PutReport(out, c.report);
+  PutActor(out, c.reporter);
+  PutU64(out, c.created_seq.value);
+  PutU64(out, c.last_seq.value);
+  PutTime(out, c.received_at);
+  PutTime(out, c.updated_at);
+  PutU8(out, static_cast<uint8_t>(c.status));
+  PutString(out, c.office);
+  PutTime(out, c.deadline);
+  PutTime(out, c.original_deadline);
+  PutU16(out, static_cast<uint16_t>(c.priority));
+  PutString(out, c.rule_id);
+  PutString(out, c.ruleset_version);
+  PutTime(out, c.accepted_at);
+  PutTime(out, c.resolved_at);
+  PutTime(out, c.closed_at);
+  PutU16(out, static_cast<uint16_t>(c.escalation_level));
+  PutU16(out, static_cast<uint16_t>(c.reopen_count));
+  PutU16(out, static_cast<uint16_t>(c.extension_count));
+  PutU16(out, static_cast<uint16_t>(c.return_count));
+  PutU8(out, static_cast<uint8_t>(c.satisfaction));
+  return out;
+}
+
+Result<Case> DecodeCase(std::string_view bytes) {
+  ByteReader r(bytes);
+  Case c;
+  uint8_t format, status, satisfaction;
+  if (!r.U8(format) || format != kCaseFormat) return Corruption("case: unknown format");
+  bool ok = GetReport(r, c.report) && GetActor(r, c.reporter) && r.U64(c.created_seq.value) &&
+            r.U64(c.last_seq.value) && GetTime(r, c.received_at) && GetTime(r, c.updated_at) &&
+            r.U8(status) && r.String(c.office) && GetTime(r, c.deadline) &&
+            GetTime(r, c.original_deadline) && GetInt16(r, c.priority) && r.String(c.rule_id) &&
+            r.String(c.ruleset_version) && GetTime(r, c.accepted_at) &&
+            GetTime(r, c.resolved_at) && GetTime(r, c.closed_at) &&
+            GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
+            GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) &&
+            r.U8(satisfaction) && r.done();
+  if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
+    return Corruption("case " + c.report.client_id + ": malformed state");
+  }
+  c.status = static_cast<CaseStatus>(status);
+  c.satisfaction = satisfaction;
+  return c;
+}
+
+}  // namespace wangge::engine

@@ -1,0 +1,103 @@
+#include "engine/domain.h"
+
+#include <array>
+#include <cmath>
+#include <utility>
+
+namespace wangge::engine {
+namespace {
+
+template <typename E, size_t N>
+std::string_view NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E e) {
+  for (const auto& [value, name] : table) {
+    if (value == e) return name;
+  }
+  return "unknown";
+}
+
+template <typename E, size_t N>
+std::optional<E> FromName(const std::array<std::pair<E, std::string_view>, N>& table,
+                          std::string_view name) {
+  for (const auto& [value, n] : table) {
+    if (n == name) return value;
+  }
+  return std::nullopt;
+}
+
+constexpr std::array<std::pair<Role, std::string_view>, 5> kRoles = {{
+    {Role::kWorker, "worker"},
+    {Role::kHandler, "handler"},
+    {Role::kSupervisor, "supervisor"},
+    {Role::kAuditor, "auditor"},
+    {Role::kAdmin, "admin"},
+}};
+
+constexpr std::array<std::pair<CaseStatus, std::string_view>, 6> kStatuses = {{
+    {CaseStatus::kDispatched, "dispatched"},
+    {CaseStatus::kAccepted, "accepted"},
+    {CaseStatus::kResolved, "resolved"},
+    {CaseStatus::kClosed, "closed"},
+    {CaseStatus::kReturned, "returned"},
+    {CaseStatus::kCancelled, "cancelled"},
+}};
+
+constexpr std::array<std::pair<Action, std::string_view>, 10> kActions = {{
+    {Action::kAccept, "accept"},
+    {Action::kReturn, "return"},
+    {Action::kReassign, "reassign"},
+    {Action::kResolve, "resolve"},
+    {Action::kVerify, "verify"},
+    {Action::kReopen, "reopen"},
+    {Action::kClose, "close"},
+    {Action::kEscalate, "escalate"},
+    {Action::kExtend, "extend"},
+    {Action::kCancel, "cancel"},
+}};
+
+constexpr size_t kMaxIdBytes = 128;
+constexpr size_t kMaxTextBytes = 4096;
+
+Status CheckId(std::string_view value, const char* field) {
+  if (value.empty()) return InvalidArgument(std::string(field) + " is required", field);
+  if (value.size() > kMaxIdBytes) {
+    return InvalidArgument(std::string(field) + " is longer than 128 bytes", field);
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return InvalidArgument(std::string(field) + " contains a control character", field);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view RoleName(Role r) { return NameOf(kRoles, r); }
+std::string_view StatusName(CaseStatus s) { return NameOf(kStatuses, s); }
+std::string_view ActionName(Action a) { return NameOf(kActions, a); }
+std::optional<Role> RoleFromName(std::string_view n) { return FromName(kRoles, n); }
+std::optional<CaseStatus> StatusFromName(std::string_view n) { return FromName(kStatuses, n); }
+std::optional<Action> ActionFromName(std::string_view n) { return FromName(kActions, n); }
+
+Status ValidateReport(const Report& r) {
+  WANGGE_RETURN_IF_ERROR(CheckId(r.client_id, "client_id"));
+  WANGGE_RETURN_IF_ERROR(CheckId(r.category, "category"));
+  WANGGE_RETURN_IF_ERROR(CheckId(r.village, "village"));
+  WANGGE_RETURN_IF_ERROR(CheckId(r.grid, "grid"));
+  if (r.severity < 1 || r.severity > 4) return InvalidArgument("severity must be 1-4", "severity");
+  if (r.text.size() > kMaxTextBytes) {
+    return InvalidArgument("text is longer than 4096 bytes", "text");
+  }
+  if (!std::isfinite(r.lat) || r.lat < -90 || r.lat > 90) {
+    return InvalidArgument("lat must be -90..90", "lat");
+  }
+  if (!std::isfinite(r.lon) || r.lon < -180 || r.lon > 180) {
+    return InvalidArgument("lon must be -180..180", "lon");
+  }
+  if (r.attachments < 0 || r.attachments > 100) {
+    return InvalidArgument("attachments must be 0-100", "attachments");
+  }
+  return Status::Ok();
+}
+
+}  // namespace wangge::engine

@@ -1,0 +1,145 @@
+// Domain types: reports, cases, transitions, actors and the records of the log.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "engine/core/ids.h"
+#include "engine/core/status.h"
+#include "engine/core/time.h"
+
+namespace wangge::engine {
+
+// Persisted: values are never renumbered.
+enum class Role : uint8_t {
+  kWorker = 1,      // grid worker: reports, verifies own cases
+  kHandler = 2,     // office handler: works cases owned by their office
+  kSupervisor = 3,  // command centre: reassigns, escalates, extends, closes, cancels
+  kAuditor = 4,     // reads only
+  kAdmin = 5,       // manages rulesets; no case transitions
+};
+
+enum class CaseStatus : uint8_t {
+  kDispatched = 1,  // routed to an office; the report is recorded in the same commit
+  kAccepted = 2,
+  kResolved = 3,
+  kClosed = 4,
+  kReturned = 5,  // the office says it is not the owner; a supervisor reassigns
+  kCancelled = 6,
+};
+
+enum class Action : uint8_t {
+  kAccept = 1,
+  kReturn = 2,
+  kReassign = 3,
+  kResolve = 4,
+  kVerify = 5,
+  kReopen = 6,
+  kClose = 7,
+  kEscalate = 8,
+  kExtend = 9,
+  kCancel = 10,
+};
+
+std::string_view RoleName(Role r);
+std::string_view StatusName(CaseStatus s);
+std::string_view ActionName(Action a);
+std::optional<Role> RoleFromName(std::string_view name);
+std::optional<CaseStatus> StatusFromName(std::string_view name);
+std::optional<Action> ActionFromName(std::string_view name);
+
+// Who did it. `office` is set for handlers (the office they act for).
+struct Actor {
+  std::string id;
+  Role role = Role::kWorker;
+  std::string office;
+  friend bool operator==(const Actor&, const Actor&) = default;
+};
+
+struct Report {
+  std::string client_id;  // device UUID; the idempotency key and the case's address
+  std::string category;
+  std::string village;
+  std::string grid;
+  int severity = 1;  // 1..4
+  std::string text;
+  double lat = 0;
+  double lon = 0;
+  TimeMs reported_at;  // device time; may lag the receive time after offline bursts
+  int attachments = 0;
+  friend bool operator==(const Report&, const Report&) = default;
+};
+
+// Checks ranges and required fields. kInvalidArgument naming the field.
+Status ValidateReport(const Report& r);
+
+struct Transition {
+  std::string case_id;  // the report's client id
+  Action action = Action::kAccept;
+  std::string note;
+  int satisfaction = 0;  // 1..5 with verify, else 0
+  std::string to_office;  // with reassign
+  std::optional<TimeMs> until;  // with extend
+  friend bool operator==(const Transition&, const Transition&) = default;
+};
+
+// The routing decision recorded with a report, so that replay applies the decision
+// that was made rather than re-deriving it under changed code.
+struct Routing {
+  std::string office;
+  TimeMs deadline;
+  int priority = 0;
+  std::string rule_id;
+  std::string ruleset_version;
+  friend bool operator==(const Routing&, const Routing&) = default;
+};
+
+// A validated input on its way to the sequencer. `at` is the command's own time for
+// recorded streams (import); empty means "the sequencer's receive time".
+struct Command {
+  Actor actor;
+  std::optional<TimeMs> at;
+  std::variant<Report, Transition> body;
+};
+
+// One entry of the log: a command as applied, with its sequence and time.
+struct Record {
+  Seq seq;
+  TimeMs at;
+  Actor actor;
+  std::variant<Report, Transition> body;
+  Routing routing;  // set for reports
+  friend bool operator==(const Record&, const Record&) = default;
+};
+
+struct Case {
+  Report report;
+  Actor reporter;
+  Seq created_seq;  // also the case's short human number
+  Seq last_seq;
+  TimeMs received_at;
+  TimeMs updated_at;
+  CaseStatus status = CaseStatus::kDispatched;
+  std::string office;
+  TimeMs deadline;           // in force (moved by extensions)
+  TimeMs original_deadline;  // as routed
+  int priority = 0;
+  std::string rule_id;
+  std::string ruleset_version;
+  TimeMs accepted_at;  // 0 = not yet
+  TimeMs resolved_at;
+  TimeMs closed_at;
+  int escalation_level = 0;
+  int reopen_count = 0;
+  int extension_count = 0;
+  int return_count = 0;
+  int satisfaction = 0;  // 0 = not rated
+  friend bool operator==(const Case&, const Case&) = default;
+
+  bool open() const { return status != CaseStatus::kClosed && status != CaseStatus::kCancelled; }
+};
+
+}  // namespace wangge::engine

@@ -1,0 +1,189 @@
+#include "engine/lifecycle.h"
+
+#include <algorithm>
+#include <string>
+
+namespace wangge::engine {
+namespace {
+
+using S = CaseStatus;
+
+bool IsOneOf(S s, std::initializer_list<S> set) {
+  return std::find(set.begin(), set.end(), s) != set.end();
+}
+
+int Bump(int v) { return std::min(v + 1, 65535); }
+
+// Whether the actor may see the case: workers their own reports, handlers their
+// office's cases, supervisors all.
+bool MaySee(const Actor& actor, const Case& c) {
+  switch (actor.role) {
+    case Role::kWorker: return actor.id == c.reporter.id;
+    case Role::kHandler: return !actor.office.empty() && actor.office == c.office;
+    case Role::kSupervisor:
+    case Role::kAuditor:
+    case Role::kAdmin: return true;
+  }
+  return false;
+}
+
+Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
+  switch (t.action) {
+    case Action::kVerify:
+      if (t.satisfaction < 1 || t.satisfaction > 5) {
+        return InvalidArgument("verify needs satisfaction 1-5", "satisfaction");
+      }
+      break;
+    case Action::kReassign:
+      if (t.to_office.empty()) return InvalidArgument("reassign needs to_office", "to_office");
+      if (t.to_office == c.office) {
+        return InvalidArgument("case is already owned by " + c.office, "to_office");
+      }
+      break;
+    case Action::kExtend:
+      if (!t.until) return InvalidArgument("extend needs until", "until");
+      if (*t.until <= c.deadline) {
+        return InvalidArgument("until must be later than the deadline in force", "until");
+      }
+      break;
+    case Action::kReturn:
+    case Action::kReopen:
+    case Action::kCancel:
+      if (t.note.empty()) {
+        return InvalidArgument(std::string(ActionName(t.action)) + " needs a note", "note");
+      }
+      break;
+    default: break;
+  }
+  if (t.satisfaction != 0 && t.action != Action::kVerify) {
+    return InvalidArgument("satisfaction goes only with verify", "satisfaction");
+  }
+  if (at < c.received_at) {
+    return InvalidArgument("transition time is before the case was received", "at");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::optional<CaseStatus> NextStatus(CaseStatus from, Action action) {
+  const bool open = from != S::kClosed && from != S::kCancelled;
+  switch (action) {
+    case Action::kAccept:
+      if (from == S::kDispatched) return S::kAccepted;
+      break;
+    case Action::kReturn:
+      if (IsOneOf(from, {S::kDispatched, S::kAccepted})) return S::kReturned;
+      break;
+    case Action::kReassign:
+      if (IsOneOf(from, {S::kDispatched, S::kAccepted, S::kReturned})) return S::kDispatched;
+      break;
+    case Action::kResolve:
+      if (from == S::kAccepted) return S::kResolved;
+      break;
+    case Action::kVerify:
+    case Action::kClose:
+      if (from == S::kResolved) return S::kClosed;
+      break;
+    case Action::kReopen:
+      if (from == S::kResolved) return S::kAccepted;
+      break;
+    case Action::kEscalate:
+      if (open) return from;
+      break;
+    case Action::kExtend:
+      if (IsOneOf(from, {S::kDispatched, S::kAccepted, S::kReturned})) return from;
+      break;
+    case Action::kCancel:
+      if (open) return S::kCancelled;
+      break;
+  }
+  return std::nullopt;
+}
+
+bool RoleMayAct(Role role, Action action) {
+  switch (role) {
+    case Role::kWorker: return action == Action::kVerify || action == Action::kReopen;
+    case Role::kHandler:
+      return action == Action::kAccept || action == Action::kReturn ||
+             action == Action::kResolve;
+    case Role::kSupervisor:
+      return action == Action::kReassign || action == Action::kReopen ||
+             action == Action::kClose || action == Action::kEscalate ||
+             action == Action::kExtend || action == Action::kCancel;
+    case Role::kAuditor:
+    case Role::kAdmin: return false;
+  }
+  return false;
+}
+
+Case CaseFromReport(const Record& record) {
+  const Report& rep = std::get<Report>(record.body);
+  Case c;
+  c.report = rep;
+  c.reporter = record.actor;
+  c.created_seq = record.seq;
+  c.last_seq = record.seq;
+  c.received_at = record.at;
+  c.updated_at = record.at;
+  c.status = S::kDispatched;
+  c.office = record.routing.office;
+  c.deadline = record.routing.deadline;
+  c.original_deadline = record.routing.deadline;
+  c.priority = record.routing.priority;
+  c.rule_id = record.routing.rule_id;
+  c.ruleset_version = record.routing.ruleset_version;
+  return c;
+}
+
+Result<Case> ApplyTransition(const Case& c, const Record& record) {
+  const Transition& t = std::get<Transition>(record.body);
+  const Actor& actor = record.actor;
+  const std::string what(ActionName(t.action));
+  if (!RoleMayAct(actor.role, t.action)) {
+    return PermissionDenied("role " + std::string(RoleName(actor.role)) + " may not " + what);
+  }
+  if (!MaySee(actor, c)) {
+    return PermissionDenied(actor.id + " may not act on case " + c.report.client_id +
+                            (actor.role == Role::kHandler ? " (owned by " + c.office + ")"
+                                                          : std::string(" (not the reporter)")));
+  }
+  auto next = NextStatus(c.status, t.action);
+  if (!next) {
+    return FailedPrecondition("cannot " + what + " a case that is " +
+                              std::string(StatusName(c.status)));
+  }
+  WANGGE_RETURN_IF_ERROR(CheckFields(c, t, record.at));
+
+  Case out = c;
+  out.status = *next;
+  out.last_seq = record.seq;
+  out.updated_at = record.at;
+  switch (t.action) {
+    case Action::kAccept: out.accepted_at = record.at; break;
+    case Action::kReturn: out.return_count = Bump(c.return_count); break;
+    case Action::kReassign:
+      out.office = t.to_office;
+      out.accepted_at = TimeMs{};
+      break;
+    case Action::kResolve: out.resolved_at = record.at; break;
+    case Action::kVerify:
+      out.satisfaction = t.satisfaction;
+      out.closed_at = record.at;
+      break;
+    case Action::kClose: out.closed_at = record.at; break;
+    case Action::kReopen:
+      out.reopen_count = Bump(c.reopen_count);
+      out.resolved_at = TimeMs{};
+      break;
+    case Action::kEscalate: out.escalation_level = Bump(c.escalation_level); break;
+    case Action::kExtend:
+      out.deadline = *t.until;
+      out.extension_count = Bump(c.extension_count);
+      break;
+    case Action::kCancel: out.closed_at = record.at; break;
+  }
+  return out;
+}
+
+}  // namespace wangge::engine

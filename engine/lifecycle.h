@@ -1,0 +1,30 @@
+// The case lifecycle: which transitions are legal from which status and for which
+// role, and what each does to a case. Pure functions of (case, record): the
+// sequencer and replay apply exactly the same code.
+#pragma once
+
+#include <optional>
+
+#include "engine/core/status.h"
+#include "engine/domain.h"
+
+namespace wangge::engine {
+
+// The status `action` leads to from `from`, or nullopt when it is illegal there.
+std::optional<CaseStatus> NextStatus(CaseStatus from, Action action);
+
+// Whether `role` may ever perform `action` (before looking at the case).
+bool RoleMayAct(Role role, Action action);
+
+// The case a report record creates (status dispatched, owner from its routing).
+// REQUIRES: record.body holds a Report.
+Case CaseFromReport(const Record& record);
+
+// The case after `record` (a transition) applies to `c`. Nothing changes on error:
+// kPermissionDenied: the role may not do this, or may not see this case.
+// kFailedPrecondition: illegal from the case's status (the message says why).
+// kInvalidArgument: a field the action needs is missing or out of range.
+// REQUIRES: record.body holds a Transition addressed to c.
+Result<Case> ApplyTransition(const Case& c, const Record& record);
+
+}  // namespace wangge::engine

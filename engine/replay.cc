@@ -1,0 +1,110 @@
+#include "engine/replay.h"
+
+#include <set>
+
+#include "engine/case_index.h"
+#include "engine/codec.h"
+#include "engine/lifecycle.h"
+
+namespace wangge::engine {
+namespace {
+
+using storage::Family;
+
+// Collects every key of a family into a sorted set.
+Result<std::set<std::string>> KeysOf(const storage::Store& store, Family f) {
+  std::set<std::string> keys;
+  WANGGE_RETURN_IF_ERROR(store.Scan(f, "", "", [&](std::string_view k, std::string_view) {
+    keys.emplace(k);
+    return true;
+  }));
+  return keys;
+}
+
+void CompareKeySets(const std::set<std::string>& want, const std::set<std::string>& have,
+                    std::string_view family, std::vector<std::string>& problems, size_t max) {
+  for (const auto& k : want) {
+    if (problems.size() >= max) return;
+    if (!have.contains(k)) problems.push_back(std::string(family) + " index entry missing");
+  }
+  for (const auto& k : have) {
+    if (problems.size() >= max) return;
+    if (!want.contains(k)) problems.push_back(std::string(family) + " index has a stale entry");
+  }
+}
+
+}  // namespace
+
+Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
+  RebuiltState state;
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(log.Scan(Seq{1}, until, [&](Seq seq, std::string_view payload) {
+    auto record = DecodeRecord(seq, payload);
+    if (!record.ok()) {
+      failure = record.status();
+      return false;
+    }
+    ++state.records;
+    if (std::holds_alternative<Report>(record->body)) {
+      const std::string& id = std::get<Report>(record->body).client_id;
+      if (state.cases.contains(id)) {
+        failure = Corruption("record " + std::to_string(seq.value) + " reports " + id + " twice");
+        return false;
+      }
+      state.cases.emplace(id, CaseFromReport(*record));
+      return true;
+    }
+    const std::string& id = std::get<Transition>(record->body).case_id;
+    auto it = state.cases.find(id);
+    if (it == state.cases.end()) {
+      failure = Corruption("record " + std::to_string(seq.value) + " moves unknown case " + id);
+      return false;
+    }
+    auto next = ApplyTransition(it->second, *record);
+    if (!next.ok()) {
+      failure = Corruption("record " + std::to_string(seq.value) +
+                           " does not apply: " + next.status().message());
+      return false;
+    }
+    it->second = std::move(next).value();
+    return true;
+  }));
+  if (!failure.ok()) return failure;
+  return state;
+}
+
+Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
+                                                   const storage::EventLog& log,
+                                                   size_t max_problems) {
+  WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
+  std::vector<std::string> problems;
+  std::set<std::string> want_due, want_owner;
+  for (const auto& [id, c] : state.cases) {
+    if (c.open()) want_due.insert(DueKey(c.deadline, id));
+    want_owner.insert(OwnerKey(c.office, c.status, id));
+  }
+
+  size_t stored = 0;
+  WANGGE_RETURN_IF_ERROR(store.Scan(
+      Family::kCases, "", "", [&](std::string_view key, std::string_view value) {
+        ++stored;
+        auto it = state.cases.find(key);
+        if (it == state.cases.end()) {
+          problems.push_back("case " + std::string(key) + " is stored but not in the log");
+        } else if (EncodeCase(it->second) != value) {
+          problems.push_back("case " + std::string(key) + " differs from the log's rebuild");
+        }
+        return problems.size() < max_problems;
+      }));
+  if (stored != state.cases.size() && problems.size() < max_problems) {
+    problems.push_back("log has " + std::to_string(state.cases.size()) + " cases, store has " +
+                       std::to_string(stored));
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto due, KeysOf(store, Family::kDue));
+  CompareKeySets(want_due, due, "due", problems, max_problems);
+  WANGGE_ASSIGN_OR_RETURN(auto owner, KeysOf(store, Family::kOwner));
+  CompareKeySets(want_owner, owner, "owner", problems, max_problems);
+  return problems;
+}
+
+}  // namespace wangge::engine

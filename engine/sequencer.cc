@@ -1,0 +1,183 @@
+#include "engine/sequencer.h"
+
+#include <map>
+#include <optional>
+
+#include "engine/case_index.h"
+#include "engine/codec.h"
+#include "engine/lifecycle.h"
+
+namespace wangge::engine {
+
+Status SequencerOptions::Validate() const {
+  if (max_batch == 0) return InvalidArgument("max_batch must be positive", "max_batch");
+  if (max_queue < max_batch) {
+    return InvalidArgument("max_queue must be at least max_batch", "max_queue");
+  }
+  return Status::Ok();
+}
+
+// The state of one group commit: its write set and every case it touched, with the
+// stored state before the batch, so that indexes are rewritten once per case.
+struct Sequencer::Batch {
+  struct Touched {
+    std::optional<Case> before;  // as stored; empty for a case created in this batch
+    Case after;
+  };
+  explicit Batch(storage::Store& store) : set(store) {}
+  storage::WriteSet set;
+  std::map<std::string, Touched, std::less<>> touched;
+  uint64_t records = 0;
+};
+
+Sequencer::Sequencer(storage::Store& store, storage::EventLog& log, RouteFn route,
+                     const Clock& clock, SequencerOptions options)
+    : store_(store), log_(log), route_(std::move(route)), clock_(clock), options_(options) {}
+
+Sequencer::~Sequencer() { Stop(); }
+
+void Sequencer::Start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Sequencer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sequencer::Submit(Command command, Completion done) {
+  std::unique_lock lock(mu_);
+  if (stopping_ || !started_) {
+    lock.unlock();
+    done(Unavailable("the sequencer is not running"));
+    return;
+  }
+  if (queue_.size() >= options_.max_queue) {
+    lock.unlock();
+    done(Status(StatusCode::kResourceExhausted, "the command queue is full; retry later"));
+    return;
+  }
+  queue_.push_back(Item{std::move(command), std::move(done)});
+  const bool first = queue_.size() == 1;
+  lock.unlock();
+  if (first) cv_.notify_one();
+}
+
+std::future<Result<Outcome>> Sequencer::Submit(Command command) {
+  auto promise = std::make_shared<std::promise<Result<Outcome>>>();
+  auto future = promise->get_future();
+  Submit(std::move(command), [promise](Result<Outcome> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+SequencerStats Sequencer::stats() const {
+  return SequencerStats{commits_.load(), commands_.load(), records_.load()};
+}
+
+void Sequencer::Run() {
+  std::vector<Item> items;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      if (queue_.size() <= options_.max_batch) {
+        items.swap(queue_);
+      } else {
+        auto split = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+        items.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(split));
+        queue_.erase(queue_.begin(), split);
+      }
+    }
+    Process(items);
+    items.clear();
+  }
+}
+
+void Sequencer::Process(std::vector<Item>& items) {
+  Batch batch(store_);
+  std::vector<Result<Outcome>> results;
+  results.reserve(items.size());
+  for (Item& item : items) {
+    const Command& cmd = item.command;
+    if (const auto* report = std::get_if<Report>(&cmd.body)) {
+      results.push_back(ApplyReport(cmd, *report, batch));
+    } else {
+      results.push_back(ApplyTransitionCommand(cmd, std::get<Transition>(cmd.body), batch));
+    }
+  }
+
+  if (batch.records > 0) {
+    for (auto& [id, t] : batch.touched) {
+      WriteCaseChange(batch.set, t.before ? &*t.before : nullptr, t.after);
+    }
+    Status s = log_.Commit(batch.set);
+    if (!s.ok()) {
+      // Nothing of this batch is durable: no command in it may be acknowledged.
+      for (auto& r : results) {
+        if (r.ok()) r = s;
+      }
+    } else {
+      commits_.fetch_add(1, std::memory_order_relaxed);
+      records_.fetch_add(batch.records, std::memory_order_relaxed);
+    }
+  }
+  commands_.fetch_add(items.size(), std::memory_order_relaxed);
+  for (size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
+}
+
+Result<const Case*> Sequencer::LoadCase(const std::string& id, Batch& batch) {
+  if (auto it = batch.touched.find(id); it != batch.touched.end()) return &it->second.after;
+  WANGGE_ASSIGN_OR_RETURN(auto bytes, store_.Get(storage::Family::kCases, id));
+  if (!bytes) return static_cast<const Case*>(nullptr);
+  WANGGE_ASSIGN_OR_RETURN(Case stored, DecodeCase(*bytes));
+  auto [it, inserted] = batch.touched.emplace(id, Batch::Touched{stored, stored});
+  return &it->second.after;
+}
+
+Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report, Batch& batch) {
+  WANGGE_ASSIGN_OR_RETURN(const Case* existing, LoadCase(report.client_id, batch));
+  if (existing) return Outcome{Outcome::Kind::kDuplicate, existing->created_seq, *existing};
+
+  Record record;
+  record.at = cmd.at.value_or(clock_.Now());
+  record.actor = cmd.actor;
+  rules::Decision d = route_(rules::RouteInput{report.category, report.severity, report.village,
+                                               report.grid, record.at});
+  record.routing = Routing{std::move(d.office), d.deadline, d.priority, std::move(d.rule_id),
+                           std::move(d.ruleset_version)};
+  record.body = report;
+  record.seq = log_.Append(batch.set, EncodeRecord(record));
+  ++batch.records;
+  Case created = CaseFromReport(record);
+  batch.touched.emplace(report.client_id, Batch::Touched{std::nullopt, created});
+  return Outcome{Outcome::Kind::kCreated, record.seq, std::move(created)};
+}
+
+Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Transition& t,
+                                                  Batch& batch) {
+  WANGGE_ASSIGN_OR_RETURN(const Case* current, LoadCase(t.case_id, batch));
+  if (!current) return NotFound("no case with client id " + t.case_id);
+
+  Record record;
+  record.at = cmd.at.value_or(clock_.Now());
+  record.actor = cmd.actor;
+  record.body = t;
+  // Sequence is assigned after the checks: a rejected command consumes nothing.
+  record.seq = Seq{log_.head().seq.value + batch.records + 1};
+  WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
+  Seq appended = log_.Append(batch.set, EncodeRecord(record));
+  if (appended != record.seq) return Internal("sequence assignment out of step");
+  ++batch.records;
+  batch.touched.find(t.case_id)->second.after = next;
+  return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};
+}
+
+}  // namespace wangge::engine

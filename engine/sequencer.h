@@ -1,0 +1,111 @@
+// The sequencer: the single writer. It takes validated commands from many producers,
+// assigns each the next log sequence and its time, routes reports, applies
+// transitions, and group-commits many commands with one durable write. A producer
+// hears back only after the batch holding its command is durable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "engine/core/time.h"
+#include "engine/domain.h"
+#include "rules/decision.h"
+#include "storage/event_log.h"
+#include "storage/store.h"
+
+namespace wangge::engine {
+
+struct SequencerOptions {
+  // Most commands applied into one group commit. Default: 4096.
+  size_t max_batch = 4096;
+  // Queued commands beyond which Submit answers kResourceExhausted (back-pressure).
+  // Default: 65536.
+  size_t max_queue = 65536;
+
+  Status Validate() const;
+};
+
+// What happened to one command.
+struct Outcome {
+  enum class Kind : uint8_t {
+    kCreated = 1,    // a new case (201)
+    kDuplicate = 2,  // the client id was seen; nothing written (200)
+    kApplied = 3,    // a transition was recorded (200)
+  };
+  Kind kind = Kind::kCreated;
+  Seq seq;     // the record's sequence (for a duplicate, the case's creating record)
+  Case state;  // the case after the command
+};
+
+using Completion = std::function<void(Result<Outcome>)>;
+using RouteFn = std::function<rules::Decision(const rules::RouteInput&)>;
+
+struct SequencerStats {
+  uint64_t commits = 0;   // durable writes
+  uint64_t commands = 0;  // commands completed (any outcome)
+  uint64_t records = 0;   // log records written
+};
+
+// Thread-safe: Submit from any thread. Completions run on the sequencer thread and
+// must not block (set a promise, post to an executor).
+class Sequencer {
+ public:
+  // REQUIRES: options.Validate().ok(); the references outlive the sequencer.
+  Sequencer(storage::Store& store, storage::EventLog& log, RouteFn route, const Clock& clock,
+            SequencerOptions options);
+  ~Sequencer();  // Stop()
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  void Start();
+  // Applies and commits everything queued, then stops the thread. Idempotent.
+  void Stop();
+
+  // Queues `command`. `done` is called exactly once: after the durable commit with
+  // the outcome; or with the reason it was rejected (nothing written):
+  // kInvalidArgument, kPermissionDenied, kFailedPrecondition, kNotFound;
+  // kUnavailable (stopped), kResourceExhausted (queue full); or the commit error.
+  void Submit(Command command, Completion done);
+  std::future<Result<Outcome>> Submit(Command command);
+
+  SequencerStats stats() const;
+
+ private:
+  struct Item {
+    Command command;
+    Completion done;
+  };
+  struct Batch;
+
+  void Run();
+  void Process(std::vector<Item>& items);
+  Result<Outcome> ApplyReport(const Command& cmd, const Report& report, Batch& batch);
+  Result<Outcome> ApplyTransitionCommand(const Command& cmd, const Transition& t, Batch& batch);
+  Result<const Case*> LoadCase(const std::string& id, Batch& batch);
+
+  storage::Store& store_;
+  storage::EventLog& log_;
+  RouteFn route_;
+  const Clock& clock_;
+  const SequencerOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Item> queue_;  // guarded by mu_
+  bool stopping_ = false;    // guarded by mu_
+  bool started_ = false;     // guarded by mu_
+  std::thread thread_;
+
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> commands_{0};
+  std::atomic<uint64_t> records_{0};
+};
+
+}  // namespace wangge::engine

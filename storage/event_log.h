@@ -1,0 +1,87 @@
+// The hash-chained command log: every accepted input is one record at the next
+// sequence number, carrying the SHA-256 of the record before it, so any edit,
+// deletion or reordering of the log is detectable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "engine/core/ids.h"
+#include "engine/core/status.h"
+#include "storage/sha256.h"
+#include "storage/store.h"
+
+namespace wangge::storage {
+
+// The last record's sequence and hash. Seq 0 with a zero hash is the empty log.
+struct LogHead {
+  Seq seq;
+  Hash hash{};
+  friend bool operator==(const LogHead&, const LogHead&) = default;
+};
+
+// What Verify found. ok == false names the first bad sequence and the problem.
+struct VerifyReport {
+  bool ok = true;
+  uint64_t records = 0;
+  LogHead head;
+  Seq first_bad;
+  std::string problem;
+};
+
+// Log record frame version; the byte that opens every log value.
+inline constexpr uint8_t kLogFrameVersion = 1;
+
+// One writer (the sequencer) appends and commits; head(), Scan and Verify are safe
+// from other threads.
+class EventLog {
+ public:
+  // Reads the head from the meta family and checks it against the last record.
+  // kCorruption when they disagree or the last record is malformed.
+  static Result<std::unique_ptr<EventLog>> Open(Store& store);
+
+  // Adds `payload` to `set` as the next record, chained to the pending head.
+  // Returns its sequence. The record exists only after Commit(set) succeeds.
+  Seq Append(WriteSet& set, std::string_view payload);
+
+  // Writes the pending head into `set` and writes `set` atomically. On success the
+  // pending records become the committed head; on failure they are discarded and
+  // the next Append continues from the committed head. Codes: those of Store::Write.
+  Status Commit(WriteSet& set);
+
+  // Drops records appended since the last Commit (the caller drops the set).
+  void Abort();
+
+  // The committed head. Thread-safe.
+  LogHead head() const {
+    std::lock_guard lock(mu_);
+    return committed_;
+  }
+
+  // Calls fn(seq, payload) for records from..to inclusive (to 0 = the end), in order,
+  // until fn returns false. kCorruption: a malformed frame (chain not checked).
+  Status Scan(Seq from, Seq to, const std::function<bool(Seq, std::string_view)>& fn) const;
+
+  // Walks the whole chain from sequence 1: contiguous sequences, frame versions,
+  // each prev-hash equal to the hash of the record before, and the final hash
+  // equal to the stored head. progress(seq) is called every 65,536 records.
+  Result<VerifyReport> Verify(const std::function<void(Seq)>& progress = {}) const;
+
+  // The hash a record's key and value chain into: SHA-256(seq BE || value).
+  static Hash RecordHash(Sha256& sha, Seq seq, std::string_view value);
+
+ private:
+  explicit EventLog(Store& store) : store_(store) {}
+
+  Store& store_;
+  mutable std::mutex mu_;  // guards committed_ for readers on other threads
+  LogHead committed_;
+  LogHead pending_;
+  Sha256 sha_;
+};
+
+}  // namespace wangge::storage

@@ -1,0 +1,42 @@
+#include "storage/sha256.h"
+
+#include <cstdlib>
+
+#include <openssl/evp.h>
+
+namespace wangge::storage {
+
+struct Sha256::Ctx {
+  EVP_MD_CTX* md_ctx = EVP_MD_CTX_new();
+  ~Ctx() { EVP_MD_CTX_free(md_ctx); }
+};
+
+Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
+  // Without a context nothing can be hashed; this is an allocation failure, not input.
+  if (ctx_->md_ctx == nullptr) std::abort();
+}
+
+Sha256::~Sha256() = default;
+
+Hash Sha256::Of(std::string_view a, std::string_view b) {
+  Hash out{};
+  unsigned int len = 0;
+  EVP_DigestInit_ex(ctx_->md_ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx_->md_ctx, a.data(), a.size());
+  EVP_DigestUpdate(ctx_->md_ctx, b.data(), b.size());
+  EVP_DigestFinal_ex(ctx_->md_ctx, out.data(), &len);
+  return out;
+}
+
+std::string HexOf(const Hash& h) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : h) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+}  // namespace wangge::storage

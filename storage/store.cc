@@ -1,0 +1,224 @@
+#include "storage/store.h"
+
+#include <array>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "engine/core/bytes.h"
+
+namespace wangge::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {"log",   "cases", "due",
+                                                                       "owner", "stats", "meta"};
+constexpr std::string_view kFormatKey = "format_version";
+
+// Maps a RocksDB status to ours; `what` says what was being done, for the message.
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNoSpace()) return Status(StatusCode::kResourceExhausted, msg);
+  if (s.IsCorruption()) return Corruption(msg);
+  if (s.IsNotFound()) return NotFound(msg);
+  if (s.IsInvalidArgument()) return InvalidArgument(msg);
+  if (s.IsIOError()) {
+    // RocksDB reports a held LOCK file as an IO error; say what it means.
+    if (s.ToString().find("lock") != std::string::npos ||
+        s.ToString().find("Resource temporarily unavailable") != std::string::npos) {
+      return FailedPrecondition(msg + " (the data directory is in use by another process)");
+    }
+    return IOError(msg);
+  }
+  return Internal(msg);
+}
+
+rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Point lookups by client id dominate on kCases; a bloom filter keeps misses cheap.
+  if (f == Family::kCases) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (f == Family::kLog) cf.write_buffer_size = 64 << 20;
+  return cf;
+}
+
+}  // namespace
+
+std::string_view FamilyName(Family f) { return kFamilyNames[static_cast<size_t>(f)]; }
+
+Status StoreOptions::Validate() const {
+  if (path.empty()) return InvalidArgument("data directory path is empty", "path");
+  if (block_cache_bytes < (1 << 20)) {
+    return InvalidArgument("block cache must be at least 1 MiB", "block_cache_bytes");
+  }
+  return Status::Ok();
+}
+
+struct Store::Rep {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by Family
+  rocksdb::WriteOptions write_options;
+
+  ~Rep() {
+    for (auto* h : handles) {
+      if (db) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    if (db) db->Close().PermitUncheckedError();
+  }
+  rocksdb::ColumnFamilyHandle* handle(Family f) const {
+    return handles[static_cast<size_t>(f)];
+  }
+};
+
+struct WriteSet::Rep {
+  Store* store;
+  rocksdb::WriteBatch batch;
+};
+
+WriteSet::WriteSet(Store& store) : rep_(std::make_unique<Rep>()) { rep_->store = &store; }
+WriteSet::~WriteSet() = default;
+WriteSet::WriteSet(WriteSet&&) noexcept = default;
+WriteSet& WriteSet::operator=(WriteSet&&) noexcept = default;
+
+void WriteSet::Put(Family f, std::string_view key, std::string_view value) {
+  // WriteBatch::Put only fails past its 4 GiB limit, which a group commit never nears.
+  rep_->batch.Put(rep_->store->rep_->handle(f), key, value).PermitUncheckedError();
+}
+
+void WriteSet::Delete(Family f, std::string_view key) {
+  rep_->batch.Delete(rep_->store->rep_->handle(f), key).PermitUncheckedError();
+}
+
+size_t WriteSet::Count() const { return static_cast<size_t>(rep_->batch.Count()); }
+size_t WriteSet::ByteSize() const { return rep_->batch.GetDataSize(); }
+void WriteSet::Clear() { rep_->batch.Clear(); }
+
+Store::Store(StoreOptions options, std::unique_ptr<Rep> rep)
+    : options_(std::move(options)), rep_(std::move(rep)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  WANGGE_RETURN_IF_ERROR(options.Validate());
+  std::error_code ec;
+  const fs::path dir(options.path);
+  const bool exists = fs::exists(dir, ec);
+  const bool has_current = exists && fs::exists(dir / "CURRENT", ec);
+  if (!exists && (!options.create_if_missing || options.read_only)) {
+    return NotFound("data directory '" + options.path +
+                    "' does not exist; pass --create to make a new one");
+  }
+  if (exists && !fs::is_directory(dir, ec)) {
+    return FailedPrecondition("'" + options.path + "' is not a directory");
+  }
+  if (exists && !has_current && (!options.create_if_missing || !fs::is_empty(dir, ec))) {
+    return FailedPrecondition("'" + options.path +
+                              "' is not a wangge data directory (no RocksDB CURRENT file)");
+  }
+  const bool fresh = !has_current;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.paranoid_checks = true;
+  db_options.IncreaseParallelism(2);
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kFamilyCount; ++i) {
+    Family f = static_cast<Family>(i);
+    descriptors.emplace_back(std::string(FamilyName(f)), FamilyOptions(f, cache));
+  }
+
+  auto rep = std::make_unique<Rep>();
+  rep->write_options.sync = options.sync;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    return FromRocks(s, "opening data directory '" + options.path + "'");
+  }
+  rep->db.reset(raw);
+  // handles[0] is the default family, which wangge does not use.
+  rep->db->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
+  rep->handles.assign(handles.begin() + 1, handles.end());
+
+  auto store = std::unique_ptr<Store>(new Store(options, std::move(rep)));
+  WANGGE_ASSIGN_OR_RETURN(auto version, store->Get(Family::kMeta, kFormatKey));
+  if (!version) {
+    if (!fresh) {
+      return FailedPrecondition("'" + options.path +
+                                "' has no wangge format version; not a wangge data directory");
+    }
+    WriteSet init(*store);
+    std::string v;
+    PutU32(v, kFormatVersion);
+    init.Put(Family::kMeta, kFormatKey, v);
+    WANGGE_RETURN_IF_ERROR(store->Write(init));
+  } else {
+    ByteReader r(*version);
+    uint32_t found = 0;
+    if (!r.U32(found) || !r.done()) {
+      return Corruption("format version record in '" + options.path + "' is malformed");
+    }
+    if (found > kFormatVersion) {
+      return FailedPrecondition("data directory '" + options.path + "' has format version " +
+                                std::to_string(found) + ", newer than this build reads (" +
+                                std::to_string(kFormatVersion) + "); use a newer wangge");
+    }
+  }
+  return store;
+}
+
+Status Store::Write(WriteSet& set) {
+  if (options_.read_only) return FailedPrecondition("store was opened read-only");
+  return FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
+}
+
+Result<std::optional<std::string>> Store::Get(Family f, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->handle(f), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading " + std::string(FamilyName(f)));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::Scan(Family f, std::string_view start, std::string_view end,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions read_options;
+  rocksdb::Slice upper(end.data(), end.size());
+  if (!end.empty()) read_options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(read_options, rep_->handle(f)));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  return FromRocks(it->status(), "scanning " + std::string(FamilyName(f)));
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> Store::Last(Family f) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->handle(f)));
+  it->SeekToLast();
+  WANGGE_RETURN_IF_ERROR(FromRocks(it->status(), "reading " + std::string(FamilyName(f))));
+  if (!it->Valid()) return std::optional<std::pair<std::string, std::string>>();
+  return std::optional<std::pair<std::string, std::string>>(
+      std::pair(it->key().ToString(), it->value().ToString()));
+}
+
+}  // namespace wangge::storage

@@ -1,0 +1,109 @@
+// The RocksDB-backed store: column families of keys and bytes, atomic batches, scans.
+// It knows bytes and keys, not cases; engine/ gives the bytes their meaning.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/core/status.h"
+
+namespace wangge::storage {
+
+// Column families. Values are persisted names, not numbers; see docs/storage-format.md.
+enum class Family : uint8_t {
+  kLog = 0,     // sequence (u64 BE) -> chained record
+  kCases = 1,   // client id -> case state (also the idempotency index)
+  kDue = 2,     // deadline (i64 BE) + client id -> empty; open cases only
+  kOwner = 3,   // office + 0x00 + status (u8) + client id -> empty
+  kStats = 4,   // dimension + bucket -> counters (maintained by the stats issue)
+  kMeta = 5,    // name -> value (format version, log head)
+};
+inline constexpr int kFamilyCount = 6;
+
+std::string_view FamilyName(Family f);
+
+// The on-disk format this build writes and reads. A directory with a larger
+// number was written by a newer wangge and is refused.
+inline constexpr uint32_t kFormatVersion = 1;
+
+struct StoreOptions {
+  // Data directory. Required.
+  std::string path;
+  // Create the directory and a fresh store when it does not exist. Default: false.
+  bool create_if_missing = false;
+  // fsync the write-ahead log on every Write, so a successful Write survives power
+  // loss. false trades that for speed: a crash of the machine (not of the process)
+  // may lose the last writes. Default: true.
+  bool sync = true;
+  // Open without writing anything (inspection tools). Default: false.
+  bool read_only = false;
+  // Block cache for reads, in bytes. Default: 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+
+  Status Validate() const;
+};
+
+class Store;
+
+// Puts and deletes that commit together or not at all. Not thread-safe.
+class WriteSet {
+ public:
+  explicit WriteSet(Store& store);
+  ~WriteSet();
+  WriteSet(WriteSet&&) noexcept;
+  WriteSet& operator=(WriteSet&&) noexcept;
+
+  void Put(Family f, std::string_view key, std::string_view value);
+  void Delete(Family f, std::string_view key);
+  // Number of puts and deletes.
+  size_t Count() const;
+  // Bytes the batch holds.
+  size_t ByteSize() const;
+  void Clear();
+
+ private:
+  friend class Store;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+// Thread-safe: reads and writes may come from any thread (RocksDB's guarantees).
+class Store {
+ public:
+  // Opens (or with create_if_missing, creates) the store at options.path.
+  // kNotFound: no directory and !create_if_missing. kFailedPrecondition: locked by
+  // another process, not a wangge directory, or written by a newer format.
+  // kCorruption / kIOError: RocksDB could not open it; the message names the cause.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  // Applies the whole set atomically; durable on return when options.sync.
+  // kIOError / kResourceExhausted (disk full): nothing was applied.
+  Status Write(WriteSet& set);
+
+  // The value at key, or nullopt.
+  Result<std::optional<std::string>> Get(Family f, std::string_view key) const;
+
+  // Calls fn(key, value) for keys in [start, end) in key order (end empty = to the
+  // end of the family) until fn returns false.
+  Status Scan(Family f, std::string_view start, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  // The last key and value of a family, or nullopt when it is empty.
+  Result<std::optional<std::pair<std::string, std::string>>> Last(Family f) const;
+
+  const StoreOptions& options() const { return options_; }
+
+ private:
+  friend class WriteSet;
+  struct Rep;
+  Store(StoreOptions options, std::unique_ptr<Rep> rep);
+  StoreOptions options_;
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace wangge::storage
