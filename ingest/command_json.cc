@@ -1,1 +1,350 @@
+#include "ingest/command_json.h"
 
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <simdjson.h>
+
+namespace wangge::ingest {
+namespace {
+
+namespace od = simdjson::ondemand;
+using engine::Action;
+using engine::Command;
+using engine::Report;
+using engine::Role;
+using engine::Transition;
+
+// Decoding state for one line: the line's start (for columns) and the first error.
+struct Ctx {
+  const char* begin = nullptr;
+  DecodeError error;
+  bool failed = false;
+
+  bool Fail(Status s, const char* where) {
+    if (!failed) {
+      failed = true;
+      error.status = std::move(s);
+      error.column = where && where >= begin ? static_cast<size_t>(where - begin) + 1 : 0;
+    }
+    return false;
+  }
+  bool Fail(std::string field, std::string message, const char* where) {
+    return Fail(InvalidArgument(std::move(message), std::move(field)), where);
+  }
+  bool Syntax(simdjson::error_code code, const char* where, std::string_view field) {
+    std::string msg = "malformed JSON: ";
+    msg += simdjson::error_message(code);
+    return Fail(InvalidArgument(std::move(msg), std::string(field)), where);
+  }
+};
+
+const char* Where(od::value& v) { return v.raw_json_token().data(); }
+
+bool GetString(Ctx& ctx, od::value& v, std::string_view field, std::string& out) {
+  const char* where = Where(v);
+  std::string_view s;
+  auto err = v.get_string().get(s);
+  if (err == simdjson::INCORRECT_TYPE) {
+    return ctx.Fail(std::string(field), std::string(field) + " must be a string", where);
+  }
+  if (err) return ctx.Syntax(err, where, field);
+  out.assign(s);
+  return true;
+}
+
+bool GetInt(Ctx& ctx, od::value& v, std::string_view field, int64_t lo, int64_t hi, int& out) {
+  const char* where = Where(v);
+  int64_t x;
+  auto err = v.get_int64().get(x);
+  if (err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR ||
+      err == simdjson::NUMBER_OUT_OF_RANGE) {
+    return ctx.Fail(std::string(field), std::string(field) + " must be an integer", where);
+  }
+  if (err) return ctx.Syntax(err, where, field);
+  if (x < lo || x > hi) {
+    return ctx.Fail(std::string(field),
+                    std::string(field) + " must be " + std::to_string(lo) + "-" +
+                        std::to_string(hi),
+                    where);
+  }
+  out = static_cast<int>(x);
+  return true;
+}
+
+bool GetDouble(Ctx& ctx, od::value& v, std::string_view field, double& out) {
+  const char* where = Where(v);
+  auto err = v.get_double().get(out);
+  if (err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR) {
+    return ctx.Fail(std::string(field), std::string(field) + " must be a number", where);
+  }
+  if (err) return ctx.Syntax(err, where, field);
+  return true;
+}
+
+bool GetTime(Ctx& ctx, od::value& v, std::string_view field, TimeMs& out) {
+  const char* where = Where(v);
+  std::string s;
+  if (!GetString(ctx, v, field, s)) return false;
+  auto t = ParseRfc3339(s);
+  if (!t.ok()) return ctx.Fail(InvalidArgument(t.status().message(), std::string(field)), where);
+  out = *t;
+  return true;
+}
+
+// Iterates an object's fields, calling on_field(key, value, key_position); false stops.
+template <typename Fn>
+bool ForEachField(Ctx& ctx, od::value& v, std::string_view field, Fn on_field) {
+  const char* where = Where(v);
+  od::object obj;
+  auto err = v.get_object().get(obj);
+  if (err == simdjson::INCORRECT_TYPE) {
+    return ctx.Fail(std::string(field), std::string(field) + " must be an object", where);
+  }
+  if (err) return ctx.Syntax(err, where, field);
+  for (auto f : obj) {
+    std::string_view key;
+    if ((err = f.unescaped_key().get(key))) return ctx.Syntax(err, where, field);
+    od::value value;
+    if ((err = f.value().get(value))) return ctx.Syntax(err, where, field);
+    if (!on_field(key, value)) return false;
+  }
+  return true;
+}
+
+bool Unknown(Ctx& ctx, std::string_view prefix, std::string_view key, od::value& v) {
+  std::string name = std::string(prefix) + std::string(key);
+  return ctx.Fail(name, "unknown field " + name, Where(v));
+}
+
+bool DecodeReport(Ctx& ctx, od::value& v, Report& r) {
+  const char* where = Where(v);
+  bool have_time = false;
+  bool ok = ForEachField(ctx, v, "report", [&](std::string_view key, od::value& x) {
+    if (key == "client_id") return GetString(ctx, x, "report.client_id", r.client_id);
+    if (key == "category") return GetString(ctx, x, "report.category", r.category);
+    if (key == "village") return GetString(ctx, x, "report.village", r.village);
+    if (key == "grid") return GetString(ctx, x, "report.grid", r.grid);
+    if (key == "severity") return GetInt(ctx, x, "report.severity", 1, 4, r.severity);
+    if (key == "text") return GetString(ctx, x, "report.text", r.text);
+    if (key == "lat") return GetDouble(ctx, x, "report.lat", r.lat);
+    if (key == "lon") return GetDouble(ctx, x, "report.lon", r.lon);
+    if (key == "attachments") return GetInt(ctx, x, "report.attachments", 0, 100, r.attachments);
+    if (key == "reported_at") {
+      have_time = true;
+      return GetTime(ctx, x, "report.reported_at", r.reported_at);
+    }
+    return Unknown(ctx, "report.", key, x);
+  });
+  if (!ok) return false;
+  if (!have_time) return ctx.Fail("report.reported_at", "report.reported_at is required", where);
+  Status s = engine::ValidateReport(r);
+  if (!s.ok()) return ctx.Fail(InvalidArgument(s.message(), "report." + s.field()), where);
+  return true;
+}
+
+bool DecodeTransition(Ctx& ctx, od::value& v, Transition& t) {
+  const char* where = Where(v);
+  bool have_action = false;
+  bool ok = ForEachField(ctx, v, "transition", [&](std::string_view key, od::value& x) {
+    if (key == "action") {
+      const char* at = Where(x);
+      std::string name;
+      if (!GetString(ctx, x, "transition.action", name)) return false;
+      auto a = engine::ActionFromName(name);
+      if (!a) return ctx.Fail("transition.action", "unknown action '" + name + "'", at);
+      t.action = *a;
+      have_action = true;
+      return true;
+    }
+    if (key == "note") return GetString(ctx, x, "transition.note", t.note);
+    if (key == "satisfaction") {
+      return GetInt(ctx, x, "transition.satisfaction", 1, 5, t.satisfaction);
+    }
+    if (key == "to_office") return GetString(ctx, x, "transition.to_office", t.to_office);
+    if (key == "until") {
+      TimeMs until;
+      if (!GetTime(ctx, x, "transition.until", until)) return false;
+      t.until = until;
+      return true;
+    }
+    return Unknown(ctx, "transition.", key, x);
+  });
+  if (!ok) return false;
+  if (!have_action) return ctx.Fail("transition.action", "transition.action is required", where);
+  if (t.note.size() > 4096) {
+    return ctx.Fail("transition.note", "transition.note is longer than 4096 bytes", where);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct CommandDecoder::Impl {
+  od::parser parser{kMaxLineBytes};
+  std::string buffer;
+};
+
+CommandDecoder::CommandDecoder() : impl_(std::make_unique<Impl>()) {
+  impl_->buffer.reserve(kMaxLineBytes + simdjson::SIMDJSON_PADDING);
+}
+CommandDecoder::~CommandDecoder() = default;
+
+bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError& error) {
+  Ctx ctx;
+  command = Command{};
+  if (line.size() > kMaxLineBytes) {
+    error = DecodeError{InvalidArgument("line is longer than 65536 bytes"), 0};
+    return false;
+  }
+  // Copy into a buffer with simdjson's required padding after the text.
+  impl_->buffer.assign(line);
+  const char* begin = impl_->buffer.data();
+  ctx.begin = begin;
+  od::document doc;
+  auto err = impl_->parser
+                 .iterate(simdjson::padded_string_view(begin, line.size(),
+                                                       impl_->buffer.capacity()))
+                 .get(doc);
+  if (err) {
+    ctx.Syntax(err, begin, "");
+    error = ctx.error;
+    return false;
+  }
+
+  std::string kind, role_name, case_id;
+  bool have_at = false, have_report = false, have_transition = false;
+  Report report;
+  Transition transition;
+  od::object obj;
+  if ((err = doc.get_object().get(obj))) {
+    const char* where = nullptr;
+    if (doc.current_location().get(where)) where = begin;
+    if (err == simdjson::INCORRECT_TYPE) {
+      ctx.Fail("", "a command must be a JSON object", begin);
+    } else {
+      ctx.Syntax(err, where, "");
+    }
+    error = ctx.error;
+    return false;
+  }
+  for (auto f : obj) {
+    std::string_view key;
+    od::value v;
+    if ((err = f.unescaped_key().get(key)) || (err = f.value().get(v))) {
+      const char* where = nullptr;
+      if (doc.current_location().get(where)) where = nullptr;
+      ctx.Syntax(err, where, "");
+      break;
+    }
+    bool ok = true;
+    if (key == "kind") {
+      ok = GetString(ctx, v, "kind", kind);
+    } else if (key == "at") {
+      TimeMs at;
+      ok = GetTime(ctx, v, "at", at);
+      command.at = at;
+      have_at = true;
+    } else if (key == "actor") {
+      ok = GetString(ctx, v, "actor", command.actor.id);
+    } else if (key == "role") {
+      const char* where = Where(v);
+      ok = GetString(ctx, v, "role", role_name);
+      if (ok && !engine::RoleFromName(role_name)) {
+        ok = ctx.Fail("role", "unknown role '" + role_name + "'", where);
+      }
+    } else if (key == "office") {
+      ok = GetString(ctx, v, "office", command.actor.office);
+    } else if (key == "case") {
+      ok = GetString(ctx, v, "case", case_id);
+    } else if (key == "report") {
+      ok = DecodeReport(ctx, v, report);
+      have_report = true;
+    } else if (key == "transition") {
+      ok = DecodeTransition(ctx, v, transition);
+      have_transition = true;
+    } else {
+      ok = Unknown(ctx, "", key, v);
+    }
+    if (!ok) break;
+  }
+  if (!ctx.failed) {
+    // current_location() fails only at the end of the input: anything else is trailing.
+    const char* where = nullptr;
+    if (!doc.current_location().get(where)) {
+      ctx.Fail(InvalidArgument("trailing content after the JSON object"), where);
+    }
+  }
+  if (!ctx.failed) {
+    if (!have_at) {
+      ctx.Fail("at", "at is required", nullptr);
+    } else if (command.actor.id.empty()) {
+      ctx.Fail("actor", "actor is required", nullptr);
+    } else if (kind == "report") {
+      command.actor.role = role_name.empty() ? Role::kWorker : *engine::RoleFromName(role_name);
+      if (!have_report) ctx.Fail("report", "a report command needs report", nullptr);
+      if (have_transition) ctx.Fail("transition", "a report command has no transition", nullptr);
+      command.body = std::move(report);
+    } else if (kind == "transition") {
+      if (role_name.empty()) ctx.Fail("role", "a transition command needs role", nullptr);
+      if (case_id.empty()) ctx.Fail("case", "a transition command needs case", nullptr);
+      if (!have_transition) ctx.Fail("transition", "a transition command needs transition", nullptr);
+      if (!ctx.failed) {
+        command.actor.role = *engine::RoleFromName(role_name);
+        if (command.actor.role == Role::kHandler && command.actor.office.empty()) {
+          ctx.Fail("office", "a handler's command needs office", nullptr);
+        }
+      }
+      transition.case_id = std::move(case_id);
+      command.body = std::move(transition);
+    } else if (kind.empty()) {
+      ctx.Fail("kind", "kind is required", nullptr);
+    } else {
+      ctx.Fail("kind", "unsupported kind '" + kind + "' (report or transition)", nullptr);
+    }
+  }
+  if (ctx.failed) error = ctx.error;
+  return !ctx.failed;
+}
+
+std::string EncodeCommand(const Command& command) {
+  namespace json = boost::json;
+  json::object out;
+  if (const auto* r = std::get_if<Report>(&command.body)) {
+    out["kind"] = "report";
+    out["at"] = FormatRfc3339(command.at.value_or(TimeMs{}));
+    out["actor"] = command.actor.id;
+    json::object rep;
+    rep["client_id"] = r->client_id;
+    rep["category"] = r->category;
+    rep["village"] = r->village;
+    rep["grid"] = r->grid;
+    rep["severity"] = r->severity;
+    rep["text"] = r->text;
+    rep["lat"] = r->lat;
+    rep["lon"] = r->lon;
+    rep["reported_at"] = FormatRfc3339(r->reported_at);
+    rep["attachments"] = r->attachments;
+    out["report"] = std::move(rep);
+  } else {
+    const auto& t = std::get<Transition>(command.body);
+    out["kind"] = "transition";
+    out["at"] = FormatRfc3339(command.at.value_or(TimeMs{}));
+    out["actor"] = command.actor.id;
+    out["role"] = std::string(engine::RoleName(command.actor.role));
+    if (!command.actor.office.empty()) out["office"] = command.actor.office;
+    out["case"] = t.case_id;
+    json::object tr;
+    tr["action"] = std::string(engine::ActionName(t.action));
+    if (!t.note.empty()) tr["note"] = t.note;
+    if (t.satisfaction != 0) tr["satisfaction"] = t.satisfaction;
+    if (!t.to_office.empty()) tr["to_office"] = t.to_office;
+    if (t.until) tr["until"] = FormatRfc3339(*t.until);
+    out["transition"] = std::move(tr);
+  }
+  return json::serialize(out);
+}
+
+}  // namespace wangge::ingest

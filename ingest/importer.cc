@@ -1,1 +1,153 @@
+#include "ingest/importer.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "ingest/command_json.h"
+
+namespace wangge::ingest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Result<std::ifstream> OpenFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open '" + path + "'");
+  return in;
+}
+
+// Reads lines, stripping a trailing '\r'; calls fn(line_number, line) for non-empty ones.
+template <typename Fn>
+Status ForEachLine(const std::string& path, Fn fn) {
+  WANGGE_ASSIGN_OR_RETURN(std::ifstream in, OpenFile(path));
+  std::string line;
+  uint64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (!fn(number, line)) break;
+  }
+  if (in.bad()) return IOError("reading '" + path + "' failed");
+  return Status::Ok();
+}
+
+// Counts in-flight commands and the outcomes as completions arrive on the
+// sequencer thread.
+struct Tally {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t in_flight = 0;
+  ImportReport report;
+  size_t max_errors = 0;
+  std::string path;
+
+  void Done(uint64_t line, const Result<engine::Outcome>& r) {
+    std::lock_guard lock(mu);
+    --in_flight;
+    if (r.ok()) {
+      switch (r->kind) {
+        case engine::Outcome::Kind::kCreated: ++report.created; break;
+        case engine::Outcome::Kind::kDuplicate: ++report.duplicates; break;
+        case engine::Outcome::Kind::kApplied: ++report.applied; break;
+      }
+    } else {
+      ++report.rejected;
+      if (report.errors.size() < max_errors) {
+        report.errors.push_back(fmt::format("{}:{}: {}", path, line, r.status().ToString()));
+      }
+    }
+    cv.notify_all();
+  }
+};
+
+void PrintProgress(std::ostream& out, uint64_t done, uint64_t total, Clock::time_point start) {
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+  double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+  out << fmt::format("\rimport: {}/{} commands ({:.0f}%), {:.0f}/s, ETA {:.0f}s   ", done, total,
+                     total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
+                     rate, eta)
+      << std::flush;
+}
+
+}  // namespace
+
+Status ImportOptions::Validate() const {
+  if (path.empty()) return InvalidArgument("import needs a file", "path");
+  if (window == 0) return InvalidArgument("window must be positive", "window");
+  return Status::Ok();
+}
+
+Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& options,
+                                std::ostream* progress) {
+  WANGGE_RETURN_IF_ERROR(options.Validate());
+  CommandDecoder decoder;
+  engine::Command command;
+  DecodeError error;
+
+  // Pass 1: every line must decode before anything is written.
+  std::vector<std::string> bad;
+  uint64_t bad_count = 0, total = 0;
+  WANGGE_RETURN_IF_ERROR(ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
+    ++total;
+    if (!decoder.Decode(line, command, error)) {
+      ++bad_count;
+      if (bad.size() < options.max_errors) {
+        bad.push_back(fmt::format("{}:{}:{}: {}", options.path, number, error.column,
+                                  error.status.ToString()));
+      }
+    }
+    return true;
+  }));
+  if (bad_count > 0) {
+    std::string msg = fmt::format("{} malformed line(s) in '{}'; nothing imported", bad_count,
+                                  options.path);
+    for (const auto& b : bad) msg += "\n  " + b;
+    return InvalidArgument(std::move(msg));
+  }
+
+  // Pass 2: submit in file order, at most `window` in flight.
+  Tally tally;
+  tally.max_errors = options.max_errors;
+  tally.path = options.path;
+  tally.report.lines = total;
+  const auto start = Clock::now();
+  auto last_print = start;
+  uint64_t submitted = 0;
+  Status read = ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
+    if (!decoder.Decode(line, command, error)) return true;  // changed since pass 1
+    {
+      std::unique_lock lock(tally.mu);
+      tally.cv.wait(lock, [&] { return tally.in_flight < options.window; });
+      ++tally.in_flight;
+    }
+    engine.sequencer().Submit(std::move(command), [&tally, number](Result<engine::Outcome> r) {
+      tally.Done(number, r);
+    });
+    ++submitted;
+    if (progress && Clock::now() - last_print > std::chrono::milliseconds(500)) {
+      last_print = Clock::now();
+      PrintProgress(*progress, submitted, total, start);
+    }
+    return true;
+  });
+  {
+    std::unique_lock lock(tally.mu);
+    tally.cv.wait(lock, [&] { return tally.in_flight == 0; });
+  }
+  if (progress) {
+    PrintProgress(*progress, submitted, total, start);
+    *progress << "\n";
+  }
+  WANGGE_RETURN_IF_ERROR(read);
+  std::lock_guard lock(tally.mu);
+  return tally.report;
+}
+
+}  // namespace wangge::ingest

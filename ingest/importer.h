@@ -1,0 +1,44 @@
+// `wangge import`: feeds a recorded command stream (NDJSON) through the sequencer.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "engine/engine.h"
+
+namespace wangge::ingest {
+
+struct ImportOptions {
+  // The NDJSON file. Required.
+  std::string path;
+  // Commands in flight at once; the sequencer group-commits them. Default: 8192.
+  size_t window = 8192;
+  // Errors kept for the report (the counts are always complete). Default: 50.
+  size_t max_errors = 50;
+
+  Status Validate() const;
+};
+
+struct ImportReport {
+  uint64_t lines = 0;       // non-empty lines
+  uint64_t created = 0;     // new cases
+  uint64_t duplicates = 0;  // reports whose client id was already known
+  uint64_t applied = 0;     // transitions recorded
+  uint64_t rejected = 0;    // commands the engine refused (nothing written for them)
+  // "FILE:LINE: message" for rejected commands, at most max_errors.
+  std::vector<std::string> errors;
+};
+
+// Reads the file twice: first decoding every line, and if any line is malformed,
+// returns kInvalidArgument listing "FILE:LINE:COLUMN: message" for each (up to
+// max_errors) with nothing written; then submits every command in file order.
+// Commands the engine rejects are counted and listed; the others are durable when
+// this returns. `progress`, when not null, gets a progress line about twice a second.
+// kNotFound / kIOError: the file cannot be read.
+Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& options,
+                                std::ostream* progress);
+
+}  // namespace wangge::ingest
