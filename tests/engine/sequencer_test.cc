@@ -1,0 +1,200 @@
+#include "engine/sequencer.h"
+
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "engine/case_index.h"
+#include "engine/engine.h"
+#include "engine/replay.h"
+#include "tests/testing/builders.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
+
+namespace wangge::engine {
+namespace {
+
+using testing::ReportCommand;
+using testing::TransitionCommand;
+
+class SequencerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(true); }
+
+  void Open(bool create = false) {
+    engine_.reset();
+    EngineOptions o;
+    o.store.path = dir_.Sub("data");
+    o.store.create_if_missing = create;
+    auto e = Engine::Open(o, clock_);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    engine_ = std::move(e).value();
+  }
+
+  Result<Outcome> Run(Command c) { return engine_->sequencer().Submit(std::move(c)).get(); }
+
+  void ExpectConsistent() {
+    auto problems = CheckDerivedState(engine_->store(), engine_->log());
+    ASSERT_TRUE(problems.ok()) << problems.status().ToString();
+    EXPECT_TRUE(problems->empty()) << (*problems)[0];
+    auto chain = engine_->log().Verify();
+    ASSERT_TRUE(chain.ok());
+    EXPECT_TRUE(chain->ok) << chain->problem;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(SequencerTest, ReportCreatesARoutedCaseThatSurvivesReopen) {
+  auto r = Run(ReportCommand("c-1"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->kind, Outcome::Kind::kCreated);
+  EXPECT_EQ(r->seq.value, 1u);
+  EXPECT_EQ(r->state.office, "zonghe-zhifa");
+  EXPECT_EQ(r->state.received_at, clock_.Now());
+  EXPECT_EQ(r->state.deadline.ms, clock_.Now().ms + 48 * 3'600'000);
+  EXPECT_EQ(r->state.status, CaseStatus::kDispatched);
+
+  Open();
+  auto stored = engine_->GetCase("c-1");
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ(**stored, r->state);
+  EXPECT_EQ(engine_->head().seq.value, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, RecordedTimeComesFromTheCommandWhenGiven) {
+  Command c = ReportCommand("c-1");
+  c.at = TimeMs{1'577'808'000'000};
+  auto r = Run(std::move(c));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->state.received_at.ms, 1'577'808'000'000);
+}
+
+TEST_F(SequencerTest, DuplicateClientIdReturnsTheCaseAndWritesNothing) {
+  auto first = Run(ReportCommand("c-1"));
+  ASSERT_TRUE(first.ok());
+  auto again = Run(ReportCommand("c-1", "W099"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->kind, Outcome::Kind::kDuplicate);
+  EXPECT_EQ(again->seq, first->seq);
+  EXPECT_EQ(again->state, first->state);
+  EXPECT_EQ(engine_->head().seq.value, 1u);
+}
+
+TEST_F(SequencerTest, DuplicatesInsideOneBatchAreCaughtToo) {
+  std::vector<std::future<Result<Outcome>>> futures;
+  for (int i = 0; i < 50; ++i) futures.push_back(engine_->sequencer().Submit(ReportCommand("same")));
+  int created = 0, duplicates = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r.ok());
+    (r->kind == Outcome::Kind::kCreated ? created : duplicates)++;
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(duplicates, 49);
+  EXPECT_EQ(engine_->head().seq.value, 1u);
+}
+
+TEST_F(SequencerTest, FullLifecycleMaintainsIndexes) {
+  ASSERT_TRUE(Run(ReportCommand("c-1")).ok());
+  auto handler = testing::Handler("zonghe-zhifa");
+  ASSERT_TRUE(Run(TransitionCommand("c-1", Action::kAccept, handler)).ok());
+  clock_.Advance(3'600'000);
+  ASSERT_TRUE(Run(TransitionCommand("c-1", Action::kResolve, handler)).ok());
+  Command verify = TransitionCommand("c-1", Action::kVerify, testing::Worker());
+  std::get<Transition>(verify.body).satisfaction = 5;
+  auto closed = Run(std::move(verify));
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  EXPECT_EQ(closed->kind, Outcome::Kind::kApplied);
+  EXPECT_EQ(closed->seq.value, 4u);
+  EXPECT_EQ(closed->state.status, CaseStatus::kClosed);
+  // A closed case leaves the open-deadline index; the owner index follows its status.
+  auto due = engine_->store().Get(storage::Family::kDue, DueKey(closed->state.deadline, "c-1"));
+  EXPECT_FALSE(due->has_value());
+  auto owner = engine_->store().Get(storage::Family::kOwner,
+                                    OwnerKey("zonghe-zhifa", CaseStatus::kClosed, "c-1"));
+  EXPECT_TRUE(owner->has_value());
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, RejectedTransitionsWriteNothing) {
+  ASSERT_TRUE(Run(ReportCommand("c-1")).ok());
+  auto wrong_office = Run(TransitionCommand("c-1", Action::kAccept, testing::Handler("shichang")));
+  EXPECT_EQ(wrong_office.status().code(), StatusCode::kPermissionDenied);
+  auto too_early =
+      Run(TransitionCommand("c-1", Action::kResolve, testing::Handler("zonghe-zhifa")));
+  EXPECT_EQ(too_early.status().code(), StatusCode::kFailedPrecondition);
+  auto unknown = Run(TransitionCommand("c-404", Action::kAccept, testing::Handler("x")));
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine_->head().seq.value, 1u);
+  // A later legal command takes the very next sequence.
+  auto ok = Run(TransitionCommand("c-1", Action::kAccept, testing::Handler("zonghe-zhifa")));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->seq.value, 2u);
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, ConcurrentProducersGetUniqueContiguousSequences) {
+  constexpr int kThreads = 8, kEach = 300;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<uint64_t> seqs;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = Run(ReportCommand("t" + std::to_string(t) + "-" + std::to_string(i)));
+        if (!r.ok() || r->kind != Outcome::Kind::kCreated) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        seqs.insert(r->seq.value);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(seqs.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), static_cast<uint64_t>(kThreads * kEach));
+  auto stats = engine_->sequencer().stats();
+  EXPECT_EQ(stats.records, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_LT(stats.commits, stats.records);  // group commit: fewer writes than records
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, SubmitAfterStopIsUnavailable) {
+  engine_->Stop();
+  auto r = Run(ReportCommand("late"));
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(SequencerTest, StopCommitsEverythingQueued) {
+  std::vector<std::future<Result<Outcome>>> futures;
+  for (int i = 0; i < 1000; ++i) {
+    futures.push_back(engine_->sequencer().Submit(ReportCommand("q-" + std::to_string(i))));
+  }
+  engine_->Stop();
+  for (auto& f : futures) EXPECT_TRUE(f.get().ok());
+  Open();
+  EXPECT_EQ(engine_->head().seq.value, 1000u);
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, ReopenedEngineContinuesTheChain) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Run(ReportCommand("a-" + std::to_string(i))).ok());
+  Open();
+  auto r = Run(ReportCommand("b-0"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->seq.value, 11u);
+  ExpectConsistent();
+}
+
+}  // namespace
+}  // namespace wangge::engine

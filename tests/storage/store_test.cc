@@ -1,0 +1,111 @@
+#include "storage/store.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "engine/core/bytes.h"
+#include "tests/testing/temp_dir.h"
+
+namespace wangge::storage {
+namespace {
+
+StoreOptions At(const std::string& path, bool create) {
+  StoreOptions o;
+  o.path = path;
+  o.create_if_missing = create;
+  return o;
+}
+
+TEST(StoreTest, MissingDirectoryWithoutCreateIsNotFound) {
+  testing::TempDir dir;
+  auto s = Store::Open(At(dir.Sub("nope"), false));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(s.status().message().find("--create"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("nope")));
+}
+
+TEST(StoreTest, WritesAreReadableAfterReopen) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open(At(dir.Sub("db"), true));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    WriteSet set(**store);
+    set.Put(Family::kCases, "a", "1");
+    set.Put(Family::kOwner, "a", "2");
+    EXPECT_EQ(set.Count(), 2u);
+    ASSERT_TRUE((*store)->Write(set).ok());
+  }
+  auto store = Store::Open(At(dir.Sub("db"), false));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto v = (*store)->Get(Family::kCases, "a");
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(v->has_value());
+  EXPECT_EQ(**v, "1");
+  // Families are separate key spaces.
+  EXPECT_FALSE((*store)->Get(Family::kDue, "a")->has_value());
+}
+
+TEST(StoreTest, SecondOpenOfALockedDirectoryFailsClearly) {
+  testing::TempDir dir;
+  auto first = Store::Open(At(dir.Sub("db"), true));
+  ASSERT_TRUE(first.ok());
+  auto second = Store::Open(At(dir.Sub("db"), false));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos)
+      << second.status().message();
+}
+
+TEST(StoreTest, NewerFormatVersionIsRefused) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open(At(dir.Sub("db"), true));
+    ASSERT_TRUE(store.ok());
+    WriteSet set(**store);
+    std::string v;
+    PutU32(v, kFormatVersion + 1);
+    set.Put(Family::kMeta, "format_version", v);
+    ASSERT_TRUE((*store)->Write(set).ok());
+  }
+  auto store = Store::Open(At(dir.Sub("db"), false));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("newer"), std::string::npos);
+}
+
+TEST(StoreTest, ADirectoryThatIsNotAStoreIsRefused) {
+  testing::TempDir dir;
+  std::filesystem::create_directory(dir.Sub("other"));
+  std::ofstream(dir.Sub("other") + "/notes.txt") << "hello";
+  auto store = Store::Open(At(dir.Sub("other"), true));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(std::filesystem::exists(dir.Sub("other") + "/notes.txt"));
+}
+
+TEST(StoreTest, ScanHonoursRangeAndOrder) {
+  testing::TempDir dir;
+  auto store = Store::Open(At(dir.Sub("db"), true));
+  ASSERT_TRUE(store.ok());
+  WriteSet set(**store);
+  for (uint64_t i : {5u, 1u, 3u, 2u, 4u}) set.Put(Family::kLog, EncodeU64(i), "x");
+  ASSERT_TRUE((*store)->Write(set).ok());
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE((*store)
+                  ->Scan(Family::kLog, EncodeU64(2), EncodeU64(5),
+                         [&](std::string_view k, std::string_view) {
+                           seen.push_back(DecodeU64(k));
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{2, 3, 4}));
+  auto last = (*store)->Last(Family::kLog);
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ(DecodeU64((*last)->first), 5u);
+}
+
+}  // namespace
+}  // namespace wangge::storage
