@@ -5,14 +5,14 @@
 //   build/bench/engine_bench --benchmark_filter=Sequencer
 //   WANGGE_BENCH_DIR=/path/on/the/disk/to/measure  (default: the system temp dir)
 #include <atomic>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <mutex>
-#include <vector>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 

@@ -176,11 +176,10 @@ Result<Case> DecodeCase(std::string_view bytes) {
             r.U64(c.last_seq.value) && GetTime(r, c.received_at) && GetTime(r, c.updated_at) &&
             r.U8(status) && r.String(c.office) && GetTime(r, c.deadline) &&
             GetTime(r, c.original_deadline) && GetInt16(r, c.priority) && r.String(c.rule_id) &&
-            r.String(c.ruleset_version) && GetTime(r, c.accepted_at) &&
-            GetTime(r, c.resolved_at) && GetTime(r, c.closed_at) &&
-            GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
-            GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) &&
-            r.U8(satisfaction) && r.done();
+            r.String(c.ruleset_version) && GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) &&
+            GetTime(r, c.closed_at) && GetInt16(r, c.escalation_level) &&
+            GetInt16(r, c.reopen_count) && GetInt16(r, c.extension_count) &&
+            GetInt16(r, c.return_count) && r.U8(satisfaction) && r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }

@@ -80,8 +80,8 @@ struct Transition {
   std::string case_id;  // the report's client id
   Action action = Action::kAccept;
   std::string note;
-  int satisfaction = 0;  // 1..5 with verify, else 0
-  std::string to_office;  // with reassign
+  int satisfaction = 0;         // 1..5 with verify, else 0
+  std::string to_office;        // with reassign
   std::optional<TimeMs> until;  // with extend
   friend bool operator==(const Transition&, const Transition&) = default;
 };

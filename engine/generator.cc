@@ -104,7 +104,8 @@ Status GeneratorOptions::Validate() const {
   if (reports == 0 || reports > 100'000'000) {
     return InvalidArgument("reports must be 1-100000000", "reports");
   }
-  if (workers < 1 || workers > 100'000) return InvalidArgument("workers must be 1-100000", "workers");
+  if (workers < 1 || workers > 100'000)
+    return InvalidArgument("workers must be 1-100000", "workers");
   if (villages < 1 || villages > 999) return InvalidArgument("villages must be 1-999", "villages");
   if (year < 2000 || year > 2100) return InvalidArgument("year must be 2000-2100", "year");
   return Status::Ok();
@@ -141,8 +142,9 @@ Status GenerateTownYear(const GeneratorOptions& options, const rules::MinimalTab
     const int64_t device = ReportTime(rng, year_start.ms, days);
     r.reported_at = TimeMs{device};
     // Most reports arrive within a minute; one in ten after an offline spell.
-    int64_t received = device + (rng.Uniform() < 0.1 ? static_cast<int64_t>(rng.Exponential(2.0 * kHour))
-                                                     : static_cast<int64_t>(rng.Below(60'000)));
+    int64_t received =
+        device + (rng.Uniform() < 0.1 ? static_cast<int64_t>(rng.Exponential(2.0 * kHour))
+                                      : static_cast<int64_t>(rng.Below(60'000)));
     std::snprintf(name, sizeof name, "W%03d", worker + 1);
     Actor reporter{name, Role::kWorker, ""};
 

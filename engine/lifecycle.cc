@@ -18,11 +18,14 @@ int Bump(int v) { return std::min(v + 1, 65535); }
 // office's cases, supervisors all.
 bool MaySee(const Actor& actor, const Case& c) {
   switch (actor.role) {
-    case Role::kWorker: return actor.id == c.reporter.id;
-    case Role::kHandler: return !actor.office.empty() && actor.office == c.office;
+    case Role::kWorker:
+      return actor.id == c.reporter.id;
+    case Role::kHandler:
+      return !actor.office.empty() && actor.office == c.office;
     case Role::kSupervisor:
     case Role::kAuditor:
-    case Role::kAdmin: return true;
+    case Role::kAdmin:
+      return true;
   }
   return false;
 }
@@ -53,7 +56,8 @@ Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
         return InvalidArgument(std::string(ActionName(t.action)) + " needs a note", "note");
       }
       break;
-    default: break;
+    default:
+      break;
   }
   if (t.satisfaction != 0 && t.action != Action::kVerify) {
     return InvalidArgument("satisfaction goes only with verify", "satisfaction");
@@ -103,16 +107,16 @@ std::optional<CaseStatus> NextStatus(CaseStatus from, Action action) {
 
 bool RoleMayAct(Role role, Action action) {
   switch (role) {
-    case Role::kWorker: return action == Action::kVerify || action == Action::kReopen;
+    case Role::kWorker:
+      return action == Action::kVerify || action == Action::kReopen;
     case Role::kHandler:
-      return action == Action::kAccept || action == Action::kReturn ||
-             action == Action::kResolve;
+      return action == Action::kAccept || action == Action::kReturn || action == Action::kResolve;
     case Role::kSupervisor:
-      return action == Action::kReassign || action == Action::kReopen ||
-             action == Action::kClose || action == Action::kEscalate ||
-             action == Action::kExtend || action == Action::kCancel;
+      return action == Action::kReassign || action == Action::kReopen || action == Action::kClose ||
+             action == Action::kEscalate || action == Action::kExtend || action == Action::kCancel;
     case Role::kAuditor:
-    case Role::kAdmin: return false;
+    case Role::kAdmin:
+      return false;
   }
   return false;
 }
@@ -160,28 +164,40 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
   out.last_seq = record.seq;
   out.updated_at = record.at;
   switch (t.action) {
-    case Action::kAccept: out.accepted_at = record.at; break;
-    case Action::kReturn: out.return_count = Bump(c.return_count); break;
+    case Action::kAccept:
+      out.accepted_at = record.at;
+      break;
+    case Action::kReturn:
+      out.return_count = Bump(c.return_count);
+      break;
     case Action::kReassign:
       out.office = t.to_office;
       out.accepted_at = TimeMs{};
       break;
-    case Action::kResolve: out.resolved_at = record.at; break;
+    case Action::kResolve:
+      out.resolved_at = record.at;
+      break;
     case Action::kVerify:
       out.satisfaction = t.satisfaction;
       out.closed_at = record.at;
       break;
-    case Action::kClose: out.closed_at = record.at; break;
+    case Action::kClose:
+      out.closed_at = record.at;
+      break;
     case Action::kReopen:
       out.reopen_count = Bump(c.reopen_count);
       out.resolved_at = TimeMs{};
       break;
-    case Action::kEscalate: out.escalation_level = Bump(c.escalation_level); break;
+    case Action::kEscalate:
+      out.escalation_level = Bump(c.escalation_level);
+      break;
     case Action::kExtend:
       out.deadline = *t.until;
       out.extension_count = Bump(c.extension_count);
       break;
-    case Action::kCancel: out.closed_at = record.at; break;
+    case Action::kCancel:
+      out.closed_at = record.at;
+      break;
   }
   return out;
 }

@@ -85,8 +85,8 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   }
 
   size_t stored = 0;
-  WANGGE_RETURN_IF_ERROR(store.Scan(
-      Family::kCases, "", "", [&](std::string_view key, std::string_view value) {
+  WANGGE_RETURN_IF_ERROR(
+      store.Scan(Family::kCases, "", "", [&](std::string_view key, std::string_view value) {
         ++stored;
         auto it = state.cases.find(key);
         if (it == state.cases.end()) {

@@ -149,8 +149,8 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
-  rules::Decision d = route_(rules::RouteInput{report.category, report.severity, report.village,
-                                               report.grid, record.at});
+  rules::Decision d = route_(
+      rules::RouteInput{report.category, report.severity, report.village, report.grid, record.at});
   record.routing = Routing{std::move(d.office), d.deadline, d.priority, std::move(d.rule_id),
                            std::move(d.ruleset_version)};
   record.body = report;

@@ -65,10 +65,9 @@ bool GetInt(Ctx& ctx, od::value& v, std::string_view field, int64_t lo, int64_t 
   }
   if (err) return ctx.Syntax(err, where, field);
   if (x < lo || x > hi) {
-    return ctx.Fail(std::string(field),
-                    std::string(field) + " must be " + std::to_string(lo) + "-" +
-                        std::to_string(hi),
-                    where);
+    return ctx.Fail(
+        std::string(field),
+        std::string(field) + " must be " + std::to_string(lo) + "-" + std::to_string(hi), where);
   }
   out = static_cast<int>(x);
   return true;
@@ -204,10 +203,10 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
   const char* begin = impl_->buffer.data();
   ctx.begin = begin;
   od::document doc;
-  auto err = impl_->parser
-                 .iterate(simdjson::padded_string_view(begin, line.size(),
-                                                       impl_->buffer.capacity()))
-                 .get(doc);
+  auto err =
+      impl_->parser
+          .iterate(simdjson::padded_string_view(begin, line.size(), impl_->buffer.capacity()))
+          .get(doc);
   if (err) {
     ctx.Syntax(err, begin, "");
     error = ctx.error;
@@ -290,7 +289,8 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     } else if (kind == "transition") {
       if (role_name.empty()) ctx.Fail("role", "a transition command needs role", nullptr);
       if (case_id.empty()) ctx.Fail("case", "a transition command needs case", nullptr);
-      if (!have_transition) ctx.Fail("transition", "a transition command needs transition", nullptr);
+      if (!have_transition)
+        ctx.Fail("transition", "a transition command needs transition", nullptr);
       if (!ctx.failed) {
         command.actor.role = *engine::RoleFromName(role_name);
         if (command.actor.role == Role::kHandler && command.actor.office.empty()) {

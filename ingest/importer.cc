@@ -52,9 +52,15 @@ struct Tally {
     --in_flight;
     if (r.ok()) {
       switch (r->kind) {
-        case engine::Outcome::Kind::kCreated: ++report.created; break;
-        case engine::Outcome::Kind::kDuplicate: ++report.duplicates; break;
-        case engine::Outcome::Kind::kApplied: ++report.applied; break;
+        case engine::Outcome::Kind::kCreated:
+          ++report.created;
+          break;
+        case engine::Outcome::Kind::kDuplicate:
+          ++report.duplicates;
+          break;
+        case engine::Outcome::Kind::kApplied:
+          ++report.applied;
+          break;
       }
     } else {
       ++report.rejected;
@@ -106,8 +112,8 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
     return true;
   }));
   if (bad_count > 0) {
-    std::string msg = fmt::format("{} malformed line(s) in '{}'; nothing imported", bad_count,
-                                  options.path);
+    std::string msg =
+        fmt::format("{} malformed line(s) in '{}'; nothing imported", bad_count, options.path);
     for (const auto& b : bad) msg += "\n  " + b;
     return InvalidArgument(std::move(msg));
   }
@@ -127,9 +133,8 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
       tally.cv.wait(lock, [&] { return tally.in_flight < options.window; });
       ++tally.in_flight;
     }
-    engine.sequencer().Submit(std::move(command), [&tally, number](Result<engine::Outcome> r) {
-      tally.Done(number, r);
-    });
+    engine.sequencer().Submit(
+        std::move(command), [&tally, number](Result<engine::Outcome> r) { tally.Done(number, r); });
     ++submitted;
     if (progress && Clock::now() - last_print > std::chrono::milliseconds(500)) {
       last_print = Clock::now();

@@ -22,15 +22,17 @@ using namespace wangge;
 
 // Exit codes, documented in docs/cli.md.
 constexpr int kExitOk = 0;
-constexpr int kExitRejected = 1;    // some commands were refused by the engine
-constexpr int kExitBadInput = 2;    // usage or malformed input; nothing written
-constexpr int kExitDataError = 3;   // the data directory cannot be used
-constexpr int kExitCheckFailed = 4; // a check found the data altered or inconsistent
+constexpr int kExitRejected = 1;     // some commands were refused by the engine
+constexpr int kExitBadInput = 2;     // usage or malformed input; nothing written
+constexpr int kExitDataError = 3;    // the data directory cannot be used
+constexpr int kExitCheckFailed = 4;  // a check found the data altered or inconsistent
 
 int ExitFor(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kInvalidArgument: return kExitBadInput;
-    default: return kExitDataError;
+    case StatusCode::kInvalidArgument:
+      return kExitBadInput;
+    default:
+      return kExitDataError;
   }
 }
 
@@ -61,8 +63,8 @@ int RunGen(const GenArgs& args) {
   if (!s.ok()) return Fail(s);
   out->flush();
   if (!*out) return Fail(IOError("writing the command stream failed"));
-  std::cerr << fmt::format("gen: {} commands ({} reports) written to {}\n", n,
-                           args.options.reports, args.out.empty() ? "stdout" : args.out);
+  std::cerr << fmt::format("gen: {} commands ({} reports) written to {}\n", n, args.options.reports,
+                           args.out.empty() ? "stdout" : args.out);
   return kExitOk;
 }
 
@@ -148,9 +150,10 @@ int RunInfo(const InfoArgs& args) {
     for (const auto& p : *problems) std::cout << "  " << p << "\n";
     return kExitCheckFailed;
   }
-  std::cout << fmt::format("check: OK, hash chain intact over {} records; derived state equals a "
-                           "rebuild from the log\n",
-                           chain->records);
+  std::cout << fmt::format(
+      "check: OK, hash chain intact over {} records; derived state equals a "
+      "rebuild from the log\n",
+      chain->records);
   return kExitOk;
 }
 

@@ -29,11 +29,11 @@ Decision MinimalTable::Route(const RouteInput& in) const {
   const Row& row = rows_[i];
   Decision d;
   d.office = row.office;
-  d.deadline = TimeMs{in.received_at.ms +
-                      kHoursBySeverity[static_cast<size_t>(severity - 1)] * 3'600'000};
+  d.deadline =
+      TimeMs{in.received_at.ms + kHoursBySeverity[static_cast<size_t>(severity - 1)] * 3'600'000};
   d.priority = severity;
-  d.rule_id = "minimal/" + (row.category_prefix.empty() ? std::string("default")
-                                                        : row.category_prefix + "*");
+  d.rule_id = "minimal/" +
+              (row.category_prefix.empty() ? std::string("default") : row.category_prefix + "*");
   d.ruleset_version = std::string(kMinimalRulesetVersion);
   return d;
 }

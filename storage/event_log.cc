@@ -28,8 +28,7 @@ bool PrevHashOf(std::string_view value, Hash& prev) {
   if (value.size() < kFrameHeader || static_cast<uint8_t>(value[0]) != kLogFrameVersion) {
     return false;
   }
-  std::copy(value.begin() + 1, value.begin() + kFrameHeader,
-            reinterpret_cast<char*>(prev.data()));
+  std::copy(value.begin() + 1, value.begin() + kFrameHeader, reinterpret_cast<char*>(prev.data()));
   return true;
 }
 
@@ -104,19 +103,16 @@ Status EventLog::Scan(Seq from, Seq to,
   std::string start = EncodeU64(std::max<uint64_t>(from.value, 1));
   std::string end = to.value == 0 ? std::string() : EncodeU64(to.value + 1);
   Status bad;
-  WANGGE_RETURN_IF_ERROR(store_.Scan(Family::kLog, start, end,
-                                     [&](std::string_view key, std::string_view value) {
-                                       Hash prev;
-                                       if (key.size() != 8 || !PrevHashOf(value, prev)) {
-                                         bad = Corruption("malformed log record at key " +
-                                                          std::to_string(key.size() == 8
-                                                                             ? DecodeU64(key)
-                                                                             : 0));
-                                         return false;
-                                       }
-                                       return fn(Seq{DecodeU64(key)},
-                                                 value.substr(kFrameHeader));
-                                     }));
+  WANGGE_RETURN_IF_ERROR(
+      store_.Scan(Family::kLog, start, end, [&](std::string_view key, std::string_view value) {
+        Hash prev;
+        if (key.size() != 8 || !PrevHashOf(value, prev)) {
+          bad = Corruption("malformed log record at key " +
+                           std::to_string(key.size() == 8 ? DecodeU64(key) : 0));
+          return false;
+        }
+        return fn(Seq{DecodeU64(key)}, value.substr(kFrameHeader));
+      }));
   return bad;
 }
 
@@ -130,8 +126,8 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq)>& progress) 
     report.problem = std::move(problem);
     return false;
   };
-  WANGGE_RETURN_IF_ERROR(store_.Scan(
-      Family::kLog, "", "", [&](std::string_view key, std::string_view value) {
+  WANGGE_RETURN_IF_ERROR(
+      store_.Scan(Family::kLog, "", "", [&](std::string_view key, std::string_view value) {
         if (key.size() != 8) return fail(Seq{running.seq.value + 1}, "log key of wrong length");
         Seq seq{DecodeU64(key)};
         if (seq.value != running.seq.value + 1) {

@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {"log",   "cases", "due",
-                                                                       "owner", "stats", "meta"};
+                                                                     "owner", "stats", "meta"};
 constexpr std::string_view kFormatKey = "format_version";
 
 // Maps a RocksDB status to ours; `what` says what was being done, for the message.
@@ -76,9 +76,7 @@ struct Store::Rep {
     }
     if (db) db->Close().PermitUncheckedError();
   }
-  rocksdb::ColumnFamilyHandle* handle(Family f) const {
-    return handles[static_cast<size_t>(f)];
-  }
+  rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles[static_cast<size_t>(f)]; }
 };
 
 struct WriteSet::Rep {

@@ -15,12 +15,12 @@ namespace wangge::storage {
 
 // Column families. Values are persisted names, not numbers; see docs/storage-format.md.
 enum class Family : uint8_t {
-  kLog = 0,     // sequence (u64 BE) -> chained record
-  kCases = 1,   // client id -> case state (also the idempotency index)
-  kDue = 2,     // deadline (i64 BE) + client id -> empty; open cases only
-  kOwner = 3,   // office + 0x00 + status (u8) + client id -> empty
-  kStats = 4,   // dimension + bucket -> counters (maintained by the stats issue)
-  kMeta = 5,    // name -> value (format version, log head)
+  kLog = 0,    // sequence (u64 BE) -> chained record
+  kCases = 1,  // client id -> case state (also the idempotency index)
+  kDue = 2,    // deadline (i64 BE) + client id -> empty; open cases only
+  kOwner = 3,  // office + 0x00 + status (u8) + client id -> empty
+  kStats = 4,  // dimension + bucket -> counters (maintained by the stats issue)
+  kMeta = 5,   // name -> value (format version, log head)
 };
 inline constexpr int kFamilyCount = 6;
 

@@ -76,7 +76,7 @@ inline Status Unavailable(std::string msg) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result built from an OK Status");
   }
@@ -109,10 +109,10 @@ Status AsStatus(const Result<T>& r) {
 #define WANGGE_CONCAT_INNER(a, b) a##b
 #define WANGGE_CONCAT(a, b) WANGGE_CONCAT_INNER(a, b)
 
-#define WANGGE_RETURN_IF_ERROR(expr)                                 \
-  do {                                                               \
+#define WANGGE_RETURN_IF_ERROR(expr)                                      \
+  do {                                                                    \
     ::wangge::Status wangge_status_ = ::wangge::internal::AsStatus(expr); \
-    if (!wangge_status_.ok()) return wangge_status_;                 \
+    if (!wangge_status_.ok()) return wangge_status_;                      \
   } while (0)
 
 #define WANGGE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

@@ -19,8 +19,8 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 }
 
 Status Bad(std::string_view text, std::string_view why) {
-  return InvalidArgument("bad RFC 3339 time '" + std::string(text.substr(0, 40)) + "': " +
-                         std::string(why));
+  return InvalidArgument("bad RFC 3339 time '" + std::string(text.substr(0, 40)) +
+                         "': " + std::string(why));
 }
 
 }  // namespace
@@ -98,8 +98,8 @@ std::string FormatRfc3339(TimeMs t, std::chrono::minutes offset) {
     n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d%c%02ld:%02ld",
                       static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                       static_cast<unsigned>(ymd.day()), static_cast<int>(secs / 3600),
-                      static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60), sign,
-                      off / 60, off % 60);
+                      static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60), sign, off / 60,
+                      off % 60);
   }
   return std::string(buf, static_cast<size_t>(n));
 }

@@ -28,7 +28,8 @@ TEST(TimeTest, FormatsInShanghaiTimeAndRoundTrips) {
   EXPECT_EQ(FormatRfc3339(t), "2020-03-02T09:15:00+08:00");
   EXPECT_EQ(FormatRfc3339(t, std::chrono::minutes{0}), "2020-03-02T01:15:00+00:00");
   EXPECT_EQ(FormatRfc3339(TimeMs{t.ms + 7}), "2020-03-02T09:15:00.007+08:00");
-  for (int64_t ms : {int64_t{0}, int64_t{-1}, int64_t{951'782'400'000}, int64_t{4'102'444'799'999}}) {
+  for (int64_t ms :
+       {int64_t{0}, int64_t{-1}, int64_t{951'782'400'000}, int64_t{4'102'444'799'999}}) {
     auto back = ParseRfc3339(FormatRfc3339(TimeMs{ms}));
     ASSERT_TRUE(back.ok()) << ms;
     EXPECT_EQ(back->ms, ms);
@@ -36,9 +37,10 @@ TEST(TimeTest, FormatsInShanghaiTimeAndRoundTrips) {
 }
 
 TEST(TimeTest, RejectsMalformedTimesWithAReason) {
-  for (const char* bad : {"", "2020-03-02", "2020-03-02T09:15:00", "2020-02-30T00:00:00Z",
-                          "2020-03-02T24:00:00Z", "2020-03-02T09:15:00+8:00",
-                          "2020-03-02T09:15:00Zjunk", "2020-03-02T09:15:00.Z", "abcd-ef-ghTij:kl:mnZ"}) {
+  for (const char* bad :
+       {"", "2020-03-02", "2020-03-02T09:15:00", "2020-02-30T00:00:00Z", "2020-03-02T24:00:00Z",
+        "2020-03-02T09:15:00+8:00", "2020-03-02T09:15:00Zjunk", "2020-03-02T09:15:00.Z",
+        "abcd-ef-ghTij:kl:mnZ"}) {
     auto t = ParseRfc3339(bad);
     EXPECT_FALSE(t.ok()) << bad;
     if (!t.ok()) {

@@ -1,16 +1,15 @@
 // Durability under SIGKILL: a child process appends under load and is killed at a
 // random moment; every command it acknowledged must be present after reopening,
 // the chain must verify, and the derived state must equal a rebuild from the log.
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <signal.h>
+#include <spawn.h>
 #include <sstream>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 

@@ -2,13 +2,12 @@
 // and appends reports and transitions from several producer threads, printing one
 // line per acknowledged command ("R <id>" or "T <id> accept") to stdout with a
 // single write(2) each, until it is killed.
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "engine/engine.h"

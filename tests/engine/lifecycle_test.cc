@@ -46,8 +46,8 @@ const std::map<std::tuple<S, A, R>, S>& LegalTable() {
 
 constexpr S kStatuses[] = {S::kDispatched, S::kAccepted, S::kResolved,
                            S::kClosed,     S::kReturned, S::kCancelled};
-constexpr A kActions[] = {A::kAccept, A::kReturn,   A::kReassign, A::kResolve, A::kVerify,
-                          A::kReopen, A::kClose,    A::kEscalate, A::kExtend,  A::kCancel};
+constexpr A kActions[] = {A::kAccept, A::kReturn, A::kReassign, A::kResolve, A::kVerify,
+                          A::kReopen, A::kClose,  A::kEscalate, A::kExtend,  A::kCancel};
 constexpr R kRoles[] = {R::kWorker, R::kHandler, R::kSupervisor, R::kAuditor, R::kAdmin};
 
 Case CaseIn(S status) {
@@ -64,9 +64,12 @@ Case CaseIn(S status) {
 
 Actor ActorFor(R role) {
   switch (role) {
-    case R::kWorker: return testing::Worker("W017");
-    case R::kHandler: return testing::Handler("zongzhi");
-    default: return Actor{"X-1", role, ""};
+    case R::kWorker:
+      return testing::Worker("W017");
+    case R::kHandler:
+      return testing::Handler("zongzhi");
+    default:
+      return Actor{"X-1", role, ""};
   }
 }
 
@@ -100,8 +103,8 @@ TEST(LifecycleTest, EveryStatusActionAndRoleMatchesTheTable) {
         if (it == LegalTable().end()) {
           ASSERT_FALSE(result.ok());
           const bool role_never = !RoleMayAct(role, action);
-          EXPECT_EQ(result.status().code(), role_never ? StatusCode::kPermissionDenied
-                                                       : StatusCode::kFailedPrecondition);
+          EXPECT_EQ(result.status().code(),
+                    role_never ? StatusCode::kPermissionDenied : StatusCode::kFailedPrecondition);
         } else {
           ASSERT_TRUE(result.ok()) << result.status().ToString();
           EXPECT_EQ(result->status, it->second);

@@ -88,7 +88,8 @@ TEST_F(SequencerTest, DuplicateClientIdReturnsTheCaseAndWritesNothing) {
 
 TEST_F(SequencerTest, DuplicatesInsideOneBatchAreCaughtToo) {
   std::vector<std::future<Result<Outcome>>> futures;
-  for (int i = 0; i < 50; ++i) futures.push_back(engine_->sequencer().Submit(ReportCommand("same")));
+  for (int i = 0; i < 50; ++i)
+    futures.push_back(engine_->sequencer().Submit(ReportCommand("same")));
   int created = 0, duplicates = 0;
   for (auto& f : futures) {
     auto r = f.get();

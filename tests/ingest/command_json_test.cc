@@ -68,33 +68,34 @@ TEST(CommandJsonTest, EncodeThenDecodeIsIdentity) {
 
 struct BadLine {
   std::string line;
-  std::string field;     // expected Status::field()
-  std::string message;   // expected substring of the message
-  size_t column;         // expected column (0: not checked)
+  std::string field;    // expected Status::field()
+  std::string message;  // expected substring of the message
+  size_t column;        // expected column (0: not checked)
 };
 
 TEST(CommandJsonTest, MalformedLinesNameTheFieldAndColumn) {
-  const std::string ok_report = R"("report": {"client_id": "a", "category": "c", "village": "v", )"
-                                R"("grid": "g", "severity": 1, "reported_at": "2020-01-01T00:00:00Z"})";
+  const std::string ok_report =
+      R"("report": {"client_id": "a", "category": "c", "village": "v", )"
+      R"("grid": "g", "severity": 1, "reported_at": "2020-01-01T00:00:00Z"})";
   const std::string head = R"({"kind": "report", "at": "2020-01-01T00:00:00Z", "actor": "W1", )";
   std::vector<BadLine> cases = {
       {"{", "", "malformed JSON", 0},
       {"[1,2]", "", "must be a JSON object", 1},
       {R"({"kind": "report"} extra)", "", "", 0},
       {head + R"("report": {"client_id": "a", "category": "c", "village": "v", "grid": "g", )"
-                  R"("severity": 9, "reported_at": "2020-01-01T00:00:00Z"}})",
+              R"("severity": 9, "reported_at": "2020-01-01T00:00:00Z"}})",
        "report.severity", "1-4", 0},
       {head + R"("report": {"client_id": "a", "category": "c", "village": "v", "grid": "g", )"
-                  R"("severity": "high", "reported_at": "2020-01-01T00:00:00Z"}})",
+              R"("severity": "high", "reported_at": "2020-01-01T00:00:00Z"}})",
        "report.severity", "integer", 0},
       {head + R"("report": {"client_id": "", "category": "c", "village": "v", "grid": "g", )"
-                  R"("severity": 1, "reported_at": "2020-01-01T00:00:00Z"}})",
+              R"("severity": 1, "reported_at": "2020-01-01T00:00:00Z"}})",
        "report.client_id", "required", 0},
       {head + R"("report": {"client_id": "a", "category": "c", "village": "v", "grid": "g", )"
-                  R"("severity": 1, "reported_at": "yesterday"}})",
+              R"("severity": 1, "reported_at": "yesterday"}})",
        "report.reported_at", "RFC 3339", 0},
       {head + R"("report": {"client_id": "a", "category": "c", "village": "v", "grid": "g", )"
-                  R"("severity": 1, "lat": 95, "reported_at": "2020-01-01T00:00:00Z"}})",
+              R"("severity": 1, "lat": 95, "reported_at": "2020-01-01T00:00:00Z"}})",
        "report.lat", "-90..90", 0},
       {head + R"("report": {"client_id": "a", "colour": "red"}})", "report.colour", "unknown", 0},
       {R"({"kind": "report", "actor": "W1", )" + ok_report + "}", "at", "required", 0},

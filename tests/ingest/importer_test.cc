@@ -30,11 +30,10 @@ class ImporterTest : public ::testing::Test {
     std::ofstream out(path);
     engine::GeneratorOptions o;
     o.reports = reports;
-    EXPECT_TRUE(engine::GenerateTownYear(o, rules::MinimalTable::Default(),
-                                         [&](const engine::Command& c) {
-                                           out << EncodeCommand(c) << "\n";
-                                         })
-                    .ok());
+    EXPECT_TRUE(
+        engine::GenerateTownYear(o, rules::MinimalTable::Default(), [&](const engine::Command& c) {
+          out << EncodeCommand(c) << "\n";
+        }).ok());
     return path;
   }
 
@@ -80,8 +79,7 @@ TEST_F(ImporterTest, AMalformedLineMeansNothingIsWritten) {
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
   const std::string where = path + ":" + std::to_string(lines) + ":";
-  EXPECT_NE(report.status().message().find(where), std::string::npos)
-      << report.status().message();
+  EXPECT_NE(report.status().message().find(where), std::string::npos) << report.status().message();
   EXPECT_NE(report.status().message().find("report.severity"), std::string::npos);
   EXPECT_EQ(engine->head().seq.value, 0u);
 }

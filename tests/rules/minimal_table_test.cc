@@ -14,7 +14,7 @@ TEST(MinimalTableTest, RoutesByCategoryPrefixWithSeverityLimits) {
     const char* office;
     int64_t hours;
   } cases[] = {
-      {"env.garbage", 1, "zonghe-zhifa", 72}, {"food.stall", 2, "shichang", 48},
+      {"env.garbage", 1, "zonghe-zhifa", 72},  {"food.stall", 2, "shichang", 48},
       {"dispute.neighbour", 3, "zongzhi", 24}, {"service.streetlight", 4, "bianmin", 8},
       {"unheard.of", 2, "bianmin", 48},
   };

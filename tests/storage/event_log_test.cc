@@ -53,10 +53,11 @@ TEST_F(EventLogTest, AppendsContiguousSequencesAndVerifies) {
   AppendCommitted(2);
   EXPECT_EQ(log_->head().seq.value, 5u);
   std::vector<std::string> payloads;
-  ASSERT_TRUE(log_->Scan(Seq{2}, Seq{4}, [&](Seq, std::string_view p) {
-                    payloads.emplace_back(p);
-                    return true;
-                  })
+  ASSERT_TRUE(log_->Scan(Seq{2}, Seq{4},
+                         [&](Seq, std::string_view p) {
+                           payloads.emplace_back(p);
+                           return true;
+                         })
                   .ok());
   EXPECT_EQ(payloads, (std::vector<std::string>{"payload-1", "payload-2", "payload-0"}));
   auto report = log_->Verify();
