@@ -75,7 +75,7 @@ struct Tally {
 void PrintProgress(std::ostream& out, uint64_t done, uint64_t total, Clock::time_point start) {
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
-  double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+  double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
   out << fmt::format("\rimport: {}/{} commands ({:.0f}%), {:.0f}/s, ETA {:.0f}s   ", done, total,
                      total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
                      rate, eta)
@@ -90,14 +90,11 @@ Status ImportOptions::Validate() const {
   return Status::Ok();
 }
 
-Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& options,
-                                std::ostream* progress) {
+Result<uint64_t> CheckFile(const ImportOptions& options) {
   WANGGE_RETURN_IF_ERROR(options.Validate());
   CommandDecoder decoder;
   engine::Command command;
   DecodeError error;
-
-  // Pass 1: every line must decode before anything is written.
   std::vector<std::string> bad;
   uint64_t bad_count = 0, total = 0;
   WANGGE_RETURN_IF_ERROR(ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
@@ -117,6 +114,20 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
     for (const auto& b : bad) msg += "\n  " + b;
     return InvalidArgument(std::move(msg));
   }
+  return total;
+}
+
+Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& options,
+                                std::ostream* progress) {
+  WANGGE_RETURN_IF_ERROR(options.Validate());
+  uint64_t total = options.prechecked_lines;
+  if (total == 0) {
+    // Pass 1: every line must decode before anything is written.
+    WANGGE_ASSIGN_OR_RETURN(total, CheckFile(options));
+  }
+  CommandDecoder decoder;
+  engine::Command command;
+  DecodeError error;
 
   // Pass 2: submit in file order, at most `window` in flight.
   Tally tally;

@@ -18,6 +18,9 @@ struct ImportOptions {
   size_t window = 8192;
   // Errors kept for the report (the counts are always complete). Default: 50.
   size_t max_errors = 50;
+  // When non-zero, the file already passed CheckFile with this many commands, and
+  // ImportFile skips its own validation pass. Default: 0.
+  uint64_t prechecked_lines = 0;
 
   Status Validate() const;
 };
@@ -31,6 +34,11 @@ struct ImportReport {
   // "FILE:LINE: message" for rejected commands, at most max_errors.
   std::vector<std::string> errors;
 };
+
+// Decodes every line without writing anything. Returns the number of commands, or
+// kInvalidArgument listing "FILE:LINE:COLUMN: message" for each malformed line (up to
+// max_errors). kNotFound / kIOError: the file cannot be read.
+Result<uint64_t> CheckFile(const ImportOptions& options);
 
 // Reads the file twice: first decoding every line, and if any line is malformed,
 // returns kInvalidArgument listing "FILE:LINE:COLUMN: message" for each (up to

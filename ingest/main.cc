@@ -76,6 +76,13 @@ struct ImportArgs {
 };
 
 int RunImport(const ImportArgs& args) {
+  ingest::ImportOptions import;
+  import.path = args.file;
+  // Validate the whole file before the data directory is opened or created.
+  auto total = ingest::CheckFile(import);
+  if (!total.ok()) return Fail(total.status());
+  import.prechecked_lines = *total;
+
   engine::EngineOptions options;
   options.store.path = args.data;
   options.store.create_if_missing = args.create;
@@ -83,8 +90,6 @@ int RunImport(const ImportArgs& args) {
   SystemClock clock;
   auto engine = engine::Engine::Open(options, clock);
   if (!engine.ok()) return Fail(engine.status());
-  ingest::ImportOptions import;
-  import.path = args.file;
   auto report = ingest::ImportFile(**engine, import, &std::cerr);
   (*engine)->Stop();
   if (!report.ok()) return Fail(report.status());

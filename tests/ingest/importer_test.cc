@@ -45,7 +45,7 @@ TEST_F(ImporterTest, ImportsAGeneratedStreamAndCountsOutcomes) {
   std::string path = WriteGenerated(300);
   auto engine = Open();
   std::ostringstream progress;
-  auto report = ImportFile(*engine, ImportOptions{path, 64, 50}, &progress);
+  auto report = ImportFile(*engine, ImportOptions{path, 64, 50, 0}, &progress);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->created, 300u);
   EXPECT_EQ(report->rejected, 0u);
@@ -55,7 +55,7 @@ TEST_F(ImporterTest, ImportsAGeneratedStreamAndCountsOutcomes) {
 
   // Importing the same file again changes nothing: reports are duplicates and the
   // transitions are illegal from the cases' final states.
-  auto again = ImportFile(*engine, ImportOptions{path, 64, 5}, nullptr);
+  auto again = ImportFile(*engine, ImportOptions{path, 64, 5, 0}, nullptr);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->duplicates, 300u);
   EXPECT_EQ(again->rejected, again->lines - 300u);
@@ -75,7 +75,7 @@ TEST_F(ImporterTest, AMalformedLineMeansNothingIsWritten) {
   size_t lines = 0;
   for (std::string l; std::getline(in, l);) ++lines;
   auto engine = Open();
-  auto report = ImportFile(*engine, ImportOptions{path, 64, 50}, nullptr);
+  auto report = ImportFile(*engine, ImportOptions{path, 64, 50, 0}, nullptr);
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
   const std::string where = path + ":" + std::to_string(lines) + ":";
@@ -84,9 +84,21 @@ TEST_F(ImporterTest, AMalformedLineMeansNothingIsWritten) {
   EXPECT_EQ(engine->head().seq.value, 0u);
 }
 
+TEST_F(ImporterTest, CheckFileCountsCommandsAndWritesNothing) {
+  std::string path = WriteGenerated(10);
+  auto lines = CheckFile(ImportOptions{path, 64, 50, 0});
+  ASSERT_TRUE(lines.ok()) << lines.status().ToString();
+  EXPECT_GT(*lines, 10u);
+  auto engine = Open();
+  auto report = ImportFile(*engine, ImportOptions{path, 64, 50, *lines}, nullptr);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->lines, *lines);
+  EXPECT_EQ(report->created, 10u);
+}
+
 TEST_F(ImporterTest, MissingFileIsNotFound) {
   auto engine = Open();
-  auto report = ImportFile(*engine, ImportOptions{dir_.Sub("absent.ndjson"), 64, 50}, nullptr);
+  auto report = ImportFile(*engine, ImportOptions{dir_.Sub("absent.ndjson"), 64, 50, 0}, nullptr);
   EXPECT_EQ(report.status().code(), StatusCode::kNotFound);
 }
 
