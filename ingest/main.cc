@@ -201,7 +201,12 @@ int main(int argc, char** argv) {
   info_cmd->add_flag("--check", info.check,
                      "Also walk the hash chain and compare case state with a rebuild from the log");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits kExitBadInput.
+    return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (*gen_cmd) return RunGen(gen);
