@@ -170,11 +170,10 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
   record.body = t;
-  // Sequence is assigned after the checks: a rejected command consumes nothing.
-  record.seq = Seq{log_.head().seq.value + batch.records + 1};
+  // The sequence is taken only when the checks pass: a rejected command consumes none.
+  record.seq = log_.NextSeq();
   WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
-  Seq appended = log_.Append(batch.set, EncodeRecord(record));
-  if (appended != record.seq) return Internal("sequence assignment out of step");
+  log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
   batch.touched.find(t.case_id)->second.after = next;
   return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};

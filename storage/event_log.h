@@ -53,6 +53,9 @@ class EventLog {
   // the next Append continues from the committed head. Codes: those of Store::Write.
   Status Commit(WriteSet& set);
 
+  // The sequence the next Append will assign. Writer thread only.
+  Seq NextSeq() const { return Seq{pending_.seq.value + 1}; }
+
   // Drops records appended since the last Commit (the caller drops the set).
   void Abort();
 
