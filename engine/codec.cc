@@ -87,7 +87,11 @@ bool GetTransition(ByteReader& r, Transition& t) {
       !r.String(t.to_office) || !r.U8(has_until) || !GetTime(r, until)) {
     return false;
   }
-  if (!ActionFromName(ActionName(static_cast<Action>(action))) || has_until > 1) return false;
+  // Only the encoder's own bytes are accepted: no until value hides behind has_until 0.
+  if (!ActionFromName(ActionName(static_cast<Action>(action))) || has_until > 1 ||
+      (has_until == 0 && until != TimeMs{})) {
+    return false;
+  }
   t.action = static_cast<Action>(action);
   t.satisfaction = satisfaction;
   if (has_until) t.until = until;

@@ -1,5 +1,6 @@
 #include "ingest/command_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -93,7 +94,34 @@ bool GetTime(Ctx& ctx, od::value& v, std::string_view field, TimeMs& out) {
   return true;
 }
 
-// Iterates an object's fields, calling on_field(key, value, key_position); false stops.
+// Calls on_field(key, value) for each field of `obj`; false stops. A key that appears
+// twice is an error: a repeated field must not silently override the first.
+// `prefix` names the object in messages ("report"; empty at the top level).
+template <typename Fn>
+bool ForEachFieldOf(Ctx& ctx, od::object& obj, std::string_view prefix, od::document* doc,
+                    Fn on_field) {
+  std::vector<std::string> seen;
+  for (auto f : obj) {
+    std::string_view key;
+    od::value value;
+    simdjson::error_code err;
+    if ((err = f.unescaped_key().get(key)) || (err = f.value().get(value))) {
+      const char* where = nullptr;
+      if (doc != nullptr && doc->current_location().get(where)) where = nullptr;
+      return ctx.Syntax(err, where, prefix);
+    }
+    std::string name =
+        prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return ctx.Fail(name, "duplicate field " + name, Where(value));
+    }
+    seen.emplace_back(key);
+    if (!on_field(key, value)) return false;
+  }
+  return true;
+}
+
+// The fields of `v`, which must be an object.
 template <typename Fn>
 bool ForEachField(Ctx& ctx, od::value& v, std::string_view field, Fn on_field) {
   const char* where = Where(v);
@@ -103,14 +131,7 @@ bool ForEachField(Ctx& ctx, od::value& v, std::string_view field, Fn on_field) {
     return ctx.Fail(std::string(field), std::string(field) + " must be an object", where);
   }
   if (err) return ctx.Syntax(err, where, field);
-  for (auto f : obj) {
-    std::string_view key;
-    if ((err = f.unescaped_key().get(key))) return ctx.Syntax(err, where, field);
-    od::value value;
-    if ((err = f.value().get(value))) return ctx.Syntax(err, where, field);
-    if (!on_field(key, value)) return false;
-  }
-  return true;
+  return ForEachFieldOf(ctx, obj, field, nullptr, on_field);
 }
 
 bool Unknown(Ctx& ctx, std::string_view prefix, std::string_view key, od::value& v) {
@@ -229,46 +250,39 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     error = ctx.error;
     return false;
   }
-  for (auto f : obj) {
-    std::string_view key;
-    od::value v;
-    if ((err = f.unescaped_key().get(key)) || (err = f.value().get(v))) {
-      const char* where = nullptr;
-      if (doc.current_location().get(where)) where = nullptr;
-      ctx.Syntax(err, where, "");
-      break;
-    }
-    bool ok = true;
-    if (key == "kind") {
-      ok = GetString(ctx, v, "kind", kind);
-    } else if (key == "at") {
+  bool have_case = false;
+  ForEachFieldOf(ctx, obj, "", &doc, [&](std::string_view key, od::value& v) {
+    if (key == "kind") return GetString(ctx, v, "kind", kind);
+    if (key == "at") {
       TimeMs at;
-      ok = GetTime(ctx, v, "at", at);
+      have_at = GetTime(ctx, v, "at", at);
       command.at = at;
-      have_at = true;
-    } else if (key == "actor") {
-      ok = GetString(ctx, v, "actor", command.actor.id);
-    } else if (key == "role") {
-      const char* where = Where(v);
-      ok = GetString(ctx, v, "role", role_name);
-      if (ok && !engine::RoleFromName(role_name)) {
-        ok = ctx.Fail("role", "unknown role '" + role_name + "'", where);
-      }
-    } else if (key == "office") {
-      ok = GetString(ctx, v, "office", command.actor.office);
-    } else if (key == "case") {
-      ok = GetString(ctx, v, "case", case_id);
-    } else if (key == "report") {
-      ok = DecodeReport(ctx, v, report);
-      have_report = true;
-    } else if (key == "transition") {
-      ok = DecodeTransition(ctx, v, transition);
-      have_transition = true;
-    } else {
-      ok = Unknown(ctx, "", key, v);
+      return have_at;
     }
-    if (!ok) break;
-  }
+    if (key == "actor") return GetString(ctx, v, "actor", command.actor.id);
+    if (key == "role") {
+      const char* where = Where(v);
+      if (!GetString(ctx, v, "role", role_name)) return false;
+      if (!engine::RoleFromName(role_name)) {
+        return ctx.Fail("role", "unknown role '" + role_name + "'", where);
+      }
+      return true;
+    }
+    if (key == "office") return GetString(ctx, v, "office", command.actor.office);
+    if (key == "case") {
+      have_case = true;
+      return GetString(ctx, v, "case", case_id);
+    }
+    if (key == "report") {
+      have_report = true;
+      return DecodeReport(ctx, v, report);
+    }
+    if (key == "transition") {
+      have_transition = true;
+      return DecodeTransition(ctx, v, transition);
+    }
+    return Unknown(ctx, "", key, v);
+  });
   if (!ctx.failed) {
     // current_location() fails only at the end of the input: anything else is trailing.
     const char* where = nullptr;
@@ -285,6 +299,7 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
       command.actor.role = role_name.empty() ? Role::kWorker : *engine::RoleFromName(role_name);
       if (!have_report) ctx.Fail("report", "a report command needs report", nullptr);
       if (have_transition) ctx.Fail("transition", "a report command has no transition", nullptr);
+      if (have_case) ctx.Fail("case", "a report command has no case (client_id names it)", nullptr);
       command.body = std::move(report);
     } else if (kind == "transition") {
       if (role_name.empty()) ctx.Fail("role", "a transition command needs role", nullptr);
@@ -304,6 +319,9 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     } else {
       ctx.Fail("kind", "unsupported kind '" + kind + "' (report or transition)", nullptr);
     }
+  }
+  if (!ctx.failed && !command.actor.office.empty() && command.actor.role != Role::kHandler) {
+    ctx.Fail("office", "office goes only with role handler", nullptr);
   }
   if (ctx.failed) error = ctx.error;
   return !ctx.failed;

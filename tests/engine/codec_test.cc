@@ -76,5 +76,18 @@ TEST(CodecTest, UnknownFormatKindAndEnumsAreRejected) {
   EXPECT_FALSE(DecodeRecord(Seq{1}, rec + "x").ok());  // trailing bytes
 }
 
+// Found by the record decoder fuzzer: an until value behind has_until = 0 decoded to
+// the same record as the canonical bytes.
+TEST(CodecTest, NonCanonicalTransitionBytesAreCorruption) {
+  Record r = TransitionRecordWithEverything();
+  std::get<Transition>(r.body).until.reset();
+  std::string bytes = EncodeRecord(r);
+  ASSERT_TRUE(DecodeRecord(r.seq, bytes).ok());
+  bytes[bytes.size() - 1] = 0x01;  // the last byte belongs to the unused until
+  auto decoded = DecodeRecord(r.seq, bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
+}
+
 }  // namespace
 }  // namespace wangge::engine

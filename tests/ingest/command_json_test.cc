@@ -101,6 +101,14 @@ TEST(CommandJsonTest, MalformedLinesNameTheFieldAndColumn) {
       {R"({"kind": "report", "actor": "W1", )" + ok_report + "}", "at", "required", 0},
       {R"({"kind": "report", "at": "2020-01-01T00:00:00Z", )" + ok_report + "}", "actor",
        "required", 0},
+      // Found by the command decoder fuzzer: repeated and misplaced fields were dropped.
+      {R"({"kind": "report", "at": "2020-01-01T00:00:00Z", "actor": "W1", "actor": "W2", )" +
+           ok_report + "}",
+       "actor", "duplicate field actor", 74},
+      {head + R"("case": "x", )" + ok_report + "}", "case", "has no case", 0},
+      {head + R"("office": "zongzhi", )" + ok_report + "}", "office", "only with role handler", 0},
+      {head + R"("report": {"client_id": "a", "client_id": "b"}})", "report.client_id",
+       "duplicate field", 0},
       {R"({"kind": "rules", "at": "2020-01-01T00:00:00Z", "actor": "a"})", "kind", "unsupported",
        0},
       {R"({"kind": "transition", "at": "2020-01-01T00:00:00Z", "actor": "H", "role": "handler", )"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang-14 (ASan+UBSan) and runs each for SECONDS
+# (default 60) on a scratch copy of its in-tree corpus under tests/fuzz/corpus/.
+# Crashes are written to build-fuzz/crashes/; turn each into a regression test.
+# Usage: scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+
+scripts/deps.sh
+for p in clang-14 libclang-rt-14-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="${missing:-} $p"
+done
+if [ -n "${missing:-}" ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+fi
+
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DWANGGE_FUZZ=ON \
+  -DWANGGE_BUILD_TESTS=OFF -DWANGGE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build-fuzz -j "$(nproc)" --target command_decoder_fuzz record_decoder_fuzz
+mkdir -p build-fuzz/crashes
+for target in command_decoder record_decoder; do
+  work=build-fuzz/corpus/$target
+  mkdir -p "$work"
+  cp -n tests/fuzz/corpus/$target/* "$work"/
+  echo "fuzz: $target for ${seconds}s"
+  build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -max_len=4096 \
+    -artifact_prefix=build-fuzz/crashes/$target- "$work"
+done

@@ -1,0 +1,19 @@
+// libFuzzer target: one line of the recorded command stream. Decoding must never
+// crash; what decodes must survive an encode/decode round trip.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "ingest/command_json.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static wangge::ingest::CommandDecoder decoder;
+  wangge::engine::Command command;
+  wangge::ingest::DecodeError error;
+  std::string_view line(reinterpret_cast<const char*>(data), size);
+  if (!decoder.Decode(line, command, error)) return 0;
+  wangge::engine::Command again;
+  if (!decoder.Decode(wangge::ingest::EncodeCommand(command), again, error)) std::abort();
+  if (!(again.body == command.body) || !(again.actor == command.actor)) std::abort();
+  return 0;
+}
