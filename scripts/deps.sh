@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config
+  cmake g++ make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev rocksdb-tools
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
