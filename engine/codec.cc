@@ -8,6 +8,7 @@ namespace {
 // Persisted record kinds; never renumber.
 constexpr uint8_t kKindReport = 1;
 constexpr uint8_t kKindTransition = 2;
+constexpr uint8_t kKindRules = 3;
 
 void PutTime(std::string& out, TimeMs t) { PutI64(out, t.ms); }
 bool GetTime(ByteReader& r, TimeMs& t) { return r.I64(t.ms); }
@@ -57,17 +58,57 @@ bool GetReport(ByteReader& r, Report& rep) {
   return true;
 }
 
+void PutStrings(std::string& out, const std::vector<std::string>& v) {
+  PutU16(out, static_cast<uint16_t>(v.size()));
+  for (const auto& s : v) PutString(out, s);
+}
+
+bool GetStrings(ByteReader& r, std::vector<std::string>& v) {
+  uint16_t n;
+  if (!r.U16(n)) return false;
+  v.resize(n);
+  for (auto& s : v) {
+    if (!r.String(s)) return false;
+  }
+  return true;
+}
+
+// Time limit and escalation chain, shared by routing records and case state.
+void PutLimits(std::string& out, const rules::TimeLimit& limit, const rules::Escalation& e) {
+  PutU8(out, static_cast<uint8_t>(limit.kind));
+  PutU32(out, static_cast<uint32_t>(limit.amount));
+  PutU8(out, static_cast<uint8_t>(e.warn_at_percent));
+  PutStrings(out, e.warn);
+  PutStrings(out, e.breach);
+}
+
+bool GetLimits(ByteReader& r, rules::TimeLimit& limit, rules::Escalation& e) {
+  uint8_t kind, pct;
+  uint32_t amount;
+  if (!r.U8(kind) || !r.U32(amount) || !r.U8(pct) || !GetStrings(r, e.warn) ||
+      !GetStrings(r, e.breach)) {
+    return false;
+  }
+  if (kind < 1 || kind > 3 || amount > 1'000'000) return false;
+  limit.kind = static_cast<rules::LimitKind>(kind);
+  limit.amount = static_cast<int>(amount);
+  e.warn_at_percent = pct;
+  return true;
+}
+
 void PutRouting(std::string& out, const Routing& ro) {
   PutString(out, ro.office);
   PutTime(out, ro.deadline);
   PutU16(out, static_cast<uint16_t>(ro.priority));
   PutString(out, ro.rule_id);
   PutString(out, ro.ruleset_version);
+  PutLimits(out, ro.limit, ro.escalation);
 }
 
 bool GetRouting(ByteReader& r, Routing& ro) {
   return r.String(ro.office) && GetTime(r, ro.deadline) && GetInt16(r, ro.priority) &&
-         r.String(ro.rule_id) && r.String(ro.ruleset_version);
+         r.String(ro.rule_id) && r.String(ro.ruleset_version) &&
+         GetLimits(r, ro.limit, ro.escalation);
 }
 
 void PutTransition(std::string& out, const Transition& t) {
@@ -104,15 +145,22 @@ std::string EncodeRecord(const Record& record) {
   std::string out;
   out.reserve(256);
   PutU8(out, kRecordFormat);
-  const bool is_report = std::holds_alternative<Report>(record.body);
-  PutU8(out, is_report ? kKindReport : kKindTransition);
+  const uint8_t kind = std::holds_alternative<Report>(record.body)       ? kKindReport
+                       : std::holds_alternative<Transition>(record.body) ? kKindTransition
+                                                                         : kKindRules;
+  PutU8(out, kind);
   PutTime(out, record.at);
   PutActor(out, record.actor);
-  if (is_report) {
+  if (kind == kKindReport) {
     PutReport(out, std::get<Report>(record.body));
     PutRouting(out, record.routing);
-  } else {
+  } else if (kind == kKindTransition) {
     PutTransition(out, std::get<Transition>(record.body));
+  } else {
+    const auto& a = std::get<RulesActivation>(record.body);
+    PutString(out, a.version);
+    PutString(out, a.ruleset);
+    PutString(out, a.calendar);
   }
   return out;
 }
@@ -136,6 +184,12 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
     Transition t;
     if (!GetTransition(r, t)) return bad("bad transition");
     record.body = std::move(t);
+  } else if (kind == kKindRules) {
+    RulesActivation a;
+    if (!r.String(a.version) || !r.String(a.ruleset) || !r.String(a.calendar)) {
+      return bad("bad rules activation");
+    }
+    record.body = std::move(a);
   } else {
     return bad("unknown record kind " + std::to_string(kind));
   }
@@ -160,6 +214,7 @@ std::string EncodeCase(const Case& c) {
   PutU16(out, static_cast<uint16_t>(c.priority));
   PutString(out, c.rule_id);
   PutString(out, c.ruleset_version);
+  PutLimits(out, c.limit, c.escalation);
   PutTime(out, c.accepted_at);
   PutTime(out, c.resolved_at);
   PutTime(out, c.closed_at);
@@ -180,7 +235,8 @@ Result<Case> DecodeCase(std::string_view bytes) {
             r.U64(c.last_seq.value) && GetTime(r, c.received_at) && GetTime(r, c.updated_at) &&
             r.U8(status) && r.String(c.office) && GetTime(r, c.deadline) &&
             GetTime(r, c.original_deadline) && GetInt16(r, c.priority) && r.String(c.rule_id) &&
-            r.String(c.ruleset_version) && GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) &&
+            r.String(c.ruleset_version) && GetLimits(r, c.limit, c.escalation) &&
+            GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) &&
             GetTime(r, c.closed_at) && GetInt16(r, c.escalation_level) &&
             GetInt16(r, c.reopen_count) && GetInt16(r, c.extension_count) &&
             GetInt16(r, c.return_count) && r.U8(satisfaction) && r.done();

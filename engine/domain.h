@@ -10,6 +10,7 @@
 #include "engine/core/ids.h"
 #include "engine/core/status.h"
 #include "engine/core/time.h"
+#include "rules/decision.h"
 
 namespace wangge::engine {
 
@@ -94,15 +95,28 @@ struct Routing {
   int priority = 0;
   std::string rule_id;
   std::string ruleset_version;
+  rules::TimeLimit limit;
+  rules::Escalation escalation;
   friend bool operator==(const Routing&, const Routing&) = default;
 };
+
+// Makes a ruleset (with its working calendar) the active one. Only admins may. The
+// record keeps both texts, so replay and audit know exactly what routed each case.
+struct RulesActivation {
+  std::string ruleset;   // ruleset JSON
+  std::string calendar;  // calendar JSON; empty in a command means the built-in one
+  std::string version;   // filled by the sequencer from the loaded ruleset
+  friend bool operator==(const RulesActivation&, const RulesActivation&) = default;
+};
+
+using CommandBody = std::variant<Report, Transition, RulesActivation>;
 
 // A validated input on its way to the sequencer. `at` is the command's own time for
 // recorded streams (import); empty means "the sequencer's receive time".
 struct Command {
   Actor actor;
   std::optional<TimeMs> at;
-  std::variant<Report, Transition> body;
+  CommandBody body;
 };
 
 // One entry of the log: a command as applied, with its sequence and time.
@@ -110,7 +124,7 @@ struct Record {
   Seq seq;
   TimeMs at;
   Actor actor;
-  std::variant<Report, Transition> body;
+  CommandBody body;
   Routing routing;  // set for reports
   friend bool operator==(const Record&, const Record&) = default;
 };
@@ -129,6 +143,8 @@ struct Case {
   int priority = 0;
   std::string rule_id;
   std::string ruleset_version;
+  rules::TimeLimit limit;
+  rules::Escalation escalation;
   TimeMs accepted_at;  // 0 = not yet
   TimeMs resolved_at;
   TimeMs closed_at;

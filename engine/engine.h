@@ -9,7 +9,7 @@
 #include "engine/core/time.h"
 #include "engine/domain.h"
 #include "engine/sequencer.h"
-#include "rules/minimal_table.h"
+#include "rules/ruleset.h"
 #include "storage/event_log.h"
 #include "storage/store.h"
 
@@ -25,8 +25,11 @@ struct EngineOptions {
 // Thread-safe. Shutdown order: Stop() (drains and commits the queue), then destroy.
 class Engine {
  public:
-  // Opens the store, checks the log head and starts the sequencer. Codes: those of
-  // storage::Store::Open and storage::EventLog::Open. `clock` outlives the engine.
+  // Opens the store, checks the log head, loads the ruleset the log last activated and
+  // starts the sequencer. A new data directory first records the activation of the
+  // built-in ruleset, so every routing decision is made under a logged ruleset.
+  // Codes: those of storage::Store::Open and storage::EventLog::Open; kCorruption when
+  // the activated ruleset no longer loads. `clock` outlives the engine.
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options, const Clock& clock);
   ~Engine();
 
@@ -34,6 +37,15 @@ class Engine {
   storage::Store& store() { return *store_; }
   const storage::EventLog& log() const { return *log_; }
   storage::LogHead head() const { return log_->head(); }
+
+  // The ruleset routing reports now; the built-in one for a read-only store whose log
+  // never activated one.
+  std::shared_ptr<const rules::Ruleset> active_rules() const;
+
+  // Records the activation of `ruleset_json` (with `calendar_json`, or the built-in
+  // calendar when empty) by `actor`, durably. Codes: those of Sequencer::Submit.
+  Result<Outcome> ActivateRules(std::string ruleset_json, std::string calendar_json,
+                                const Actor& actor);
 
   // The case addressed by client id, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;
@@ -45,7 +57,7 @@ class Engine {
   Engine() = default;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::EventLog> log_;
-  rules::MinimalTable table_ = rules::MinimalTable::Default();
+  std::shared_ptr<const rules::Ruleset> loaded_rules_;  // as of Open
   std::unique_ptr<Sequencer> sequencer_;
 };
 

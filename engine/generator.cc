@@ -111,7 +111,7 @@ Status GeneratorOptions::Validate() const {
   return Status::Ok();
 }
 
-Status GenerateTownYear(const GeneratorOptions& options, const rules::MinimalTable& table,
+Status GenerateTownYear(const GeneratorOptions& options, const rules::Ruleset& rules,
                         const std::function<void(const Command&)>& emit) {
   WANGGE_RETURN_IF_ERROR(options.Validate());
   Rng rng(options.seed);
@@ -148,7 +148,8 @@ Status GenerateTownYear(const GeneratorOptions& options, const rules::MinimalTab
     std::snprintf(name, sizeof name, "W%03d", worker + 1);
     Actor reporter{name, Role::kWorker, ""};
 
-    rules::Decision d = table.Route({r.category, r.severity, r.village, r.grid, TimeMs{received}});
+    rules::Decision d = rules.Route(
+        {r.category, r.severity, r.village, r.grid, TimeMs{received}, r.text, reporter.id});
     std::snprintf(name, sizeof name, "H-%s-%02d", d.office.c_str(),
                   static_cast<int>(rng.Below(5)) + 1);
     Actor handler{name, Role::kHandler, d.office};

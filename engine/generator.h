@@ -7,7 +7,7 @@
 
 #include "engine/core/status.h"
 #include "engine/domain.h"
-#include "rules/minimal_table.h"
+#include "rules/ruleset.h"
 
 namespace wangge::engine {
 
@@ -28,8 +28,8 @@ struct GeneratorOptions {
 
 // Calls emit(command) for every command in time order. Each report is followed
 // (later in time) by accept, resolve and verify, with a few reopenings; every case
-// ends closed. Routing uses `table` so handlers act for the office that owns the case.
-Status GenerateTownYear(const GeneratorOptions& options, const rules::MinimalTable& table,
+// ends closed. Routing uses `rules` so handlers act for the office that owns the case.
+Status GenerateTownYear(const GeneratorOptions& options, const rules::Ruleset& rules,
                         const std::function<void(const Command&)>& emit);
 
 }  // namespace wangge::engine

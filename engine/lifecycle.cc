@@ -137,6 +137,8 @@ Case CaseFromReport(const Record& record) {
   c.priority = record.routing.priority;
   c.rule_id = record.routing.rule_id;
   c.ruleset_version = record.routing.ruleset_version;
+  c.limit = record.routing.limit;
+  c.escalation = record.routing.escalation;
   return c;
 }
 

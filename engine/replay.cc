@@ -4,6 +4,8 @@
 
 #include "engine/case_index.h"
 #include "engine/codec.h"
+#include "engine/core/bytes.h"
+#include "engine/sequencer.h"
 #include "engine/lifecycle.h"
 
 namespace wangge::engine {
@@ -45,6 +47,10 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       return false;
     }
     ++state.records;
+    if (std::holds_alternative<RulesActivation>(record->body)) {
+      state.rules_seq = seq;
+      return true;
+    }
     if (std::holds_alternative<Report>(record->body)) {
       const std::string& id = std::get<Report>(record->body).client_id;
       if (state.cases.contains(id)) {
@@ -99,6 +105,13 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   if (stored != state.cases.size() && problems.size() < max_problems) {
     problems.push_back("log has " + std::to_string(state.cases.size()) + " cases, store has " +
                        std::to_string(stored));
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto active, store.Get(Family::kMeta, kActiveRulesKey));
+  const uint64_t stored_rules = active && active->size() == 8 ? DecodeU64(*active) : 0;
+  if (stored_rules != state.rules_seq.value && problems.size() < max_problems) {
+    problems.push_back("meta active_rules names record " + std::to_string(stored_rules) +
+                       " but the last activation in the log is " +
+                       std::to_string(state.rules_seq.value));
   }
   WANGGE_ASSIGN_OR_RETURN(auto due, KeysOf(store, Family::kDue));
   CompareKeySets(want_due, due, "due", problems, max_problems);

@@ -5,6 +5,7 @@
 
 #include "engine/case_index.h"
 #include "engine/codec.h"
+#include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
 
 namespace wangge::engine {
@@ -24,15 +25,28 @@ struct Sequencer::Batch {
     std::optional<Case> before;  // as stored; empty for a case created in this batch
     Case after;
   };
-  explicit Batch(storage::Store& store) : set(store) {}
+  Batch(storage::Store& store, std::shared_ptr<const rules::Ruleset> active)
+      : set(store), rules(std::move(active)) {}
   storage::WriteSet set;
+  // Routes this batch's reports; an activation in the batch replaces it for the
+  // commands after it, and it becomes the sequencer's only once the batch is durable.
+  std::shared_ptr<const rules::Ruleset> rules;
+  bool rules_changed = false;
   std::map<std::string, Touched, std::less<>> touched;
   uint64_t records = 0;
 };
 
-Sequencer::Sequencer(storage::Store& store, storage::EventLog& log, RouteFn route,
-                     const Clock& clock, SequencerOptions options)
-    : store_(store), log_(log), route_(std::move(route)), clock_(clock), options_(options) {}
+Sequencer::Sequencer(storage::Store& store, storage::EventLog& log,
+                     std::shared_ptr<const rules::Ruleset> rules, const Clock& clock,
+                     SequencerOptions options)
+    : store_(store), log_(log), clock_(clock), options_(options) {
+  rules_ = std::move(rules);
+}
+
+std::shared_ptr<const rules::Ruleset> Sequencer::active_rules() const {
+  std::lock_guard lock(mu_);
+  return rules_;
+}
 
 Sequencer::~Sequencer() { Stop(); }
 
@@ -102,15 +116,17 @@ void Sequencer::Run() {
 }
 
 void Sequencer::Process(std::vector<Item>& items) {
-  Batch batch(store_);
+  Batch batch(store_, active_rules());
   std::vector<Result<Outcome>> results;
   results.reserve(items.size());
   for (Item& item : items) {
     const Command& cmd = item.command;
     if (const auto* report = std::get_if<Report>(&cmd.body)) {
       results.push_back(ApplyReport(cmd, *report, batch));
+    } else if (const auto* t = std::get_if<Transition>(&cmd.body)) {
+      results.push_back(ApplyTransitionCommand(cmd, *t, batch));
     } else {
-      results.push_back(ApplyTransitionCommand(cmd, std::get<Transition>(cmd.body), batch));
+      results.push_back(ApplyRules(cmd, std::get<RulesActivation>(cmd.body), batch));
     }
   }
 
@@ -125,6 +141,10 @@ void Sequencer::Process(std::vector<Item>& items) {
         if (r.ok()) r = s;
       }
     } else {
+      if (batch.rules_changed) {
+        std::lock_guard lock(mu_);
+        rules_ = batch.rules;
+      }
       commits_.fetch_add(1, std::memory_order_relaxed);
       records_.fetch_add(batch.records, std::memory_order_relaxed);
     }
@@ -149,10 +169,12 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
-  rules::Decision d = route_(
-      rules::RouteInput{report.category, report.severity, report.village, report.grid, record.at});
-  record.routing = Routing{std::move(d.office), d.deadline, d.priority, std::move(d.rule_id),
-                           std::move(d.ruleset_version)};
+  rules::Decision d =
+      batch.rules->Route(rules::RouteInput{report.category, report.severity, report.village,
+                                           report.grid, record.at, report.text, cmd.actor.id});
+  record.routing = Routing{std::move(d.office),          d.deadline, d.priority,
+                           std::move(d.rule_id),         std::move(d.ruleset_version),
+                           d.limit,                      std::move(d.escalation)};
   record.body = report;
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
@@ -177,6 +199,29 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   ++batch.records;
   batch.touched.find(t.case_id)->second.after = next;
   return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};
+}
+
+Result<Outcome> Sequencer::ApplyRules(const Command& cmd, const RulesActivation& a, Batch& batch) {
+  if (cmd.actor.role != Role::kAdmin) {
+    return PermissionDenied("only an admin may activate a ruleset");
+  }
+  RulesActivation recorded = a;
+  if (recorded.calendar.empty()) recorded.calendar = std::string(rules::Calendar::BuiltInText());
+  WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
+                          rules::Calendar::Load(recorded.calendar, "calendar"));
+  WANGGE_ASSIGN_OR_RETURN(auto ruleset, rules::Ruleset::Load(recorded.ruleset, "ruleset", calendar));
+  recorded.version = ruleset->version();
+
+  Record record;
+  record.at = cmd.at.value_or(clock_.Now());
+  record.actor = cmd.actor;
+  record.body = std::move(recorded);
+  record.seq = log_.Append(batch.set, EncodeRecord(record));
+  ++batch.records;
+  batch.set.Put(storage::Family::kMeta, kActiveRulesKey, EncodeU64(record.seq.value));
+  batch.rules = std::move(ruleset);
+  batch.rules_changed = true;
+  return Outcome{Outcome::Kind::kActivated, record.seq, Case{}};
 }
 
 }  // namespace wangge::engine

@@ -16,7 +16,7 @@
 #include "engine/core/status.h"
 #include "engine/core/time.h"
 #include "engine/domain.h"
-#include "rules/decision.h"
+#include "rules/ruleset.h"
 #include "storage/event_log.h"
 #include "storage/store.h"
 
@@ -38,14 +38,17 @@ struct Outcome {
     kCreated = 1,    // a new case (201)
     kDuplicate = 2,  // the client id was seen; nothing written (200)
     kApplied = 3,    // a transition was recorded (200)
+    kActivated = 4,  // a ruleset became active (200)
   };
   Kind kind = Kind::kCreated;
   Seq seq;     // the record's sequence (for a duplicate, the case's creating record)
-  Case state;  // the case after the command
+  Case state;  // the case after the command (empty for an activation)
 };
 
+// The meta key holding the sequence of the record that activated the current ruleset.
+inline constexpr std::string_view kActiveRulesKey = "active_rules";
+
 using Completion = std::function<void(Result<Outcome>)>;
-using RouteFn = std::function<rules::Decision(const rules::RouteInput&)>;
 
 struct SequencerStats {
   uint64_t commits = 0;   // durable writes
@@ -57,8 +60,11 @@ struct SequencerStats {
 // must not block (set a promise, post to an executor).
 class Sequencer {
  public:
-  // REQUIRES: options.Validate().ok(); the references outlive the sequencer.
-  Sequencer(storage::Store& store, storage::EventLog& log, RouteFn route, const Clock& clock,
+  // `rules` routes reports until a RulesActivation replaces it.
+  // REQUIRES: options.Validate().ok(); rules != nullptr; the references outlive the
+  // sequencer.
+  Sequencer(storage::Store& store, storage::EventLog& log,
+            std::shared_ptr<const rules::Ruleset> rules, const Clock& clock,
             SequencerOptions options);
   ~Sequencer();  // Stop()
   Sequencer(const Sequencer&) = delete;
@@ -77,6 +83,9 @@ class Sequencer {
 
   SequencerStats stats() const;
 
+  // The ruleset that routes reports now (as of the last durable activation).
+  std::shared_ptr<const rules::Ruleset> active_rules() const;
+
  private:
   struct Item {
     Command command;
@@ -88,11 +97,12 @@ class Sequencer {
   void Process(std::vector<Item>& items);
   Result<Outcome> ApplyReport(const Command& cmd, const Report& report, Batch& batch);
   Result<Outcome> ApplyTransitionCommand(const Command& cmd, const Transition& t, Batch& batch);
+  Result<Outcome> ApplyRules(const Command& cmd, const RulesActivation& a, Batch& batch);
   Result<const Case*> LoadCase(const std::string& id, Batch& batch);
 
   storage::Store& store_;
   storage::EventLog& log_;
-  RouteFn route_;
+  std::shared_ptr<const rules::Ruleset> rules_;  // guarded by mu_
   const Clock& clock_;
   const SequencerOptions options_;
 

@@ -58,6 +58,9 @@ struct Tally {
         case engine::Outcome::Kind::kDuplicate:
           ++report.duplicates;
           break;
+        case engine::Outcome::Kind::kActivated:
+          ++report.activations;
+          break;
         case engine::Outcome::Kind::kApplied:
           ++report.applied;
           break;

@@ -55,7 +55,7 @@ int RunGen(const GenArgs& args) {
     out = &file;
   }
   uint64_t n = 0;
-  Status s = engine::GenerateTownYear(args.options, rules::MinimalTable::Default(),
+  Status s = engine::GenerateTownYear(args.options, *rules::Ruleset::BuiltIn(),
                                       [&](const engine::Command& c) {
                                         *out << ingest::EncodeCommand(c) << '\n';
                                         ++n;

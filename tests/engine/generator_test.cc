@@ -16,7 +16,7 @@ std::vector<Command> Generate(uint64_t reports, uint64_t seed) {
   o.reports = reports;
   o.seed = seed;
   std::vector<Command> out;
-  Status s = GenerateTownYear(o, rules::MinimalTable::Default(),
+  Status s = GenerateTownYear(o, *rules::Ruleset::BuiltIn(),
                               [&](const Command& c) { out.push_back(c); });
   EXPECT_TRUE(s.ok()) << s.ToString();
   return out;
@@ -56,7 +56,7 @@ TEST(GeneratorTest, EveryCommandAppliesAndEveryCaseEndsClosed) {
 TEST(GeneratorTest, RejectsOutOfRangeOptions) {
   GeneratorOptions o;
   o.villages = 0;
-  EXPECT_EQ(GenerateTownYear(o, rules::MinimalTable::Default(), [](const Command&) {}).field(),
+  EXPECT_EQ(GenerateTownYear(o, *rules::Ruleset::BuiltIn(), [](const Command&) {}).field(),
             "villages");
 }
 

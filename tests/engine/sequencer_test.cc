@@ -44,18 +44,24 @@ class SequencerTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  testing::FakeClock clock_;
+  testing::FakeClock clock_;  // 2020-03-02 09:15 +08:00, a Monday
   std::unique_ptr<Engine> engine_;
 };
+
+// A new store's first record activates the built-in ruleset; commands follow it.
+constexpr uint64_t kActivation = 1;
 
 TEST_F(SequencerTest, ReportCreatesARoutedCaseThatSurvivesReopen) {
   auto r = Run(ReportCommand("c-1"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->kind, Outcome::Kind::kCreated);
-  EXPECT_EQ(r->seq.value, 1u);
+  EXPECT_EQ(r->seq.value, kActivation + 1);
   EXPECT_EQ(r->state.office, "zonghe-zhifa");
   EXPECT_EQ(r->state.received_at, clock_.Now());
-  EXPECT_EQ(r->state.deadline.ms, clock_.Now().ms + 48 * 3'600'000);
+  // Severity 2 gets two working days under the built-in ruleset.
+  EXPECT_EQ(FormatRfc3339(r->state.deadline), "2020-03-04T09:15:00+08:00");
+  EXPECT_EQ(r->state.rule_id, "route/to-zonghe-zhifa+limit/ordinary+escalation/default");
+  EXPECT_EQ(r->state.ruleset_version, "default-2026.1");
   EXPECT_EQ(r->state.status, CaseStatus::kDispatched);
 
   Open();
@@ -63,7 +69,7 @@ TEST_F(SequencerTest, ReportCreatesARoutedCaseThatSurvivesReopen) {
   ASSERT_TRUE(stored.ok());
   ASSERT_TRUE(stored->has_value());
   EXPECT_EQ(**stored, r->state);
-  EXPECT_EQ(engine_->head().seq.value, 1u);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
   ExpectConsistent();
 }
 
@@ -83,7 +89,7 @@ TEST_F(SequencerTest, DuplicateClientIdReturnsTheCaseAndWritesNothing) {
   EXPECT_EQ(again->kind, Outcome::Kind::kDuplicate);
   EXPECT_EQ(again->seq, first->seq);
   EXPECT_EQ(again->state, first->state);
-  EXPECT_EQ(engine_->head().seq.value, 1u);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
 }
 
 TEST_F(SequencerTest, DuplicatesInsideOneBatchAreCaughtToo) {
@@ -98,7 +104,7 @@ TEST_F(SequencerTest, DuplicatesInsideOneBatchAreCaughtToo) {
   }
   EXPECT_EQ(created, 1);
   EXPECT_EQ(duplicates, 49);
-  EXPECT_EQ(engine_->head().seq.value, 1u);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
 }
 
 TEST_F(SequencerTest, FullLifecycleMaintainsIndexes) {
@@ -112,7 +118,7 @@ TEST_F(SequencerTest, FullLifecycleMaintainsIndexes) {
   auto closed = Run(std::move(verify));
   ASSERT_TRUE(closed.ok()) << closed.status().ToString();
   EXPECT_EQ(closed->kind, Outcome::Kind::kApplied);
-  EXPECT_EQ(closed->seq.value, 4u);
+  EXPECT_EQ(closed->seq.value, kActivation + 4);
   EXPECT_EQ(closed->state.status, CaseStatus::kClosed);
   // A closed case leaves the open-deadline index; the owner index follows its status.
   auto due = engine_->store().Get(storage::Family::kDue, DueKey(closed->state.deadline, "c-1"));
@@ -132,11 +138,11 @@ TEST_F(SequencerTest, RejectedTransitionsWriteNothing) {
   EXPECT_EQ(too_early.status().code(), StatusCode::kFailedPrecondition);
   auto unknown = Run(TransitionCommand("c-404", Action::kAccept, testing::Handler("x")));
   EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(engine_->head().seq.value, 1u);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
   // A later legal command takes the very next sequence.
   auto ok = Run(TransitionCommand("c-1", Action::kAccept, testing::Handler("zonghe-zhifa")));
   ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok->seq.value, 2u);
+  EXPECT_EQ(ok->seq.value, kActivation + 2);
   ExpectConsistent();
 }
 
@@ -162,10 +168,10 @@ TEST_F(SequencerTest, ConcurrentProducersGetUniqueContiguousSequences) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   ASSERT_EQ(seqs.size(), static_cast<size_t>(kThreads * kEach));
-  EXPECT_EQ(*seqs.begin(), 1u);
-  EXPECT_EQ(*seqs.rbegin(), static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(*seqs.begin(), kActivation + 1);
+  EXPECT_EQ(*seqs.rbegin(), kActivation + kThreads * kEach);
   auto stats = engine_->sequencer().stats();
-  EXPECT_EQ(stats.records, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(stats.records, kActivation + kThreads * kEach);
   EXPECT_LT(stats.commits, stats.records);  // group commit: fewer writes than records
   ExpectConsistent();
 }
@@ -184,7 +190,7 @@ TEST_F(SequencerTest, StopCommitsEverythingQueued) {
   engine_->Stop();
   for (auto& f : futures) EXPECT_TRUE(f.get().ok());
   Open();
-  EXPECT_EQ(engine_->head().seq.value, 1000u);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1000);
   ExpectConsistent();
 }
 
@@ -193,7 +199,59 @@ TEST_F(SequencerTest, ReopenedEngineContinuesTheChain) {
   Open();
   auto r = Run(ReportCommand("b-0"));
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->seq.value, 11u);
+  EXPECT_EQ(r->seq.value, kActivation + 11);
+  ExpectConsistent();
+}
+
+}  // namespace
+}  // namespace wangge::engine
+
+namespace wangge::engine {
+namespace {
+
+// A small ruleset that sends everything to one office with a 5-hour limit.
+std::string TinyRuleset(const std::string& version) {
+  return R"({"version": ")" + version + R"(", "offices": [{"id": "one", "name": "One", "level": "platform"}],
+    "tables": [{"id": "t", "rows": [{"id": "all", "default": true,
+      "then": {"office": "one", "limit": {"calendar_hours": 5}}}]}]})";
+}
+
+class RulesActivationTest : public SequencerTest {};
+
+TEST_F(RulesActivationTest, NewStoreActivatesTheBuiltInRuleset) {
+  EXPECT_EQ(engine_->active_rules()->version(), "default-2026.1");
+  EXPECT_EQ(engine_->head().seq.value, kActivation);
+  ExpectConsistent();
+}
+
+TEST_F(RulesActivationTest, OnlyAdminsActivateAndBadRulesetsChangeNothing) {
+  auto by_supervisor = engine_->ActivateRules(TinyRuleset("v2"), "", testing::Supervisor());
+  EXPECT_EQ(by_supervisor.status().code(), StatusCode::kPermissionDenied);
+  auto broken = engine_->ActivateRules(R"({"version": "v3", "offices": []})", "",
+                                       Actor{"admin", Role::kAdmin, ""});
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(broken.status().message().find("offices"), std::string::npos);
+  EXPECT_EQ(engine_->head().seq.value, kActivation);
+  EXPECT_EQ(engine_->active_rules()->version(), "default-2026.1");
+}
+
+TEST_F(RulesActivationTest, ActivatedRulesetRoutesLaterReportsAndSurvivesReopen) {
+  ASSERT_TRUE(Run(ReportCommand("before")).ok());
+  auto activated = engine_->ActivateRules(TinyRuleset("v2"), "", Actor{"admin", Role::kAdmin, ""});
+  ASSERT_TRUE(activated.ok()) << activated.status().ToString();
+  EXPECT_EQ(activated->kind, Outcome::Kind::kActivated);
+  auto after = Run(ReportCommand("after"));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state.office, "one");
+  EXPECT_EQ(after->state.ruleset_version, "v2");
+  EXPECT_EQ(after->state.deadline.ms, clock_.Now().ms + 5 * 3'600'000);
+  // The earlier case keeps the decision it was routed with.
+  EXPECT_EQ((*engine_->GetCase("before"))->ruleset_version, "default-2026.1");
+
+  Open();
+  EXPECT_EQ(engine_->active_rules()->version(), "v2");
+  EXPECT_EQ(Run(ReportCommand("reopened"))->state.office, "one");
   ExpectConsistent();
 }
 
