@@ -15,6 +15,7 @@
 #include "engine/replay.h"
 #include "ingest/command_json.h"
 #include "ingest/importer.h"
+#include "ingest/rules_command.h"
 
 namespace {
 
@@ -136,6 +137,7 @@ int RunInfo(const InfoArgs& args) {
                            head.seq.value, storage::HexOf(head.hash), total);
   for (const auto& [status, n] : by_status) std::cout << fmt::format(", {} {}", n, status);
   std::cout << "\n";
+  std::cout << fmt::format("rules: {} active\n", (*engine)->active_rules()->version());
   if (!args.check) return kExitOk;
 
   auto chain = (*engine)->log().Verify();
@@ -201,6 +203,31 @@ int main(int argc, char** argv) {
   info_cmd->add_flag("--check", info.check,
                      "Also walk the hash chain and compare case state with a rebuild from the log");
 
+  ingest::RulesArgs rules_args;
+  auto* rules_cmd = app.add_subcommand("rules", "Check, test, explain and activate rulesets");
+  rules_cmd->require_subcommand(1);
+  auto* check_cmd = rules_cmd->add_subcommand(
+      "check", "Validate a ruleset; every problem is listed with file, line and column");
+  auto* test_cmd = rules_cmd->add_subcommand(
+      "test", "Route a table of sample reports and compare with the expected routing");
+  auto* explain_cmd = rules_cmd->add_subcommand(
+      "explain", "Route one report and show each row tried and why it did or did not match");
+  auto* activate_cmd = rules_cmd->add_subcommand(
+      "activate", "Make a ruleset the active one in a data directory (a logged record)");
+  for (auto* cmd : {check_cmd, test_cmd, explain_cmd, activate_cmd}) {
+    cmd->add_option("--calendar", rules_args.calendar,
+                    "Working-day calendar JSON (default: the built-in one)");
+  }
+  check_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+  test_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+  test_cmd->add_option("tests", rules_args.tests, "Expected routings JSON")->required();
+  explain_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+  explain_cmd->add_option("report", rules_args.report, "One report JSON")->required();
+  activate_cmd->add_option("--data", rules_args.data, "Data directory")->required();
+  activate_cmd->add_option("--actor", rules_args.actor, "Admin recorded as the actor")
+      ->capture_default_str();
+  activate_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -212,5 +239,9 @@ int main(int argc, char** argv) {
   if (*gen_cmd) return RunGen(gen);
   if (*import_cmd) return RunImport(import);
   if (*info_cmd) return RunInfo(info);
+  if (*check_cmd) return ingest::RulesCheck(rules_args);
+  if (*test_cmd) return ingest::RulesTest(rules_args);
+  if (*explain_cmd) return ingest::RulesExplain(rules_args);
+  if (*activate_cmd) return ingest::RulesActivate(rules_args);
   return kExitBadInput;
 }

@@ -1,6 +1,7 @@
 // The wangge binary end to end: exit codes and messages of gen, import and info.
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 
@@ -63,6 +64,72 @@ TEST(CliTest, ErrorsHaveDistinctExitCodes) {
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
   EXPECT_NE(usage.output.find("--data"), std::string::npos) << usage.output;
   EXPECT_EQ(Wangge("--help").exit_code, 0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliTest, RulesCheckTestExplainAndActivate) {
+  wangge::testing::TempDir dir;
+  const std::string rules = std::string(WANGGE_SOURCE_DIR) + "/rules/default.json";
+  const std::string tests = std::string(WANGGE_SOURCE_DIR) + "/rules/default.tests.json";
+  CliRun check = Wangge("rules check " + rules);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("version default-2026.1"), std::string::npos) << check.output;
+
+  CliRun test = Wangge("rules test " + rules + " " + tests);
+  EXPECT_EQ(test.exit_code, 0) << test.output;
+  EXPECT_NE(test.output.find(" passed, 0 failed"), std::string::npos) << test.output;
+
+  const std::string wrong = dir.Sub("wrong.tests.json");
+  std::ofstream(wrong) << R"({"cases": [{"name": "garbage to the wrong office", "report":
+    {"category": "env.garbage", "severity": 2, "village": "V01", "received_at": "2020-03-02T10:00:00+08:00"},
+    "expect": {"office": "bianmin"}}]})";
+  CliRun failing = Wangge("rules test " + rules + " " + wrong);
+  EXPECT_EQ(failing.exit_code, 1) << failing.output;
+  EXPECT_NE(failing.output.find("FAIL garbage to the wrong office"), std::string::npos);
+  EXPECT_NE(failing.output.find("0 passed, 1 failed"), std::string::npos) << failing.output;
+
+  const std::string report = dir.Sub("report.json");
+  std::ofstream(report) << R"({"category": "safety.gas", "severity": 4, "village": "V20",
+    "received_at": "2020-03-02T22:00:00+08:00"})";
+  CliRun explain = Wangge("rules explain " + rules + " " + report);
+  EXPECT_EQ(explain.exit_code, 0) << explain.output;
+  EXPECT_NE(explain.output.find("office xb-yingji"), std::string::npos) << explain.output;
+  EXPECT_NE(explain.output.find("minor-in-village         category safety.gas not in"),
+            std::string::npos)
+      << explain.output;
+  EXPECT_NE(explain.output.find("✔ off-hours-emergency"), std::string::npos) << explain.output;
+
+  const std::string data = dir.Sub("data");
+  const std::string bad = dir.Sub("bad.json");
+  std::ofstream(bad)
+      << "{\"version\": \"x\",\n \"offices\": [{\"id\": \"a\", \"level\": \"moon\"}]}";
+  CliRun bad_check = Wangge("rules check " + bad);
+  EXPECT_EQ(bad_check.exit_code, 2) << bad_check.output;
+  EXPECT_NE(bad_check.output.find("bad.json:2:"), std::string::npos) << bad_check.output;
+  CliRun bad_activate = Wangge("rules activate --data " + data + " " + bad);
+  EXPECT_EQ(bad_activate.exit_code, 2);
+  EXPECT_FALSE(std::ifstream(data + "/CURRENT").good());  // nothing opened or created
+
+  const std::string year = dir.Sub("y.ndjson");
+  ASSERT_EQ(Wangge("gen --reports 20 --out " + year).exit_code, 0);
+  ASSERT_EQ(Wangge("import --data " + data + " --create " + year).exit_code, 0);
+  const std::string v2 = dir.Sub("v2.json");
+  {
+    std::ifstream in(rules);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    s.replace(s.find("default-2026.1"), 14, "default-2026.2");
+    std::ofstream(v2) << s;
+  }
+  CliRun activate = Wangge("rules activate --data " + data + " " + v2);
+  EXPECT_EQ(activate.exit_code, 0) << activate.output;
+  CliRun info = Wangge("info --data " + data + " --check");
+  EXPECT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("rules: default-2026.2 active"), std::string::npos) << info.output;
 }
 
 }  // namespace

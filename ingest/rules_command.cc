@@ -1,0 +1,153 @@
+#include "ingest/rules_command.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "engine/engine.h"
+#include "rules/rule_test.h"
+#include "rules/ruleset.h"
+
+namespace wangge::ingest {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitDataError = 3;
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open '" + path + "'");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return IOError("reading '" + path + "' failed");
+  return buf.str();
+}
+
+int Fail(const Status& s) {
+  std::cerr << "wangge: " << s.ToString() << "\n";
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound
+             ? kExitBadInput
+             : kExitDataError;
+}
+
+struct Loaded {
+  std::string ruleset_text;
+  std::string calendar_text;
+  std::shared_ptr<const rules::Ruleset> ruleset;
+};
+
+Result<Loaded> Load(const RulesArgs& args) {
+  Loaded out;
+  WANGGE_ASSIGN_OR_RETURN(out.ruleset_text, ReadFile(args.file));
+  if (args.calendar.empty()) {
+    out.calendar_text = std::string(rules::Calendar::BuiltInText());
+  } else {
+    WANGGE_ASSIGN_OR_RETURN(out.calendar_text, ReadFile(args.calendar));
+  }
+  const std::string calendar_name = args.calendar.empty() ? "built-in calendar" : args.calendar;
+  WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
+                          rules::Calendar::Load(out.calendar_text, calendar_name));
+  WANGGE_ASSIGN_OR_RETURN(out.ruleset, rules::Ruleset::Load(out.ruleset_text, args.file, calendar));
+  return out;
+}
+
+std::string LimitText(const rules::TimeLimit& l) {
+  switch (l.kind) {
+    case rules::LimitKind::kWorkingDays:
+      return fmt::format("{} working day(s)", l.amount);
+    case rules::LimitKind::kWorkingHours:
+      return fmt::format("{} working hour(s)", l.amount);
+    case rules::LimitKind::kCalendarHours:
+      return fmt::format("{} calendar hour(s)", l.amount);
+  }
+  return "?";
+}
+
+}  // namespace
+
+int RulesCheck(const RulesArgs& args) {
+  auto loaded = Load(args);
+  if (!loaded.ok()) return Fail(loaded.status());
+  const auto& rs = *loaded->ruleset;
+  std::cout << fmt::format("{}: OK, version {}, {} offices, {} rows; calendar {}\n", args.file,
+                           rs.version(), rs.offices().size(), rs.row_count(), rs.calendar().name());
+  return kExitOk;
+}
+
+int RulesTest(const RulesArgs& args) {
+  auto loaded = Load(args);
+  if (!loaded.ok()) return Fail(loaded.status());
+  auto text = ReadFile(args.tests);
+  if (!text.ok()) return Fail(text.status());
+  auto cases = rules::LoadRuleTests(*text, args.tests);
+  if (!cases.ok()) return Fail(cases.status());
+  auto failures = rules::RunRuleTests(*loaded->ruleset, *cases);
+  for (const auto& f : failures) {
+    std::cout << fmt::format("FAIL {}\n  {}: expected {}\n  {}  got      {}\n", f.name, f.field,
+                             f.expected, std::string(f.field.size(), ' '), f.got);
+  }
+  const size_t failed_cases = [&] {
+    std::vector<std::string> names;
+    for (const auto& f : failures) {
+      if (names.empty() || names.back() != f.name) names.push_back(f.name);
+    }
+    return names.size();
+  }();
+  std::cout << fmt::format("{} passed, {} failed\n", cases->size() - failed_cases, failed_cases);
+  return failures.empty() ? kExitOk : kExitFailed;
+}
+
+int RulesExplain(const RulesArgs& args) {
+  auto loaded = Load(args);
+  if (!loaded.ok()) return Fail(loaded.status());
+  auto text = ReadFile(args.report);
+  if (!text.ok()) return Fail(text.status());
+  auto report = rules::LoadSampleReport(*text, args.report);
+  if (!report.ok()) return Fail(report.status());
+  std::vector<rules::TraceStep> trace;
+  const auto& rs = *loaded->ruleset;
+  rules::Decision d = rs.Explain(report->input(), trace);
+  std::string table;
+  for (const auto& step : trace) {
+    if (step.table != table) {
+      table = step.table;
+      std::cout << fmt::format("table {}:\n", table);
+    }
+    std::cout << fmt::format("  {} {:<24} {}\n", step.matched ? "✔" : "✘", step.row, step.reason);
+  }
+  std::cout << fmt::format(
+      "decision: office {} | limit {} | deadline {} | priority {} | rule {} | ruleset {}\n",
+      d.office, LimitText(d.limit), FormatRfc3339(d.deadline), d.priority, d.rule_id,
+      d.ruleset_version);
+  std::string warn, breach;
+  for (const auto& o : d.escalation.warn) warn += (warn.empty() ? "" : ", ") + o;
+  for (const auto& o : d.escalation.breach) breach += (breach.empty() ? "" : ", ") + o;
+  std::cout << fmt::format("escalation: at {}% tell {}; at breach tell {}\n",
+                           d.escalation.warn_at_percent, warn.empty() ? "nobody" : warn,
+                           breach.empty() ? "nobody" : breach);
+  return kExitOk;
+}
+
+int RulesActivate(const RulesArgs& args) {
+  // Validate before the data directory is opened: a bad ruleset changes nothing.
+  auto loaded = Load(args);
+  if (!loaded.ok()) return Fail(loaded.status());
+  engine::EngineOptions options;
+  options.store.path = args.data;
+  SystemClock clock;
+  auto engine = engine::Engine::Open(options, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  auto r = (*engine)->ActivateRules(loaded->ruleset_text, loaded->calendar_text,
+                                    engine::Actor{args.actor, engine::Role::kAdmin, ""});
+  (*engine)->Stop();
+  if (!r.ok()) return Fail(r.status());
+  std::cout << fmt::format("activated ruleset {} at record {}\n", loaded->ruleset->version(),
+                           r->seq.value);
+  return kExitOk;
+}
+
+}  // namespace wangge::ingest
