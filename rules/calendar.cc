@@ -91,7 +91,8 @@ Result<Calendar> Calendar::Load(std::string_view json, std::string_view source) 
     p.Add(root, "$", "a calendar must be a JSON object");
     return p.ToStatus("calendar");
   }
-  for (const auto& [key, value] : root.fields) {
+  for (const auto& value : root.fields) {
+    const std::string& key = value.key;
     if (key != "name" && key != "utc_offset_minutes" && key != "working_hours" && key != "years") {
       p.Add(value, key, "unknown field");
     }
@@ -136,7 +137,8 @@ Result<Calendar> Calendar::Load(std::string_view json, std::string_view source) 
     year_numbers.push_back(yr);
     // A year's notice may reach into the end of the year before (New Year's break).
     const int64_t lo = DayOf(yr - 1, 12, 1), hi = DayOf(yr, 12, 31);
-    for (const auto& [key, value] : y.fields) {
+    for (const auto& value : y.fields) {
+      const std::string& key = value.key;
       if (key != "year" && key != "notice" && key != "holidays" && key != "workdays") {
         p.Add(value, path + "." + key, "unknown field");
       }

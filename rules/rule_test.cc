@@ -44,7 +44,8 @@ void ParseReport(const JsonNode& n, const std::string& path, Problems& p, Sample
     p.Add(n, path, "must be an object");
     return;
   }
-  for (const auto& [key, value] : n.fields) {
+  for (const auto& value : n.fields) {
+    const std::string& key = value.key;
     static const char* kKnown[] = {"category", "severity", "village",    "grid",
                                    "text",     "reporter", "received_at"};
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {

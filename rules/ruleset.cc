@@ -134,7 +134,8 @@ class Loader {
 
   void Unknown(const JsonNode& obj, const std::string& path,
                std::initializer_list<std::string_view> known) {
-    for (const auto& [key, value] : obj.fields) {
+    for (const auto& value : obj.fields) {
+      const std::string& key = value.key;
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         p_.Add(value, path + "." + key, "unknown field");
       }
@@ -317,7 +318,8 @@ class Loader {
       p_.Add(n, path, "must hold exactly one of working_days, working_hours, calendar_hours");
       return;
     }
-    const auto& [key, value] = n.fields[0];
+    const JsonNode& value = n.fields[0];
+    const std::string& key = value.key;
     for (const auto& [name, kind, max] : kKinds) {
       if (key != name) continue;
       int64_t amount = 0;

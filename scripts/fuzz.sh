@@ -18,13 +18,13 @@ fi
 
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DWANGGE_FUZZ=ON \
   -DWANGGE_BUILD_TESTS=OFF -DWANGGE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build-fuzz -j "$(nproc)" --target command_decoder_fuzz record_decoder_fuzz
+cmake --build build-fuzz -j "$(nproc)" --target command_decoder_fuzz record_decoder_fuzz ruleset_loader_fuzz
 mkdir -p build-fuzz/crashes
-for target in command_decoder record_decoder; do
+for target in command_decoder record_decoder ruleset_loader; do
   work=build-fuzz/corpus/$target
   mkdir -p "$work"
   cp -n tests/fuzz/corpus/$target/* "$work"/
   echo "fuzz: $target for ${seconds}s"
-  build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -max_len=4096 \
+  build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -max_len=16384 \
     -artifact_prefix=build-fuzz/crashes/$target- "$work"
 done

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Builds wangge with its tests (Release, warnings as errors) and runs them with ctest.
+# Builds wangge with its tests (Release, warnings as errors), runs each libFuzzer target
+# for a bounded time on its in-tree corpus, then runs the tests with ctest.
 # Usage: scripts/test.sh [BUILD_DIR]      (default: build)
-# Extra CMake options via WANGGE_CMAKE_ARGS, e.g. WANGGE_CMAKE_ARGS=-DWANGGE_SANITIZE=ON.
+# WANGGE_CMAKE_ARGS: extra CMake options, e.g. -DWANGGE_SANITIZE=ON.
+# WANGGE_FUZZ_SECONDS: seconds per fuzz target (default 20; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+fuzz_seconds=${WANGGE_FUZZ_SECONDS:-20}
 
 scripts/deps.sh
 # shellcheck disable=SC2086
 cmake -S . -B "$build" -DWANGGE_BUILD_TESTS=ON -DWANGGE_BUILD_BENCH=ON ${WANGGE_CMAKE_ARGS:-}
 cmake --build "$build" -j "$(nproc)"
+if [ "$fuzz_seconds" -gt 0 ]; then
+  scripts/fuzz.sh "$fuzz_seconds" > "$build/fuzz.log" 2>&1 || {
+    tail -n 60 "$build/fuzz.log"
+    echo "test: a fuzz target failed; see $build/fuzz.log and build-fuzz/crashes/" >&2
+    exit 1
+  }
+  grep -E '^fuzz:|^Done [0-9]+ runs' "$build/fuzz.log"
+fi
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 600

@@ -47,14 +47,15 @@ struct Builder {
           if ((err = field.unescaped_key().get(key)) || (err = field.value().get(child))) {
             return Syntax(at, err);
           }
-          for (const auto& [k, existing] : out.fields) {
-            if (k == key) {
+          for (const auto& existing : out.fields) {
+            if (existing.key == key) {
               return Fail(static_cast<size_t>(child.raw_json_token().data() - begin),
                           "duplicate key \"" + std::string(key) + "\"");
             }
           }
-          out.fields.emplace_back(std::string(key), JsonNode{});
-          if (!Build(child, out.fields.back().second, depth + 1)) return false;
+          out.fields.emplace_back();
+          out.fields.back().key.assign(key);
+          if (!Build(child, out.fields.back(), depth + 1)) return false;
         }
         return true;
       }
@@ -106,9 +107,9 @@ struct Builder {
 
 }  // namespace
 
-const JsonNode* JsonNode::Find(std::string_view key) const {
-  for (const auto& [k, v] : fields) {
-    if (k == key) return &v;
+const JsonNode* JsonNode::Find(std::string_view name) const {
+  for (const auto& field : fields) {
+    if (field.key == name) return &field;
   }
   return nullptr;
 }

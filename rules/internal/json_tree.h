@@ -19,12 +19,13 @@ struct JsonNode {
   int64_t integer = 0;
   double number = 0;
   std::string string;
-  std::vector<JsonNode> items;                          // kArray
-  std::vector<std::pair<std::string, JsonNode>> fields;  // kObject, in file order
+  std::vector<JsonNode> items;   // kArray
+  std::vector<JsonNode> fields;  // kObject, in file order; each carries its key
+  std::string key;               // the key of this value in its parent object
   size_t offset = 0;                                     // byte offset of the value
 
   // The field's value, or nullptr. REQUIRES: type == kObject.
-  const JsonNode* Find(std::string_view key) const;
+  const JsonNode* Find(std::string_view name) const;
   bool is_number() const { return type == Type::kInt || type == Type::kDouble; }
   double as_double() const { return type == Type::kInt ? static_cast<double>(integer) : number; }
 };
