@@ -65,59 +65,78 @@ std::string List(const std::vector<std::string>& v) {
 }  // namespace
 
 // Whether `row` matches; when `why` is given, the first failing condition goes there.
+// Reasons are built only when asked for: Route passes nullptr and allocates nothing.
 static bool Matches(const Ruleset::Row& row, const RouteInput& in, const When& when,
                     const std::unordered_map<std::string, std::string>& village_office,
                     std::string* why) {
-  auto fail = [&](std::string reason) {
-    if (why) *why = std::move(reason);
+  auto fail = [why](auto&& reason) {
+    if (why) *why = reason();
     return false;
   };
   if (!row.exact.empty() || !row.prefixes.empty()) {
     bool hit = Contains(row.exact, in.category);
     for (const auto& p : row.prefixes) hit = hit || in.category.starts_with(p);
-    if (!hit) return fail("category " + std::string(in.category) + " not in the row's categories");
+    if (!hit) {
+      return fail(
+          [&] { return "category " + std::string(in.category) + " not in the row's categories"; });
+    }
   }
   if (in.severity < row.severity_min || in.severity > row.severity_max) {
-    return fail("severity " + std::to_string(in.severity) + " outside " +
-                std::to_string(row.severity_min) + "-" + std::to_string(row.severity_max));
+    return fail([&] {
+      return "severity " + std::to_string(in.severity) + " outside " +
+             std::to_string(row.severity_min) + "-" + std::to_string(row.severity_max);
+    });
   }
   if (!row.villages.empty() && !Contains(row.villages, in.village)) {
-    return fail("village " + std::string(in.village) + " not in " + List(row.villages));
+    return fail(
+        [&] { return "village " + std::string(in.village) + " not in " + List(row.villages); });
   }
   if (!row.grids.empty() && !Contains(row.grids, in.grid)) {
-    return fail("grid " + std::string(in.grid) + " not in " + List(row.grids));
+    return fail([&] { return "grid " + std::string(in.grid) + " not in " + List(row.grids); });
   }
   if (!row.reporters.empty() && !Contains(row.reporters, in.reporter)) {
-    return fail("reporter " + std::string(in.reporter) + " not in " + List(row.reporters));
+    return fail(
+        [&] { return "reporter " + std::string(in.reporter) + " not in " + List(row.reporters); });
   }
   if (!row.words_any.empty()) {
     bool hit = false;
     for (const auto& w : row.words_any) hit = hit || in.text.find(w) != std::string_view::npos;
-    if (!hit) return fail("text has none of " + List(row.words_any));
+    if (!hit) return fail([&] { return "text has none of " + List(row.words_any); });
   }
   for (const auto& w : row.words_all) {
-    if (in.text.find(w) == std::string_view::npos) return fail("text lacks \"" + w + "\"");
+    if (in.text.find(w) == std::string_view::npos) {
+      return fail([&] { return "text lacks \"" + w + "\""; });
+    }
   }
   if (row.hour_from >= 0) {
     bool in_hours = row.hour_from < row.hour_to
                         ? when.hour >= row.hour_from && when.hour < row.hour_to
                         : when.hour >= row.hour_from || when.hour < row.hour_to;
     if (!in_hours) {
-      return fail("hour " + std::to_string(when.hour) + " outside " +
-                  std::to_string(row.hour_from) + "-" + std::to_string(row.hour_to));
+      return fail([&] {
+        return "hour " + std::to_string(when.hour) + " outside " + std::to_string(row.hour_from) +
+               "-" + std::to_string(row.hour_to);
+      });
     }
   }
   if (row.weekdays != 0 && !(row.weekdays & (1u << when.weekday))) {
-    return fail("weekday " + std::to_string(when.weekday) + " not in the row's weekdays");
+    return fail(
+        [&] { return "weekday " + std::to_string(when.weekday) + " not in the row's weekdays"; });
   }
   if (row.holiday && *row.holiday != when.holiday) {
-    return fail(when.holiday ? "received on a holiday" : "not received on a holiday");
+    return fail([&] {
+      return std::string(when.holiday ? "received on a holiday" : "not received on a holiday");
+    });
   }
   if (row.working_day && *row.working_day != when.working_day) {
-    return fail(when.working_day ? "received on a working day" : "not received on a working day");
+    return fail([&] {
+      return std::string(when.working_day ? "received on a working day"
+                                          : "not received on a working day");
+    });
   }
-  if (row.office && *row.office == kVillageOffice && !village_office.contains(std::string(in.village))) {
-    return fail("village " + std::string(in.village) + " has no village office");
+  if (row.office && *row.office == kVillageOffice &&
+      !village_office.contains(std::string(in.village))) {
+    return fail([&] { return "village " + std::string(in.village) + " has no village office"; });
   }
   if (why) *why = "matched";
   return true;
@@ -158,7 +177,8 @@ class Loader {
 
   bool Int(const JsonNode& n, const std::string& path, int64_t lo, int64_t hi, int64_t& out) {
     if (n.type != Type::kInt || n.integer < lo || n.integer > hi) {
-      p_.Add(n, path, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      p_.Add(n, path,
+             "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
       return false;
     }
     out = n.integer;
@@ -217,8 +237,9 @@ class Loader {
       p_.Add(n, path, "must be an object of conditions");
       return;
     }
-    Unknown(n, path, {"category", "severity", "village", "grid", "keywords", "hours", "weekdays",
-                      "holiday", "working_day", "reporter"});
+    Unknown(n, path,
+            {"category", "severity", "village", "grid", "keywords", "hours", "weekdays", "holiday",
+             "working_day", "reporter"});
     if (const JsonNode* c = n.Find("category")) Categories(*c, path + ".category", row, declared);
     if (const JsonNode* s = n.Find("severity")) Severity(*s, path + ".severity", row);
     if (const JsonNode* v = n.Find("village")) StringList(*v, path + ".village", row.villages);
@@ -229,8 +250,10 @@ class Loader {
         p_.Add(*k, path + ".keywords", "must be an object with any and/or all");
       } else {
         Unknown(*k, path + ".keywords", {"any", "all"});
-        if (const JsonNode* a = k->Find("any")) StringList(*a, path + ".keywords.any", row.words_any);
-        if (const JsonNode* a = k->Find("all")) StringList(*a, path + ".keywords.all", row.words_all);
+        if (const JsonNode* a = k->Find("any"))
+          StringList(*a, path + ".keywords.any", row.words_any);
+        if (const JsonNode* a = k->Find("all"))
+          StringList(*a, path + ".keywords.all", row.words_all);
       }
     }
     if (const JsonNode* h = n.Find("hours")) {
@@ -239,7 +262,8 @@ class Loader {
       const JsonNode* t = h->type == Type::kObject ? h->Find("to") : nullptr;
       if (!f || !t) {
         p_.Add(*h, path + ".hours", "must be {\"from\": H, \"to\": H}");
-      } else if (Int(*f, path + ".hours.from", 0, 23, from) && Int(*t, path + ".hours.to", 0, 24, to)) {
+      } else if (Int(*f, path + ".hours.from", 0, 23, from) &&
+                 Int(*t, path + ".hours.to", 0, 24, to)) {
         if (from == to) p_.Add(*h, path + ".hours", "from and to must differ");
         row.hour_from = static_cast<int>(from);
         row.hour_to = static_cast<int>(to);
@@ -328,7 +352,8 @@ class Loader {
       }
       return;
     }
-    p_.Add(value, path + "." + key, "unknown limit kind (working_days, working_hours, calendar_hours)");
+    p_.Add(value, path + "." + key,
+           "unknown limit kind (working_days, working_hours, calendar_hours)");
   }
 
   void Escalate(const JsonNode& n, const std::string& path, Ruleset::Row& row,
@@ -349,7 +374,8 @@ class Loader {
       std::vector<std::string> ids;
       if (!StringList(*l, path + "." + list, ids)) continue;
       for (const auto& id : ids) {
-        if (!offices.contains(id)) p_.Add(*l, path + "." + list, "office " + id + " is not declared");
+        if (!offices.contains(id))
+          p_.Add(*l, path + "." + list, "office " + id + " is not declared");
       }
       (std::string_view(list) == "warn" ? e.warn : e.breach) = std::move(ids);
     }
@@ -421,8 +447,10 @@ Result<std::shared_ptr<const Ruleset>> Ruleset::Load(std::string_view json, std:
       std::string level;
       if (load.String(o.Find("level"), o, path + ".level", level)) {
         static const std::unordered_map<std::string, OfficeLevel> kLevels = {
-            {"platform", OfficeLevel::kPlatform}, {"line", OfficeLevel::kLineOffice},
-            {"sub-centre", OfficeLevel::kSubCentre}, {"village", OfficeLevel::kVillage}};
+            {"platform", OfficeLevel::kPlatform},
+            {"line", OfficeLevel::kLineOffice},
+            {"sub-centre", OfficeLevel::kSubCentre},
+            {"village", OfficeLevel::kVillage}};
         auto it = kLevels.find(level);
         if (it == kLevels.end()) {
           p.Add(*o.Find("level"), path + ".level", "must be platform, line, sub-centre or village");
@@ -488,7 +516,8 @@ Result<std::shared_ptr<const Ruleset>> Ruleset::Load(std::string_view json, std:
     }
     load.Unknown(t, tpath, {"id", "rows"});
     Table table;
-    if (load.String(t.Find("id"), t, tpath + ".id", table.id) && !table_ids.insert(table.id).second) {
+    if (load.String(t.Find("id"), t, tpath + ".id", table.id) &&
+        !table_ids.insert(table.id).second) {
       p.Add(t, tpath + ".id", "table " + table.id + " appears twice");
     }
     const JsonNode* rows = t.Find("rows");
@@ -510,7 +539,8 @@ Result<std::shared_ptr<const Ruleset>> Ruleset::Load(std::string_view json, std:
       if (load.String(r.Find("id"), r, rpath + ".id", row.id) && !row_ids.insert(row.id).second) {
         p.Add(r, rpath + ".id", "row " + row.id + " appears twice in table " + table.id);
       }
-      if (const JsonNode* rank = r.Find("rank")) load.Int(*rank, rpath + ".rank", -1000000, 1000000, row.rank);
+      if (const JsonNode* rank = r.Find("rank"))
+        load.Int(*rank, rpath + ".rank", -1000000, 1000000, row.rank);
       if (const JsonNode* d = r.Find("default")) {
         if (d->type != Type::kBool) p.Add(*d, rpath + ".default", "must be true or false");
         row.is_default = d->type == Type::kBool && d->boolean;
@@ -528,7 +558,8 @@ Result<std::shared_ptr<const Ruleset>> Ruleset::Load(std::string_view json, std:
       }
       if (row.is_default) {
         if (row.office && *row.office == kVillageOffice) {
-          p.Add(r, rpath + ".then.office", "the default row must name a fixed office, not @village");
+          p.Add(r, rpath + ".then.office",
+                "the default row must name a fixed office, not @village");
         }
         default_office = default_office || row.office.has_value();
         default_limit = default_limit || row.limit.has_value();
@@ -577,7 +608,8 @@ Decision Ruleset::Explain(const RouteInput& in, std::vector<TraceStep>& trace) c
   return Decide(in, false, &trace);
 }
 
-Decision Ruleset::Decide(const RouteInput& in, bool use_index, std::vector<TraceStep>* trace) const {
+Decision Ruleset::Decide(const RouteInput& in, bool use_index,
+                         std::vector<TraceStep>* trace) const {
   When when;
   const int64_t day = calendar_.LocalDay(in.received_at);
   when.hour = calendar_.LocalHour(in.received_at);
@@ -627,8 +659,10 @@ Decision Ruleset::Decide(const RouteInput& in, bool use_index, std::vector<Trace
     } else {
       for (const Row& row : table.rows) {
         std::string why;
-        bool matched = row.is_default || Matches(row, in, when, village_office_, trace ? &why : nullptr);
-        if (trace) trace->push_back(TraceStep{table.id, row.id, matched, matched ? "matched" : why});
+        bool matched =
+            row.is_default || Matches(row, in, when, village_office_, trace ? &why : nullptr);
+        if (trace)
+          trace->push_back(TraceStep{table.id, row.id, matched, matched ? "matched" : why});
         if (matched) {
           hit = &row;
           break;
