@@ -1,11 +1,11 @@
 #include "ingest/command_json.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include <boost/json.hpp>
 #include <simdjson.h>
 
 namespace wangge::ingest {
@@ -327,42 +327,173 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
   return !ctx.failed;
 }
 
-std::string EncodeCommand(const Command& command) {
-  namespace json = boost::json;
-  json::object out;
-  if (const auto* r = std::get_if<Report>(&command.body)) {
-    out["kind"] = "report";
-    out["at"] = FormatRfc3339(command.at.value_or(TimeMs{}));
-    out["actor"] = command.actor.id;
-    json::object rep;
-    rep["client_id"] = r->client_id;
-    rep["category"] = r->category;
-    rep["village"] = r->village;
-    rep["grid"] = r->grid;
-    rep["severity"] = r->severity;
-    rep["text"] = r->text;
-    rep["lat"] = r->lat;
-    rep["lon"] = r->lon;
-    rep["reported_at"] = FormatRfc3339(r->reported_at);
-    rep["attachments"] = r->attachments;
-    out["report"] = std::move(rep);
-  } else {
-    const auto& t = std::get<Transition>(command.body);
-    out["kind"] = "transition";
-    out["at"] = FormatRfc3339(command.at.value_or(TimeMs{}));
-    out["actor"] = command.actor.id;
-    out["role"] = std::string(engine::RoleName(command.actor.role));
-    if (!command.actor.office.empty()) out["office"] = command.actor.office;
-    out["case"] = t.case_id;
-    json::object tr;
-    tr["action"] = std::string(engine::ActionName(t.action));
-    if (!t.note.empty()) tr["note"] = t.note;
-    if (t.satisfaction != 0) tr["satisfaction"] = t.satisfaction;
-    if (!t.to_office.empty()) tr["to_office"] = t.to_office;
-    if (t.until) tr["until"] = FormatRfc3339(*t.until);
-    out["transition"] = std::move(tr);
+namespace {
+
+// Appends JSON text. Strings are escaped per RFC 8259; UTF-8 passes through.
+class JsonOut {
+ public:
+  explicit JsonOut(std::string& out) : out_(out) {}
+
+  void Key(std::string_view k) {
+    Separator();
+    Quoted(k);
+    out_.push_back(':');
+    after_key_ = true;  // the value follows without a comma
   }
-  return json::serialize(out);
+  void String(std::string_view s) {
+    Separator();
+    Quoted(s);
+  }
+  void Quoted(std::string_view s) {
+    out_.push_back('"');
+    for (char c : s) {
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            out_ += "\\u00";
+            out_.push_back(kHex[(c >> 4) & 0xF]);
+            out_.push_back(kHex[c & 0xF]);
+          } else {
+            out_.push_back(c);
+          }
+      }
+    }
+    out_.push_back('"');
+  }
+  void Int(int64_t v) {
+    Separator();
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+  }
+  void Double(double v) {
+    Separator();
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+    out_.append(buf, r.ptr);
+  }
+  void Time(TimeMs t) { String(FormatRfc3339(t)); }
+  void Open() {
+    Separator();
+    out_.push_back('{');
+    first_ = true;
+  }
+  void Close() {
+    out_.push_back('}');
+    first_ = false;
+  }
+
+ private:
+  void Separator() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_) out_.push_back(',');
+    first_ = false;
+  }
+
+  std::string& out_;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
+}  // namespace
+
+std::string EncodeCommand(const Command& command) {
+  std::string out;
+  out.reserve(512);
+  JsonOut j(out);
+  j.Open();
+  if (const auto* r = std::get_if<Report>(&command.body)) {
+    j.Key("kind");
+    j.String("report");
+    j.Key("at");
+    j.Time(command.at.value_or(TimeMs{}));
+    j.Key("actor");
+    j.String(command.actor.id);
+    j.Key("report");
+    j.Open();
+    j.Key("client_id");
+    j.String(r->client_id);
+    j.Key("category");
+    j.String(r->category);
+    j.Key("village");
+    j.String(r->village);
+    j.Key("grid");
+    j.String(r->grid);
+    j.Key("severity");
+    j.Int(r->severity);
+    j.Key("text");
+    j.String(r->text);
+    j.Key("lat");
+    j.Double(r->lat);
+    j.Key("lon");
+    j.Double(r->lon);
+    j.Key("reported_at");
+    j.Time(r->reported_at);
+    j.Key("attachments");
+    j.Int(r->attachments);
+    j.Close();
+  } else if (const auto* t = std::get_if<Transition>(&command.body)) {
+    j.Key("kind");
+    j.String("transition");
+    j.Key("at");
+    j.Time(command.at.value_or(TimeMs{}));
+    j.Key("actor");
+    j.String(command.actor.id);
+    j.Key("role");
+    j.String(engine::RoleName(command.actor.role));
+    if (!command.actor.office.empty()) {
+      j.Key("office");
+      j.String(command.actor.office);
+    }
+    j.Key("case");
+    j.String(t->case_id);
+    j.Key("transition");
+    j.Open();
+    j.Key("action");
+    j.String(engine::ActionName(t->action));
+    if (!t->note.empty()) {
+      j.Key("note");
+      j.String(t->note);
+    }
+    if (t->satisfaction != 0) {
+      j.Key("satisfaction");
+      j.Int(t->satisfaction);
+    }
+    if (!t->to_office.empty()) {
+      j.Key("to_office");
+      j.String(t->to_office);
+    }
+    if (t->until) {
+      j.Key("until");
+      j.Time(*t->until);
+    }
+    j.Close();
+  } else {
+    // Rules activations are not part of the command stream yet (docs/wire-format.md).
+    j.Key("kind");
+    j.String("rules");
+  }
+  j.Close();
+  return out;
 }
 
 }  // namespace wangge::ingest

@@ -1,4 +1,5 @@
 // The wangge binary: one command with subcommands (run `wangge --help`).
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -45,9 +46,27 @@ int Fail(const Status& s) {
 struct GenArgs {
   engine::GeneratorOptions options;
   std::string out;
+  std::string from, to;
 };
 
-int RunGen(const GenArgs& args) {
+// A local date "YYYY-MM-DD" (+08:00 midnight) or a full RFC 3339 time.
+Result<TimeMs> ParseDateOrTime(const std::string& text, const char* field) {
+  auto t = ParseRfc3339(text.size() == 10 ? text + "T00:00:00+08:00" : text);
+  if (!t.ok()) return InvalidArgument(t.status().message(), field);
+  return t;
+}
+
+int RunGen(GenArgs args) {
+  if (!args.from.empty()) {
+    auto t = ParseDateOrTime(args.from, "from");
+    if (!t.ok()) return Fail(t.status());
+    args.options.from = *t;
+  }
+  if (!args.to.empty()) {
+    auto t = ParseDateOrTime(args.to, "to");
+    if (!t.ok()) return Fail(t.status());
+    args.options.to = *t;
+  }
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (!args.out.empty()) {
@@ -55,17 +74,38 @@ int RunGen(const GenArgs& args) {
     if (!file) return Fail(IOError("cannot write '" + args.out + "'"));
     out = &file;
   }
-  uint64_t n = 0;
-  Status s = engine::GenerateTownYear(args.options, *rules::Ruleset::BuiltIn(),
-                                      [&](const engine::Command& c) {
-                                        *out << ingest::EncodeCommand(c) << '\n';
-                                        ++n;
-                                      });
+  const uint64_t expected = args.options.reports * static_cast<uint64_t>(args.options.towns);
+  const bool show_progress = expected >= 200'000;
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t n = 0, reports = 0;
+  std::string line;
+  Status s = engine::GenerateTownYear(
+      args.options, *rules::Ruleset::BuiltIn(), [&](const engine::Command& c) {
+        line = ingest::EncodeCommand(c);
+        line.push_back('\n');
+        out->write(line.data(), static_cast<std::streamsize>(line.size()));
+        ++n;
+        if (std::holds_alternative<engine::Report>(c.body)) ++reports;
+        if (show_progress && (n & 0xFFFFF) == 0) {
+          double secs =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          std::cerr << fmt::format(
+                           "\rgen: {} commands, {} reports ({:.0f}% of {}), {:.0f}/s   ", n,
+                           reports,
+                           100.0 * static_cast<double>(reports) / static_cast<double>(expected),
+                           expected, static_cast<double>(n) / secs)
+                    << std::flush;
+        }
+      });
   if (!s.ok()) return Fail(s);
   out->flush();
   if (!*out) return Fail(IOError("writing the command stream failed"));
-  std::cerr << fmt::format("gen: {} commands ({} reports) written to {}\n", n, args.options.reports,
-                           args.out.empty() ? "stdout" : args.out);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << fmt::format("{}gen: {} commands ({} reports) written to {} in {:.2f}s ({:.0f}/s)\n",
+                           show_progress ? "\n" : "", n, reports,
+                           args.out.empty() ? "stdout" : args.out, secs,
+                           static_cast<double>(n) / secs);
   return kExitOk;
 }
 
@@ -180,8 +220,14 @@ int main(int argc, char** argv) {
   auto* gen_cmd = app.add_subcommand(
       "gen", "Write a synthetic town-year of recorded commands (NDJSON) to stdout or --out");
   gen_cmd->add_option("--out", gen.out, "Output file (default: stdout)");
-  gen_cmd->add_option("--reports", gen.options.reports, "Reports in the year")
+  gen_cmd->add_option("--reports", gen.options.reports, "Reports per town over the period")
       ->capture_default_str();
+  gen_cmd
+      ->add_option("--towns", gen.options.towns,
+                   "Towns, each with its own villages and workers (a province is ~1,300)")
+      ->capture_default_str();
+  gen_cmd->add_option("--from", gen.from, "Start of the period, YYYY-MM-DD (default: --year)");
+  gen_cmd->add_option("--to", gen.to, "End of the period, exclusive, YYYY-MM-DD");
   gen_cmd->add_option("--workers", gen.options.workers, "Grid workers")->capture_default_str();
   gen_cmd->add_option("--villages", gen.options.villages, "Villages")->capture_default_str();
   gen_cmd->add_option("--year", gen.options.year, "Year of the reports")->capture_default_str();

@@ -1,7 +1,5 @@
 #include "engine/core/time.h"
 
-#include <cstdio>
-
 namespace wangge {
 namespace {
 
@@ -81,27 +79,42 @@ std::string FormatRfc3339(TimeMs t, std::chrono::minutes offset) {
   int64_t day_count = local_ms >= 0 ? local_ms / 86'400'000 : (local_ms - 86'399'999) / 86'400'000;
   int64_t in_day = local_ms - day_count * 86'400'000;
   std::chrono::year_month_day ymd{sys_days{days{day_count}}};
-  int64_t secs = in_day / 1000;
-  int64_t millis = in_day % 1000;
-  long off = static_cast<long>(offset.count());
-  char sign = off < 0 ? '-' : '+';
+  const int64_t secs = in_day / 1000, millis = in_day % 1000;
+  int64_t off = offset.count();
+  const char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
-  char buf[64];
-  int n;
+  // Written digit by digit: this runs for every time of every exported command.
+  char buf[40];
+  char* p = buf;
+  auto put = [&p](int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += width;
+  };
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return std::to_string(t.ms);  // outside RFC 3339's range
+  put(year, 4);
+  *p++ = '-';
+  put(static_cast<unsigned>(ymd.month()), 2);
+  *p++ = '-';
+  put(static_cast<unsigned>(ymd.day()), 2);
+  *p++ = 'T';
+  put(secs / 3600, 2);
+  *p++ = ':';
+  put(secs / 60 % 60, 2);
+  *p++ = ':';
+  put(secs % 60, 2);
   if (millis != 0) {
-    n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03d%c%02ld:%02ld",
-                      static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                      static_cast<unsigned>(ymd.day()), static_cast<int>(secs / 3600),
-                      static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60),
-                      static_cast<int>(millis), sign, off / 60, off % 60);
-  } else {
-    n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d%c%02ld:%02ld",
-                      static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                      static_cast<unsigned>(ymd.day()), static_cast<int>(secs / 3600),
-                      static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60), sign, off / 60,
-                      off % 60);
+    *p++ = '.';
+    put(millis, 3);
   }
-  return std::string(buf, static_cast<size_t>(n));
+  *p++ = sign;
+  put(off / 60, 2);
+  *p++ = ':';
+  put(off % 60, 2);
+  return std::string(buf, p);
 }
 
 TimeMs SystemClock::Now() const {

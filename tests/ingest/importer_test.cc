@@ -37,6 +37,16 @@ class ImporterTest : public ::testing::Test {
     return path;
   }
 
+  // Report commands in a stream (the generator adds ~1% duplicate reports).
+  static uint64_t CountReports(const std::string& path) {
+    std::ifstream in(path);
+    uint64_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+      n += line.starts_with(R"({"kind":"report")") ? 1 : 0;
+    }
+    return n;
+  }
+
   testing::TempDir dir_;
   testing::FakeClock clock_;
 };
@@ -47,7 +57,9 @@ TEST_F(ImporterTest, ImportsAGeneratedStreamAndCountsOutcomes) {
   std::ostringstream progress;
   auto report = ImportFile(*engine, ImportOptions{path, 64, 50, 0}, &progress);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->created, 300u);
+  const uint64_t reports = CountReports(path);
+  EXPECT_GE(reports, 300u);
+  EXPECT_EQ(report->created, reports);
   EXPECT_EQ(report->rejected, 0u);
   EXPECT_EQ(report->created + report->applied, report->lines);
   // The store's first record activated the built-in ruleset.
@@ -58,8 +70,8 @@ TEST_F(ImporterTest, ImportsAGeneratedStreamAndCountsOutcomes) {
   // transitions are illegal from the cases' final states.
   auto again = ImportFile(*engine, ImportOptions{path, 64, 5, 0}, nullptr);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->duplicates, 300u);
-  EXPECT_EQ(again->rejected, again->lines - 300u);
+  EXPECT_EQ(again->duplicates, reports);
+  EXPECT_EQ(again->rejected, again->lines - reports);
   EXPECT_EQ(again->errors.size(), 5u);
   EXPECT_NE(again->errors[0].find("year.ndjson:"), std::string::npos);
   EXPECT_EQ(engine->head().seq.value, report->lines + 1);
@@ -94,7 +106,7 @@ TEST_F(ImporterTest, CheckFileCountsCommandsAndWritesNothing) {
   auto report = ImportFile(*engine, ImportOptions{path, 64, 50, *lines}, nullptr);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->lines, *lines);
-  EXPECT_EQ(report->created, 10u);
+  EXPECT_EQ(report->created, CountReports(path));
 }
 
 TEST_F(ImporterTest, MissingFileIsNotFound) {
