@@ -334,19 +334,27 @@ class JsonOut {
  public:
   explicit JsonOut(std::string& out) : out_(out) {}
 
+  // REQUIRES: `k` needs no escaping (the encoder's own field names).
   void Key(std::string_view k) {
     Separator();
-    Quoted(k);
-    out_.push_back(':');
+    out_.push_back('"');
+    out_.append(k);
+    out_.append("\":");
     after_key_ = true;  // the value follows without a comma
   }
   void String(std::string_view s) {
     Separator();
     Quoted(s);
   }
+  // Copies runs of plain bytes at once and escapes the rest.
   void Quoted(std::string_view s) {
     out_.push_back('"');
-    for (char c : s) {
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(s.substr(run, i - run));
+      run = i + 1;
       switch (c) {
         case '"':
           out_ += "\\\"";
@@ -363,17 +371,15 @@ class JsonOut {
         case '\t':
           out_ += "\\t";
           break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out_ += "\\u00";
-            out_.push_back(kHex[(c >> 4) & 0xF]);
-            out_.push_back(kHex[c & 0xF]);
-          } else {
-            out_.push_back(c);
-          }
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out_ += "\\u00";
+          out_.push_back(kHex[c >> 4]);
+          out_.push_back(kHex[c & 0xF]);
+        }
       }
     }
+    out_.append(s.substr(run));
     out_.push_back('"');
   }
   void Int(int64_t v) {

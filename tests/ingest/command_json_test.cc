@@ -53,7 +53,8 @@ TEST(CommandJsonTest, EncodeThenDecodeIsIdentity) {
   engine::Command extend =
       testing::TransitionCommand("abc", engine::Action::kExtend, testing::Supervisor());
   std::get<engine::Transition>(extend.body).until = TimeMs{1'583'200'000'000};
-  std::get<engine::Transition>(extend.body).note = "批准延期";
+  // Everything JSON must escape: quotes, backslashes, newlines, other control bytes.
+  std::get<engine::Transition>(extend.body).note = "批准延期 \"quoted\" back\\slash\nline\ttab\x01end";
   extend.at = TimeMs{1'583'111'800'000};
   CommandDecoder decoder;
   for (const auto& original : {report, extend}) {
