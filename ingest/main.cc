@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,8 +16,10 @@
 #include "engine/generator.h"
 #include "engine/replay.h"
 #include "ingest/command_json.h"
+#include "ingest/import_311.h"
 #include "ingest/importer.h"
 #include "ingest/rules_command.h"
+#include "rules/ruleset.h"
 
 namespace {
 
@@ -144,6 +147,57 @@ int RunImport(const ImportArgs& args) {
   return report->rejected > 0 ? kExitRejected : kExitOk;
 }
 
+struct Import311Args {
+  std::string data;
+  bool create = false;
+  bool no_sync = false;
+  std::string format;
+  std::string rules;
+  std::string file;
+};
+
+int RunImport311(const Import311Args& args) {
+  auto format = ingest::Format311FromName(args.format);
+  if (!format) return Fail(InvalidArgument("--format must be la, nyc or boston", "format"));
+  auto read = ingest::Read311File(args.file, *format);
+  if (!read.ok()) return Fail(read.status());
+  std::string ruleset;
+  if (!args.rules.empty()) {
+    std::ifstream in(args.rules, std::ios::binary);
+    if (!in) return Fail(NotFound("cannot open '" + args.rules + "'"));
+    std::stringstream text;
+    text << in.rdbuf();
+    ruleset = text.str();
+    auto check = rules::Ruleset::Load(ruleset, args.rules, rules::Calendar::BuiltIn());
+    if (!check.ok()) return Fail(check.status());
+  } else {
+    const std::string base = args.file.substr(args.file.find_last_of('/') + 1);
+    ruleset = ingest::RulesetFromAgencies(read->requests, "311-" + args.format + "-" + base);
+  }
+  engine::EngineOptions options;
+  options.store.path = args.data;
+  options.store.create_if_missing = args.create;
+  options.store.sync = !args.no_sync;
+  SystemClock clock;
+  auto engine = engine::Engine::Open(options, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  auto report = ingest::Import311(**engine, *read, ruleset, args.rules.empty(), &std::cerr);
+  (*engine)->Stop();
+  if (!report.ok()) return Fail(report.status());
+  for (const auto& line : read->problems.lines) std::cerr << line << "\n";
+  for (const auto& e : report->errors) std::cerr << args.file << ": " << e << "\n";
+  std::cout << fmt::format("{}: {} rows, {} imported, {} skipped\n", args.file, read->rows,
+                           read->requests.size(), read->skipped);
+  for (const auto& [kind, n] : read->problems.counts) {
+    std::cout << fmt::format("  {}: {}\n", kind, n);
+  }
+  std::cout << fmt::format(
+      "cases: {} created, {} duplicates, {} closed; {} commands refused; rules {}\n",
+      report->created, report->duplicates, report->closed, report->rejected,
+      (*engine)->active_rules()->version());
+  return report->rejected > 0 ? kExitRejected : kExitOk;
+}
+
 struct InfoArgs {
   std::string data;
   bool check = false;
@@ -243,6 +297,19 @@ int main(int argc, char** argv) {
                        "Do not fsync each group commit (faster; a power cut may lose the tail)");
   import_cmd->add_option("file", import.file, "NDJSON command stream")->required();
 
+  Import311Args i311;
+  auto* import311_cmd = app.add_subcommand(
+      "import-311",
+      "Import a city 311 export (CSV): a report at creation, accept/resolve/close at closure");
+  import311_cmd->add_option("--format", i311.format, "la, nyc or boston")->required();
+  import311_cmd->add_option("--data", i311.data, "Data directory")->required();
+  import311_cmd->add_flag("--create", i311.create, "Create the data directory if it is missing");
+  import311_cmd->add_flag("--no-sync", i311.no_sync, "Do not fsync each group commit");
+  import311_cmd->add_option("--rules", i311.rules,
+                            "Ruleset mapping 311.* categories to offices (default: a ruleset "
+                            "built from the export's agency column)");
+  import311_cmd->add_option("file", i311.file, "The CSV export")->required();
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Summarise a data directory (read-only)");
   info_cmd->add_option("--data", info.data, "Data directory")->required();
@@ -285,6 +352,7 @@ int main(int argc, char** argv) {
   if (*gen_cmd) return RunGen(gen);
   if (*import_cmd) return RunImport(import);
   if (*info_cmd) return RunInfo(info);
+  if (*import311_cmd) return RunImport311(i311);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

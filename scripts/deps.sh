@@ -7,7 +7,7 @@ packages=(
   cmake g++ make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev rocksdb-tools
-  libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
+  libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
