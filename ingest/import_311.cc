@@ -281,8 +281,10 @@ Result<Read311> Read311Stream(std::istream& in, const std::string& name, Format3
       std::string type = get(col.type), descriptor = get(col.descriptor);
       std::string village = get(col.village), grid = get(col.grid);
       req.agency = get(col.agency);
-      bool odd = CleanText(type) | CleanText(descriptor) | CleanText(village) | CleanText(grid) |
-                 CleanText(req.agency);
+      bool odd = false;  // every field is cleaned, so no short-circuit
+      for (std::string* field : {&type, &descriptor, &village, &grid, &req.agency}) {
+        odd = CleanText(*field) || odd;
+      }
       if (odd)
         out.problems.Add(name, line, "odd encoding", "invalid UTF-8 or control bytes replaced");
       std::string slug = Slug(type);
