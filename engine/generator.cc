@@ -42,6 +42,24 @@ class Rng {
   uint64_t state_;
 };
 
+// Appends `v` in decimal with at least `width` digits (what printf's %0Nd does).
+void AppendNumber(std::string& out, uint64_t v, int width) {
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n < width) buf[n++] = '0';
+  while (n > 0) out.push_back(buf[--n]);
+}
+
+// Appends the low `digits` hex digits of `v`.
+void AppendHex(std::string& out, uint64_t v, int digits) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; --i) out.push_back(kHex[(v >> (4 * i)) & 0xF]);
+}
+
 // Picks an index with probability proportional to its weight. Immutable.
 class Weighted {
  public:
@@ -79,11 +97,12 @@ std::string_view TextFor(std::string_view category) {
   return "网格巡查发现问题";
 }
 
-// A command waiting for its time; `order` breaks ties so the stream is deterministic.
+// A command waiting for its time, by its slot in the generator's slab; `order` breaks
+// ties so the stream is deterministic. Small, so heap moves are cheap.
 struct Scheduled {
   int64_t at;
   uint64_t order;
-  Command command;
+  uint32_t slot;
   bool operator>(const Scheduled& o) const { return at != o.at ? at > o.at : order > o.order; }
 };
 
@@ -100,17 +119,30 @@ class Generator {
   std::vector<double> DayWeights(int64_t first_day, int64_t days) const;
   void AddReport(int town, int64_t received);
   void Lifecycle(const engine::Report& r, const Actor& reporter, int64_t received);
-  void Schedule(int64_t at, Command c) { heap_.push(Scheduled{at, order_++, std::move(c)}); }
+  void Schedule(int64_t at, Command c) {
+    uint32_t slot;
+    if (free_.empty()) {
+      slot = static_cast<uint32_t>(slab_.size());
+      slab_.push_back(std::move(c));
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+      slab_[slot] = std::move(c);
+    }
+    heap_.push(Scheduled{at, order_++, slot});
+  }
   void FlushUntil(int64_t t) {
     while (!heap_.empty() && heap_.top().at <= t) {
-      emit_(heap_.top().command);
+      const uint32_t slot = heap_.top().slot;
       heap_.pop();
+      emit_(slab_[slot]);
+      free_.push_back(slot);
     }
   }
   Actor Handler(const std::string& office) {
-    char id[96];
-    std::snprintf(id, sizeof id, "H-%s-%02d", office.c_str(), static_cast<int>(rng_.Below(4)) + 1);
-    return Actor{id, Role::kHandler, office};
+    std::string id = "H-" + office + "-";
+    AppendNumber(id, rng_.Below(4) + 1, 2);
+    return Actor{std::move(id), Role::kHandler, office};
   }
   Command Transit(const std::string& id, Action a, int64_t at, const Actor& actor,
                   std::string note = {}) {
@@ -122,12 +154,19 @@ class Generator {
   }
   std::string Uuid() {
     uint64_t a = rng_.Next(), b = rng_.Next();
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                  static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFF),
-                  static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
-                  static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
-    return buf;
+    // A version-4 UUID layout: 8-4-4-4-12 hex digits.
+    std::string out;
+    out.reserve(36);
+    AppendHex(out, a >> 32, 8);
+    out.push_back('-');
+    AppendHex(out, a >> 16, 4);
+    out += "-4";
+    AppendHex(out, a, 3);
+    out.push_back('-');
+    AppendHex(out, 0x8000 | ((b >> 48) & 0x3FFF), 4);
+    out.push_back('-');
+    AppendHex(out, b, 12);
+    return out;
   }
 
   const GeneratorOptions& o_;
@@ -140,6 +179,8 @@ class Generator {
   std::unique_ptr<Weighted> workers_;
   std::vector<std::string> platforms_;
   std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> heap_;
+  std::vector<Command> slab_;   // scheduled commands, by slot
+  std::vector<uint32_t> free_;  // slots free for reuse
   uint64_t order_ = 0;
   int64_t festival_day_ = -1;  // first day of the Spring Festival break in the period
   int season_ = 0;
@@ -264,21 +305,23 @@ Status Generator::Run() {
 }
 
 void Generator::AddReport(int town, int64_t received) {
-  char prefix[16] = "";
-  if (town > 0) std::snprintf(prefix, sizeof prefix, "T%04d-", town + 1);
+  std::string prefix;
+  if (town > 0) {
+    prefix = "T";
+    AppendNumber(prefix, static_cast<uint64_t>(town + 1), 4);
+    prefix.push_back('-');
+  }
   const int worker = static_cast<int>(workers_->Pick(rng_));
   // Each worker walks a home village; one report in ten is from a neighbouring one.
   int village = worker % o_.villages;
   if (rng_.Chance(0.1)) village = (village + 1) % o_.villages;
-  char buf[64];
   engine::Report r;
   r.client_id = Uuid();
   r.category = categories_[category_by_season_[static_cast<size_t>(season_)].Pick(rng_)];
-  std::snprintf(buf, sizeof buf, "%sV%02d", prefix, village + 1);
-  r.village = buf;
-  std::snprintf(buf, sizeof buf, "%sV%02d-G%d", prefix, village + 1,
-                static_cast<int>(rng_.Below(5)) + 1);
-  r.grid = buf;
+  r.village = prefix + "V";
+  AppendNumber(r.village, static_cast<uint64_t>(village + 1), 2);
+  r.grid = r.village + "-G";
+  AppendNumber(r.grid, rng_.Below(5) + 1, 1);
   const double s = rng_.Uniform();
   r.severity = s < 0.55 ? 1 : s < 0.85 ? 2 : s < 0.97 ? 3 : 4;
   r.text = std::string(TextFor(r.category));
@@ -290,8 +333,12 @@ void Generator::AddReport(int town, int64_t received) {
   const int64_t lag = rng_.Chance(0.1) ? static_cast<int64_t>(rng_.Exponential(2.0 * kHour))
                                        : static_cast<int64_t>(rng_.Below(60'000));
   r.reported_at = TimeMs{received - lag};
-  std::snprintf(buf, sizeof buf, "%sW%03d", prefix, worker + 1);
-  Actor reporter{buf, Role::kWorker, ""};
+  auto worker_id = [&prefix](uint64_t n) {
+    std::string id = prefix + "W";
+    AppendNumber(id, n, 3);
+    return id;
+  };
+  Actor reporter{worker_id(static_cast<uint64_t>(worker + 1)), Role::kWorker, ""};
   emit_(Command{reporter, TimeMs{received}, r});
   Lifecycle(r, reporter, received);
 
@@ -301,10 +348,9 @@ void Generator::AddReport(int town, int64_t received) {
     engine::Report dup = r;
     dup.client_id = Uuid();
     const int64_t at = received + kMinute + static_cast<int64_t>(rng_.Below(2 * kHour));
-    std::snprintf(buf, sizeof buf, "%sW%03d", prefix,
-                  static_cast<int>(rng_.Below(static_cast<uint64_t>(o_.workers))) + 1);
+    const std::string colleague = worker_id(rng_.Below(static_cast<uint64_t>(o_.workers)) + 1);
     dup.reported_at = TimeMs{at};
-    Schedule(at, Command{Actor{buf, Role::kWorker, ""}, TimeMs{at}, dup});
+    Schedule(at, Command{Actor{colleague, Role::kWorker, ""}, TimeMs{at}, dup});
     const int64_t cancel_at = at + kHour + static_cast<int64_t>(rng_.Exponential(3.0 * kHour));
     Schedule(cancel_at, Transit(dup.client_id, Action::kCancel, cancel_at,
                                 Actor{"S-01", Role::kSupervisor, ""}, "重复上报"));
