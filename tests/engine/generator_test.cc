@@ -144,6 +144,36 @@ TEST(GeneratorTest, DefaultTownYearHasTheDocumentedShape) {
       by_village.size(), by_category.size(), top3, per_working_day, per_off_day, env_share_summer,
       env_share_rest);
 
+  // Per-office closed counts and median closure times, computed from the input stream
+  // alone (the office of the last handler to act, received at the report, closed at the
+  // verification), equal what the engine holds.
+  std::map<std::string, int64_t> received_at, closed_at;
+  std::map<std::string, std::string> office_of;
+  for (const auto& c : commands) {
+    if (const auto* r = std::get_if<Report>(&c.body)) {
+      received_at[r->client_id] = c.at->ms;
+    } else if (const auto* t = std::get_if<Transition>(&c.body)) {
+      if (c.actor.role == Role::kHandler) office_of[t->case_id] = c.actor.office;
+      if (t->action == Action::kVerify) closed_at[t->case_id] = c.at->ms;
+    }
+  }
+  std::map<std::string, std::vector<int64_t>> expected, actual;
+  for (const auto& [id, at] : closed_at) expected[office_of[id]].push_back(at - received_at[id]);
+  for (const auto& [id, c] : state->cases) {
+    if (c.status == CaseStatus::kClosed) {
+      actual[c.office].push_back(c.closed_at.ms - c.received_at.ms);
+    }
+  }
+  auto lower_median = [](std::vector<int64_t> v) {
+    std::sort(v.begin(), v.end());
+    return v[(v.size() - 1) / 2];
+  };
+  ASSERT_EQ(actual.size(), expected.size());
+  for (const auto& [office, durations] : expected) {
+    EXPECT_EQ(actual[office].size(), durations.size()) << office;
+    EXPECT_EQ(lower_median(actual[office]), lower_median(durations)) << office;
+  }
+
   EXPECT_GE(on_time_rate, 0.80);  // documented band: 80-95%
   EXPECT_LE(on_time_rate, 0.95);
   EXPECT_EQ(worker_counts.size(), 133u);
