@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages wangge needs to build, test and benchmark, when
+# Installs the Debian 12 packages wangge needs to build, test, fuzz and benchmark, when
 # missing. Idempotent: prints what it installs, nothing when all are present.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev rocksdb-tools
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

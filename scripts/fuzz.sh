@@ -7,14 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 
-scripts/deps.sh
-for p in clang-14 libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="${missing:-} $p"
-done
-if [ -n "${missing:-}" ]; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
-fi
+scripts/deps.sh  # includes clang-14 and libclang-rt-14-dev (libFuzzer)
 
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DWANGGE_FUZZ=ON \
   -DWANGGE_BUILD_TESTS=OFF -DWANGGE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
