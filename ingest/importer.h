@@ -26,12 +26,12 @@ struct ImportOptions {
 };
 
 struct ImportReport {
-  uint64_t lines = 0;       // non-empty lines
-  uint64_t created = 0;     // new cases
-  uint64_t duplicates = 0;  // reports whose client id was already known
-  uint64_t applied = 0;     // transitions recorded
-  uint64_t activations = 0; // rulesets activated
-  uint64_t rejected = 0;    // commands the engine refused (nothing written for them)
+  uint64_t lines = 0;        // non-empty lines
+  uint64_t created = 0;      // new cases
+  uint64_t duplicates = 0;   // reports whose client id was already known
+  uint64_t applied = 0;      // transitions recorded
+  uint64_t activations = 0;  // rulesets activated
+  uint64_t rejected = 0;     // commands the engine refused (nothing written for them)
   // "FILE:LINE: message" for rejected commands, at most max_errors.
   std::vector<std::string> errors;
 };

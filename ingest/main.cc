@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/generator.h"
 #include "engine/replay.h"
+#include "ingest/cli_support.h"
 #include "ingest/command_json.h"
 #include "ingest/import_311.h"
 #include "ingest/importer.h"
@@ -127,12 +128,8 @@ int RunImport(const ImportArgs& args) {
   if (!total.ok()) return Fail(total.status());
   import.prechecked_lines = *total;
 
-  engine::EngineOptions options;
-  options.store.path = args.data;
-  options.store.create_if_missing = args.create;
-  options.store.sync = !args.no_sync;
   SystemClock clock;
-  auto engine = engine::Engine::Open(options, clock);
+  auto engine = ingest::OpenForWriting(args.data, args.create, !args.no_sync, clock);
   if (!engine.ok()) return Fail(engine.status());
   auto report = ingest::ImportFile(**engine, import, &std::cerr);
   (*engine)->Stop();
@@ -163,23 +160,17 @@ int RunImport311(const Import311Args& args) {
   if (!read.ok()) return Fail(read.status());
   std::string ruleset;
   if (!args.rules.empty()) {
-    std::ifstream in(args.rules, std::ios::binary);
-    if (!in) return Fail(NotFound("cannot open '" + args.rules + "'"));
-    std::stringstream text;
-    text << in.rdbuf();
-    ruleset = text.str();
+    auto text = ingest::ReadWholeFile(args.rules);
+    if (!text.ok()) return Fail(text.status());
+    ruleset = std::move(text).value();
     auto check = rules::Ruleset::Load(ruleset, args.rules, rules::Calendar::BuiltIn());
     if (!check.ok()) return Fail(check.status());
   } else {
     const std::string base = args.file.substr(args.file.find_last_of('/') + 1);
     ruleset = ingest::RulesetFromAgencies(read->requests, "311-" + args.format + "-" + base);
   }
-  engine::EngineOptions options;
-  options.store.path = args.data;
-  options.store.create_if_missing = args.create;
-  options.store.sync = !args.no_sync;
   SystemClock clock;
-  auto engine = engine::Engine::Open(options, clock);
+  auto engine = ingest::OpenForWriting(args.data, args.create, !args.no_sync, clock);
   if (!engine.ok()) return Fail(engine.status());
   auto report = ingest::Import311(**engine, *read, ruleset, args.rules.empty(), &std::cerr);
   (*engine)->Stop();

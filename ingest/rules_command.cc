@@ -1,12 +1,11 @@
 #include "ingest/rules_command.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "engine/engine.h"
+#include "ingest/cli_support.h"
 #include "rules/rule_test.h"
 #include "rules/ruleset.h"
 
@@ -17,15 +16,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitDataError = 3;
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '" + path + "'");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return IOError("reading '" + path + "' failed");
-  return buf.str();
-}
 
 int Fail(const Status& s) {
   std::cerr << "wangge: " << s.ToString() << "\n";
@@ -42,11 +32,11 @@ struct Loaded {
 
 Result<Loaded> Load(const RulesArgs& args) {
   Loaded out;
-  WANGGE_ASSIGN_OR_RETURN(out.ruleset_text, ReadFile(args.file));
+  WANGGE_ASSIGN_OR_RETURN(out.ruleset_text, ReadWholeFile(args.file));
   if (args.calendar.empty()) {
     out.calendar_text = std::string(rules::Calendar::BuiltInText());
   } else {
-    WANGGE_ASSIGN_OR_RETURN(out.calendar_text, ReadFile(args.calendar));
+    WANGGE_ASSIGN_OR_RETURN(out.calendar_text, ReadWholeFile(args.calendar));
   }
   const std::string calendar_name = args.calendar.empty() ? "built-in calendar" : args.calendar;
   WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
@@ -81,7 +71,7 @@ int RulesCheck(const RulesArgs& args) {
 int RulesTest(const RulesArgs& args) {
   auto loaded = Load(args);
   if (!loaded.ok()) return Fail(loaded.status());
-  auto text = ReadFile(args.tests);
+  auto text = ReadWholeFile(args.tests);
   if (!text.ok()) return Fail(text.status());
   auto cases = rules::LoadRuleTests(*text, args.tests);
   if (!cases.ok()) return Fail(cases.status());
@@ -104,7 +94,7 @@ int RulesTest(const RulesArgs& args) {
 int RulesExplain(const RulesArgs& args) {
   auto loaded = Load(args);
   if (!loaded.ok()) return Fail(loaded.status());
-  auto text = ReadFile(args.report);
+  auto text = ReadWholeFile(args.report);
   if (!text.ok()) return Fail(text.status());
   auto report = rules::LoadSampleReport(*text, args.report);
   if (!report.ok()) return Fail(report.status());
@@ -136,10 +126,8 @@ int RulesActivate(const RulesArgs& args) {
   // Validate before the data directory is opened: a bad ruleset changes nothing.
   auto loaded = Load(args);
   if (!loaded.ok()) return Fail(loaded.status());
-  engine::EngineOptions options;
-  options.store.path = args.data;
   SystemClock clock;
-  auto engine = engine::Engine::Open(options, clock);
+  auto engine = OpenForWriting(args.data, /*create=*/false, /*sync=*/true, clock);
   if (!engine.ok()) return Fail(engine.status());
   auto r = (*engine)->ActivateRules(loaded->ruleset_text, loaded->calendar_text,
                                     engine::Actor{args.actor, engine::Role::kAdmin, ""});

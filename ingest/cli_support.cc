@@ -1,0 +1,26 @@
+#include "ingest/cli_support.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace wangge::ingest {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open '" + path + "'");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return IOError("reading '" + path + "' failed");
+  return buf.str();
+}
+
+Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
+                                                       bool sync, const Clock& clock) {
+  engine::EngineOptions options;
+  options.store.path = data;
+  options.store.create_if_missing = create;
+  options.store.sync = sync;
+  return engine::Engine::Open(options, clock);
+}
+
+}  // namespace wangge::ingest
