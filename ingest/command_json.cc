@@ -121,9 +121,11 @@ bool ForEachFieldOf(Ctx& ctx, od::object& obj, std::string_view prefix, od::docu
   return true;
 }
 
-// The fields of `v`, which must be an object.
+// The fields of `v`, which must be an object. `field` names the object in errors;
+// `prefix` goes before its field names ("report", or empty for a request body).
 template <typename Fn>
-bool ForEachField(Ctx& ctx, od::value& v, std::string_view field, Fn on_field) {
+bool ForEachField(Ctx& ctx, od::value& v, std::string_view field, std::string_view prefix,
+                  Fn on_field) {
   const char* where = Where(v);
   od::object obj;
   auto err = v.get_object().get(obj);
@@ -131,7 +133,7 @@ bool ForEachField(Ctx& ctx, od::value& v, std::string_view field, Fn on_field) {
     return ctx.Fail(std::string(field), std::string(field) + " must be an object", where);
   }
   if (err) return ctx.Syntax(err, where, field);
-  return ForEachFieldOf(ctx, obj, field, nullptr, on_field);
+  return ForEachFieldOf(ctx, obj, prefix, nullptr, on_field);
 }
 
 bool Unknown(Ctx& ctx, std::string_view prefix, std::string_view key, od::value& v) {
@@ -139,63 +141,76 @@ bool Unknown(Ctx& ctx, std::string_view prefix, std::string_view key, od::value&
   return ctx.Fail(name, "unknown field " + name, Where(v));
 }
 
-bool DecodeReport(Ctx& ctx, od::value& v, Report& r) {
+// The path of field `k` under `prefix` ("report.severity"; just "severity" for a body).
+std::string FieldPath(std::string_view prefix, std::string_view k) {
+  return prefix.empty() ? std::string(k) : std::string(prefix) + "." + std::string(k);
+}
+
+// A report object; `prefix` names it in errors ("report" inside a command, "" for a body).
+bool DecodeReport(Ctx& ctx, od::value& v, Report& r, std::string_view prefix) {
   const char* where = Where(v);
   bool have_time = false;
-  bool ok = ForEachField(ctx, v, "report", [&](std::string_view key, od::value& x) {
-    if (key == "client_id") return GetString(ctx, x, "report.client_id", r.client_id);
-    if (key == "category") return GetString(ctx, x, "report.category", r.category);
-    if (key == "village") return GetString(ctx, x, "report.village", r.village);
-    if (key == "grid") return GetString(ctx, x, "report.grid", r.grid);
-    if (key == "severity") return GetInt(ctx, x, "report.severity", 1, 4, r.severity);
-    if (key == "text") return GetString(ctx, x, "report.text", r.text);
-    if (key == "lat") return GetDouble(ctx, x, "report.lat", r.lat);
-    if (key == "lon") return GetDouble(ctx, x, "report.lon", r.lon);
-    if (key == "attachments") return GetInt(ctx, x, "report.attachments", 0, 100, r.attachments);
-    if (key == "reported_at") {
-      have_time = true;
-      return GetTime(ctx, x, "report.reported_at", r.reported_at);
-    }
-    return Unknown(ctx, "report.", key, x);
-  });
+  auto f = [prefix](std::string_view k) { return FieldPath(prefix, k); };
+  bool ok = ForEachField(
+      ctx, v, prefix.empty() ? "body" : prefix, prefix, [&](std::string_view key, od::value& x) {
+        if (key == "client_id") return GetString(ctx, x, f("client_id"), r.client_id);
+        if (key == "category") return GetString(ctx, x, f("category"), r.category);
+        if (key == "village") return GetString(ctx, x, f("village"), r.village);
+        if (key == "grid") return GetString(ctx, x, f("grid"), r.grid);
+        if (key == "severity") return GetInt(ctx, x, f("severity"), 1, 4, r.severity);
+        if (key == "text") return GetString(ctx, x, f("text"), r.text);
+        if (key == "lat") return GetDouble(ctx, x, f("lat"), r.lat);
+        if (key == "lon") return GetDouble(ctx, x, f("lon"), r.lon);
+        if (key == "attachments") return GetInt(ctx, x, f("attachments"), 0, 100, r.attachments);
+        if (key == "reported_at") {
+          have_time = true;
+          return GetTime(ctx, x, f("reported_at"), r.reported_at);
+        }
+        return Unknown(ctx, prefix.empty() ? "" : std::string(prefix) + ".", key, x);
+      });
   if (!ok) return false;
-  if (!have_time) return ctx.Fail("report.reported_at", "report.reported_at is required", where);
+  if (!have_time) return ctx.Fail(f("reported_at"), f("reported_at") + " is required", where);
   Status s = engine::ValidateReport(r);
-  if (!s.ok()) return ctx.Fail(InvalidArgument(s.message(), "report." + s.field()), where);
+  if (!s.ok()) {
+    std::string message = s.message();
+    if (!prefix.empty()) message = std::string(prefix) + "." + message;
+    return ctx.Fail(InvalidArgument(message, f(s.field())), where);
+  }
   return true;
 }
 
-bool DecodeTransition(Ctx& ctx, od::value& v, Transition& t) {
+// A transition object; `prefix` as for DecodeReport.
+bool DecodeTransition(Ctx& ctx, od::value& v, Transition& t, std::string_view prefix) {
   const char* where = Where(v);
   bool have_action = false;
-  bool ok = ForEachField(ctx, v, "transition", [&](std::string_view key, od::value& x) {
-    if (key == "action") {
-      const char* at = Where(x);
-      std::string name;
-      if (!GetString(ctx, x, "transition.action", name)) return false;
-      auto a = engine::ActionFromName(name);
-      if (!a) return ctx.Fail("transition.action", "unknown action '" + name + "'", at);
-      t.action = *a;
-      have_action = true;
-      return true;
-    }
-    if (key == "note") return GetString(ctx, x, "transition.note", t.note);
-    if (key == "satisfaction") {
-      return GetInt(ctx, x, "transition.satisfaction", 1, 5, t.satisfaction);
-    }
-    if (key == "to_office") return GetString(ctx, x, "transition.to_office", t.to_office);
-    if (key == "until") {
-      TimeMs until;
-      if (!GetTime(ctx, x, "transition.until", until)) return false;
-      t.until = until;
-      return true;
-    }
-    return Unknown(ctx, "transition.", key, x);
-  });
+  auto f = [prefix](std::string_view k) { return FieldPath(prefix, k); };
+  bool ok = ForEachField(
+      ctx, v, prefix.empty() ? "body" : prefix, prefix, [&](std::string_view key, od::value& x) {
+        if (key == "action") {
+          const char* at = Where(x);
+          std::string name;
+          if (!GetString(ctx, x, f("action"), name)) return false;
+          auto a = engine::ActionFromName(name);
+          if (!a) return ctx.Fail(f("action"), "unknown action '" + name + "'", at);
+          t.action = *a;
+          have_action = true;
+          return true;
+        }
+        if (key == "note") return GetString(ctx, x, f("note"), t.note);
+        if (key == "satisfaction") return GetInt(ctx, x, f("satisfaction"), 1, 5, t.satisfaction);
+        if (key == "to_office") return GetString(ctx, x, f("to_office"), t.to_office);
+        if (key == "until") {
+          TimeMs until;
+          if (!GetTime(ctx, x, f("until"), until)) return false;
+          t.until = until;
+          return true;
+        }
+        return Unknown(ctx, prefix.empty() ? "" : std::string(prefix) + ".", key, x);
+      });
   if (!ok) return false;
-  if (!have_action) return ctx.Fail("transition.action", "transition.action is required", where);
+  if (!have_action) return ctx.Fail(f("action"), f("action") + " is required", where);
   if (t.note.size() > 4096) {
-    return ctx.Fail("transition.note", "transition.note is longer than 4096 bytes", where);
+    return ctx.Fail(f("note"), f("note") + " is longer than 4096 bytes", where);
   }
   return true;
 }
@@ -211,6 +226,53 @@ CommandDecoder::CommandDecoder() : impl_(std::make_unique<Impl>()) {
   impl_->buffer.reserve(kMaxLineBytes + simdjson::SIMDJSON_PADDING);
 }
 CommandDecoder::~CommandDecoder() = default;
+
+// Parses a body whose root is one object and hands it to `decode(ctx, root)`.
+template <typename Fn>
+bool DecodeBody(od::parser& parser, std::string& buffer, std::string_view json, DecodeError& error,
+                Fn decode) {
+  Ctx ctx;
+  if (json.size() > kMaxLineBytes) {
+    error = DecodeError{InvalidArgument("body is longer than 65536 bytes"), 0};
+    return false;
+  }
+  buffer.assign(json);
+  ctx.begin = buffer.data();
+  od::document doc;
+  od::value root;
+  auto err =
+      parser.iterate(simdjson::padded_string_view(buffer.data(), json.size(), buffer.capacity()))
+          .get(doc);
+  if (err) {
+    // The document never started (e.g. invalid UTF-8): it has no location to ask for.
+    ctx.Syntax(err, ctx.begin, "");
+  } else if ((err = doc.get_value().get(root))) {
+    const char* where = nullptr;
+    if (doc.current_location().get(where)) where = ctx.begin;
+    ctx.Syntax(err, where, "");
+  } else if (decode(ctx, root)) {
+    const char* trailing = nullptr;
+    if (!doc.current_location().get(trailing)) {
+      ctx.Fail(InvalidArgument("trailing content after the JSON object"), trailing);
+    }
+  }
+  if (ctx.failed) error = ctx.error;
+  return !ctx.failed;
+}
+
+bool CommandDecoder::DecodeReportBody(std::string_view json, Report& report, DecodeError& error) {
+  report = Report{};
+  return DecodeBody(impl_->parser, impl_->buffer, json, error,
+                    [&](Ctx& ctx, od::value& root) { return DecodeReport(ctx, root, report, ""); });
+}
+
+bool CommandDecoder::DecodeTransitionBody(std::string_view json, Transition& transition,
+                                          DecodeError& error) {
+  transition = Transition{};
+  return DecodeBody(impl_->parser, impl_->buffer, json, error, [&](Ctx& ctx, od::value& root) {
+    return DecodeTransition(ctx, root, transition, "");
+  });
+}
 
 bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError& error) {
   Ctx ctx;
@@ -275,11 +337,11 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     }
     if (key == "report") {
       have_report = true;
-      return DecodeReport(ctx, v, report);
+      return DecodeReport(ctx, v, report, "report");
     }
     if (key == "transition") {
       have_transition = true;
-      return DecodeTransition(ctx, v, transition);
+      return DecodeTransition(ctx, v, transition, "transition");
     }
     return Unknown(ctx, "", key, v);
   });

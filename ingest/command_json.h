@@ -34,6 +34,13 @@ class CommandDecoder {
   // fills `error`; the command is then unspecified.
   bool Decode(std::string_view line, engine::Command& command, DecodeError& error);
 
+  // An HTTP request body holding one report object, or one transition object, of the
+  // wire contract. Errors name the field without a prefix ("severity"). Same contract
+  // as Decode; the body is at most kMaxLineBytes.
+  bool DecodeReportBody(std::string_view json, engine::Report& report, DecodeError& error);
+  bool DecodeTransitionBody(std::string_view json, engine::Transition& transition,
+                            DecodeError& error);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

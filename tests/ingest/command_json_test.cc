@@ -54,7 +54,8 @@ TEST(CommandJsonTest, EncodeThenDecodeIsIdentity) {
       testing::TransitionCommand("abc", engine::Action::kExtend, testing::Supervisor());
   std::get<engine::Transition>(extend.body).until = TimeMs{1'583'200'000'000};
   // Everything JSON must escape: quotes, backslashes, newlines, other control bytes.
-  std::get<engine::Transition>(extend.body).note = "批准延期 \"quoted\" back\\slash\nline\ttab\x01end";
+  std::get<engine::Transition>(extend.body).note =
+      "批准延期 \"quoted\" back\\slash\nline\ttab\x01end";
   extend.at = TimeMs{1'583'111'800'000};
   CommandDecoder decoder;
   for (const auto& original : {report, extend}) {
@@ -143,6 +144,73 @@ TEST(CommandJsonTest, OversizedLineIsRefused) {
   DecodeError err;
   std::string huge(kMaxLineBytes + 1, ' ');
   EXPECT_FALSE(decoder.Decode(huge, c, err));
+  EXPECT_NE(err.status.message().find("longer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wangge::ingest
+
+namespace wangge::ingest {
+namespace {
+
+TEST(CommandJsonBodyTest, DecodesReportAndTransitionBodies) {
+  CommandDecoder decoder;
+  engine::Report r;
+  DecodeError err;
+  ASSERT_TRUE(decoder.DecodeReportBody(
+      R"({"client_id": "5f0c6a1e-4c1b-4a53-9d1e-0b7c2f3e9a10", "category": "env.garbage",
+          "village": "V07", "grid": "V07-G3", "severity": 2, "text": "河道漂浮垃圾",
+          "lat": 29.874, "lon": 120.281, "reported_at": "2020-03-02T09:15:00+08:00", "attachments": 1})",
+      r, err))
+      << err.status.ToString();
+  EXPECT_EQ(r.category, "env.garbage");
+  EXPECT_EQ(r.reported_at.ms, 1'583'111'700'000);
+  engine::Transition t;
+  ASSERT_TRUE(decoder.DecodeTransitionBody(
+      R"({"action": "extend", "note": "批准延期", "until": "2020-03-09T10:00:00+08:00"})", t, err))
+      << err.status.ToString();
+  EXPECT_EQ(t.action, engine::Action::kExtend);
+  EXPECT_TRUE(t.until.has_value());
+}
+
+TEST(CommandJsonBodyTest, BodyErrorsNameTheBareField) {
+  CommandDecoder decoder;
+  engine::Report r;
+  engine::Transition t;
+  DecodeError err;
+  struct Case {
+    bool report;
+    std::string body;
+    std::string field;
+    std::string message;
+  } cases[] = {
+      {true, R"({"client_id": "a", "category": "c", "village": "v", "grid": "g", "severity": 7,
+                 "reported_at": "2020-01-01T00:00:00Z"})",
+       "severity", "severity must be 1-4"},
+      {true, R"({"client_id": "a", "category": "c", "village": "v", "grid": "g", "severity": 1})",
+       "reported_at", "reported_at is required"},
+      {true, R"({"client_id": "a", "client_id": "b"})", "client_id", "duplicate field"},
+      {true, R"({"client_id": 5})", "client_id", "must be a string"},
+      {true, R"([1])", "body", "must be an object"},
+      {true, R"({"client_id": "a", "category": "c", "village": "v", "grid": "g", "severity": 1,
+                 "reported_at": "2020-01-01T00:00:00Z"} {})",
+       "", "trailing content"},
+      {true, "{\"text\": \"\xff\"}", "", "malformed JSON"},
+      {false, R"({"note": "x"})", "action", "action is required"},
+      {false, R"({"action": "fly"})", "action", "unknown action"},
+      {false, R"({"action": "verify", "satisfaction": 9})", "satisfaction", "1-5"},
+      {false, R"({"action": "accept", "actor": "me"})", "actor", "unknown field"},
+  };
+  for (const auto& c : cases) {
+    bool ok = c.report ? decoder.DecodeReportBody(c.body, r, err)
+                       : decoder.DecodeTransitionBody(c.body, t, err);
+    EXPECT_FALSE(ok) << c.body;
+    EXPECT_EQ(err.status.field(), c.field) << c.body << " -> " << err.status.ToString();
+    EXPECT_NE(err.status.message().find(c.message), std::string::npos)
+        << c.body << " -> " << err.status.ToString();
+  }
+  std::string huge = R"({"text": ")" + std::string(kMaxLineBytes, 'x') + "\"}";
+  EXPECT_FALSE(decoder.DecodeReportBody(huge, r, err));
   EXPECT_NE(err.status.message().find("longer"), std::string::npos);
 }
 

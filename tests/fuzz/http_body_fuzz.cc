@@ -1,0 +1,27 @@
+// libFuzzer target: HTTP request bodies for POST /v1/reports and the transitions
+// endpoint. Decoding must never crash; a decoded report must be valid, and both must
+// survive the encoder.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "ingest/command_json.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace wangge;
+  static ingest::CommandDecoder decoder;
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  ingest::DecodeError error;
+  engine::Report report;
+  if (decoder.DecodeReportBody(body, report, error)) {
+    if (!engine::ValidateReport(report).ok()) std::abort();
+    engine::Command c{engine::Actor{"W1", engine::Role::kWorker, ""}, TimeMs{0}, report};
+    engine::Command back;
+    if (!decoder.Decode(ingest::EncodeCommand(c), back, error) || !(back.body == c.body)) {
+      std::abort();
+    }
+  }
+  engine::Transition transition;
+  (void)decoder.DecodeTransitionBody(body, transition, error);
+  return 0;
+}
