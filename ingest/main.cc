@@ -20,6 +20,7 @@
 #include "ingest/import_311.h"
 #include "ingest/importer.h"
 #include "ingest/rules_command.h"
+#include "ingest/tokens.h"
 #include "rules/ruleset.h"
 
 namespace {
@@ -189,6 +190,34 @@ int RunImport311(const Import311Args& args) {
   return report->rejected > 0 ? kExitRejected : kExitOk;
 }
 
+struct TokenArgs {
+  std::string file;
+  std::string actor;
+  std::string role;
+  std::string office;
+};
+
+int RunTokenAdd(const TokenArgs& args) {
+  auto role = engine::RoleFromName(args.role);
+  if (!role) {
+    return Fail(
+        InvalidArgument("--role must be worker, handler, supervisor, auditor or admin", "role"));
+  }
+  // Refuse to append to a file that does not load: a broken file must be fixed first.
+  if (std::ifstream(args.file).good()) {
+    auto existing = ingest::TokenStore::Load(args.file);
+    if (!existing.ok()) return Fail(existing.status());
+  }
+  auto made = ingest::TokenStore::NewToken(engine::Actor{args.actor, *role, args.office});
+  if (!made.ok()) return Fail(made.status());
+  Status s = ingest::TokenStore::Append(args.file, made->second);
+  if (!s.ok()) return Fail(s);
+  std::cerr << fmt::format("token for {} ({}) added to {}; it is shown once, keep it safe:\n",
+                           args.actor, args.role, args.file);
+  std::cout << made->first << "\n";
+  return kExitOk;
+}
+
 struct InfoArgs {
   std::string data;
   bool check = false;
@@ -301,6 +330,18 @@ int main(int argc, char** argv) {
                             "built from the export's agency column)");
   import311_cmd->add_option("file", i311.file, "The CSV export")->required();
 
+  TokenArgs token;
+  auto* token_cmd = app.add_subcommand("token", "Manage bearer tokens for the HTTP service");
+  token_cmd->require_subcommand(1);
+  auto* token_add_cmd = token_cmd->add_subcommand(
+      "add", "Create a token for an actor; the file keeps only its SHA-256");
+  token_add_cmd->add_option("--tokens", token.file, "Tokens file (created with mode 0600)")
+      ->required();
+  token_add_cmd->add_option("--actor", token.actor, "Actor id, e.g. W017 or H-zz-03")->required();
+  token_add_cmd->add_option("--role", token.role, "worker, handler, supervisor, auditor, admin")
+      ->required();
+  token_add_cmd->add_option("--office", token.office, "The office a handler acts for");
+
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Summarise a data directory (read-only)");
   info_cmd->add_option("--data", info.data, "Data directory")->required();
@@ -344,6 +385,7 @@ int main(int argc, char** argv) {
   if (*import_cmd) return RunImport(import);
   if (*info_cmd) return RunInfo(info);
   if (*import311_cmd) return RunImport311(i311);
+  if (*token_add_cmd) return RunTokenAdd(token);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

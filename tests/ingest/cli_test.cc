@@ -146,3 +146,29 @@ TEST(CliTest, RulesCheckTestExplainAndActivate) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTest, TokenAddPrintsTheTokenOnceAndStoresItsHash) {
+  wangge::testing::TempDir dir;
+  const std::string file = dir.Sub("tokens");
+  CliRun add = Wangge("token add --tokens " + file + " --actor W017 --role worker");
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  const size_t at = add.output.find("wg_");
+  ASSERT_NE(at, std::string::npos) << add.output;
+  const std::string token = add.output.substr(at, add.output.find('\n', at) - at);
+  EXPECT_EQ(token.size(), 3u + 64u);  // "wg_" + 32 random bytes in hex
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find(token), std::string::npos);
+  EXPECT_NE(text.find(" W017 worker"), std::string::npos) << text;
+
+  EXPECT_EQ(Wangge("token add --tokens " + file + " --actor H1 --role handler").exit_code, 2);
+  EXPECT_EQ(Wangge("token add --tokens " + file + " --actor X --role king").exit_code, 2);
+  std::ofstream(file, std::ios::app) << "garbage line here\n";
+  CliRun broken = Wangge("token add --tokens " + file + " --actor S1 --role supervisor");
+  EXPECT_EQ(broken.exit_code, 2) << broken.output;
+  EXPECT_NE(broken.output.find(":2:1:"), std::string::npos) << broken.output;
+}
+
+}  // namespace
