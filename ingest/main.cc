@@ -17,6 +17,7 @@
 #include "engine/replay.h"
 #include "ingest/cli_support.h"
 #include "ingest/command_json.h"
+#include "ingest/http_server.h"
 #include "ingest/import_311.h"
 #include "ingest/importer.h"
 #include "ingest/rules_command.h"
@@ -218,6 +219,58 @@ int RunTokenAdd(const TokenArgs& args) {
   return kExitOk;
 }
 
+struct ServeArgs {
+  std::string data;
+  bool create = false;
+  std::string listen = "127.0.0.1:8080";
+  std::string tokens;
+  int threads = 1;
+};
+
+int RunServe(const ServeArgs& args) {
+  ingest::ServerOptions options;
+  const size_t colon = args.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(args.listen.substr(colon + 1));
+    } catch (...) {
+      port = -1;
+    }
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    return Fail(InvalidArgument("--listen must be HOST:PORT", "listen"));
+  }
+  options.host = args.listen.substr(0, colon);
+  options.port = static_cast<uint16_t>(port);
+  options.threads = args.threads;
+  auto tokens = ingest::TokenStore::Load(args.tokens);
+  if (!tokens.ok()) return Fail(tokens.status());
+
+  // SIGINT and SIGTERM are taken by sigwait below, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SystemClock clock;
+  auto engine = ingest::OpenForWriting(args.data, args.create, /*sync=*/true, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  ingest::HttpServer server(**engine, *tokens, clock, options);
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  std::cerr << fmt::format("wangge: serving {} on http://{}:{} ({} tokens); Ctrl-C stops\n",
+                           args.data, options.host, server.port(), tokens->size());
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "wangge: stopping: no new connections, finishing what is in flight\n";
+  server.Stop();
+  (*engine)->Stop();
+  std::cerr << fmt::format("wangge: stopped cleanly at log sequence {}\n",
+                           (*engine)->head().seq.value);
+  return kExitOk;
+}
+
 struct InfoArgs {
   std::string data;
   bool check = false;
@@ -330,6 +383,15 @@ int main(int argc, char** argv) {
                             "built from the export's agency column)");
   import311_cmd->add_option("file", i311.file, "The CSV export")->required();
 
+  ServeArgs serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Serve the HTTP API (POST /v1/reports, cases, transitions) until SIGINT/SIGTERM");
+  serve_cmd->add_option("--data", serve.data, "Data directory")->required();
+  serve_cmd->add_flag("--create", serve.create, "Create the data directory if it is missing");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
+  serve_cmd->add_option("--tokens", serve.tokens, "Tokens file (wangge token add)")->required();
+  serve_cmd->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
+
   TokenArgs token;
   auto* token_cmd = app.add_subcommand("token", "Manage bearer tokens for the HTTP service");
   token_cmd->require_subcommand(1);
@@ -386,6 +448,7 @@ int main(int argc, char** argv) {
   if (*info_cmd) return RunInfo(info);
   if (*import311_cmd) return RunImport311(i311);
   if (*token_add_cmd) return RunTokenAdd(token);
+  if (*serve_cmd) return RunServe(serve);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

@@ -1,0 +1,379 @@
+#include "ingest/http_server.h"
+
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ingest/command_json.h"
+
+namespace wangge::ingest {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+http::status HttpStatusOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+      return http::status::bad_request;
+    case StatusCode::kUnauthenticated:
+      return http::status::unauthorized;
+    case StatusCode::kPermissionDenied:
+      return http::status::forbidden;
+    case StatusCode::kNotFound:
+      return http::status::not_found;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return http::status::conflict;
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kUnavailable:
+      return http::status::service_unavailable;
+    default:
+      return http::status::internal_server_error;
+  }
+}
+
+Response Json(const Request& req, http::status status, const json::value& body) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = json::serialize(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response Error(const Request& req, const Status& s) {
+  json::object err{{"code", std::string(StatusCodeName(s.code()))}, {"message", s.message()}};
+  if (!s.field().empty()) err["field"] = s.field();
+  Response res = Json(req, HttpStatusOf(s.code()), json::object{{"error", std::move(err)}});
+  if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
+  if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "1");
+  return res;
+}
+
+json::object CaseJson(const engine::Case& c) {
+  json::object o{{"case_id", c.report.client_id},
+                 {"number", c.created_seq.value},
+                 {"status", std::string(engine::StatusName(c.status))},
+                 {"office", c.office},
+                 {"category", c.report.category},
+                 {"village", c.report.village},
+                 {"grid", c.report.grid},
+                 {"severity", c.report.severity},
+                 {"reporter", c.reporter.id},
+                 {"received_at", FormatRfc3339(c.received_at)},
+                 {"deadline", FormatRfc3339(c.deadline)},
+                 {"priority", c.priority},
+                 {"rule", c.rule_id},
+                 {"ruleset", c.ruleset_version},
+                 {"last_seq", c.last_seq.value}};
+  if (c.closed_at.ms != 0) o["closed_at"] = FormatRfc3339(c.closed_at);
+  return o;
+}
+
+// Whether `actor` may see case `c`: workers their own reports, handlers their office's
+// cases, the other roles everything.
+bool MaySee(const engine::Actor& actor, const engine::Case& c) {
+  switch (actor.role) {
+    case engine::Role::kWorker:
+      return actor.id == c.reporter.id;
+    case engine::Role::kHandler:
+      return actor.office == c.office;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+Status ServerOptions::Validate() const {
+  if (max_body_bytes == 0 || max_body_bytes > (64u << 20)) {
+    return InvalidArgument("max_body_bytes must be 1 B to 64 MiB", "max_body_bytes");
+  }
+  if (threads < 1 || threads > 64) return InvalidArgument("threads must be 1-64", "threads");
+  return Status::Ok();
+}
+
+struct HttpServer::Impl {
+  Impl(engine::Engine& e, const TokenStore& t, const Clock& c, ServerOptions o)
+      : engine(e), tokens(t), clock(c), options(std::move(o)) {}
+
+  engine::Engine& engine;
+  const TokenStore& tokens;
+  const Clock& clock;
+  ServerOptions options;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::atomic<uint64_t> next_request{1};
+  // Commands handed to the sequencer whose completion has not run yet.
+  std::atomic<int> in_flight{0};
+  bool running = false;
+
+  void Accept();
+};
+
+namespace {
+
+// One connection. Requests are handled one at a time: the next is read only after
+// the response to the last one is written.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void Start() { Read(); }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
+    stream_.expires_after(server_.options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+      return Close();
+    }
+    Request req = parser_->release();
+    if (ec) {
+      // After a framing error the connection cannot be trusted: answer and close.
+      req.version(11);
+      req.keep_alive(false);
+      if (ec == http::error::body_limit) {
+        return Send(Error(req, InvalidArgument("request body too large")),
+                    http::status::payload_too_large);
+      }
+      if (ec == http::error::header_limit) {
+        return Send(Error(req, InvalidArgument("request header too large")),
+                    http::status::request_header_fields_too_large);
+      }
+      return Send(Error(req, InvalidArgument("malformed HTTP request: " + ec.message())));
+    }
+    Handle(std::move(req));
+  }
+
+  void Handle(Request req) {
+    request_ = std::move(req);
+    const std::string target(request_.target());
+    const auto method = request_.method();
+    if (target == "/healthz" && method == http::verb::get) {
+      return Send(Json(request_, http::status::ok, json::object{{"status", "ok"}}));
+    }
+    if (target == "/readyz" && method == http::verb::get) {
+      return Send(
+          Json(request_, http::status::ok,
+               json::object{{"status", "ready"}, {"log_head", server_.engine.head().seq.value}}));
+    }
+    if (!target.starts_with("/v1/")) return Send(Error(request_, NotFound("no such route")));
+    auto actor = Authenticate();
+    if (!actor) return;
+    if (target == "/v1/reports") {
+      if (method != http::verb::post) return MethodNotAllowed("POST");
+      return PostReport(*actor);
+    }
+    static constexpr std::string_view kCases = "/v1/cases/";
+    static constexpr std::string_view kTransitions = "/transitions";
+    if (target.starts_with(kCases)) {
+      std::string id = target.substr(kCases.size());
+      if (id.ends_with(kTransitions)) {
+        if (method != http::verb::post) return MethodNotAllowed("POST");
+        id.resize(id.size() - kTransitions.size());
+        return PostTransition(*actor, id);
+      }
+      if (method != http::verb::get) return MethodNotAllowed("GET");
+      return GetCase(*actor, id);
+    }
+    return Send(Error(request_, NotFound("no such route")));
+  }
+
+  std::optional<engine::Actor> Authenticate() {
+    auto it = request_.find(http::field::authorization);
+    if (it == request_.end()) {
+      Send(Error(request_, Status(StatusCode::kUnauthenticated, "missing bearer token")));
+      return std::nullopt;
+    }
+    std::string_view value(it->value().data(), it->value().size());
+    auto actor = value.starts_with("Bearer ") ? server_.tokens.Find(value.substr(7)) : std::nullopt;
+    if (!actor) {
+      Send(Error(request_, Status(StatusCode::kUnauthenticated, "unknown or malformed token")));
+    }
+    return actor;
+  }
+
+  void PostReport(const engine::Actor& actor) {
+    if (actor.role != engine::Role::kWorker) {
+      return Send(Error(request_, PermissionDenied("only grid workers post reports")));
+    }
+    engine::Report report;
+    DecodeError error;
+    if (!decoder_.DecodeReportBody(request_.body(), report, error)) {
+      return Send(Error(request_, error.status));
+    }
+    const TimeMs now = server_.clock.Now();
+    if (report.reported_at.ms > now.ms + server_.options.max_clock_skew.count() * 60'000) {
+      return Send(Error(request_, InvalidArgument("reported_at is in the future", "reported_at")));
+    }
+    Submit(engine::Command{actor, std::nullopt, std::move(report)});
+  }
+
+  void PostTransition(const engine::Actor& actor, const std::string& id) {
+    engine::Transition t;
+    DecodeError error;
+    if (!decoder_.DecodeTransitionBody(request_.body(), t, error)) {
+      return Send(Error(request_, error.status));
+    }
+    // A case the actor may not see answers as if it did not exist.
+    auto existing = server_.engine.GetCase(id);
+    if (!existing.ok()) return Send(Error(request_, existing.status()));
+    if (!*existing || !MaySee(actor, **existing)) {
+      return Send(Error(request_, NotFound("no case " + id)));
+    }
+    t.case_id = id;
+    Submit(engine::Command{actor, std::nullopt, std::move(t)});
+  }
+
+  void GetCase(const engine::Actor& actor, const std::string& id) {
+    auto c = server_.engine.GetCase(id);
+    if (!c.ok()) return Send(Error(request_, c.status()));
+    if (!*c || !MaySee(actor, **c)) return Send(Error(request_, NotFound("no case " + id)));
+    Send(Json(request_, http::status::ok, CaseJson(**c)));
+  }
+
+  // Hands the command to the sequencer; the response is written from the connection's
+  // executor once the command is durable (or refused).
+  void Submit(engine::Command command) {
+    ++server_.in_flight;
+    server_.engine.sequencer().Submit(
+        std::move(command), [self = shared_from_this()](Result<engine::Outcome> r) {
+          net::post(self->stream_.get_executor(),
+                    [self, r = std::move(r)]() mutable { self->Answer(std::move(r)); });
+          --self->server_.in_flight;
+        });
+  }
+
+  void Answer(Result<engine::Outcome> r) {
+    if (!r.ok()) return Send(Error(request_, r.status()));
+    json::object body = CaseJson(r->state);
+    body["seq"] = r->seq.value;
+    const auto status =
+        r->kind == engine::Outcome::Kind::kCreated ? http::status::created : http::status::ok;
+    Send(Json(request_, status, body));
+  }
+
+  void MethodNotAllowed(const char* allowed) {
+    Response res = Error(request_, InvalidArgument("method not allowed"));
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, allowed);
+    Send(std::move(res));
+  }
+
+  void Send(Response res, std::optional<http::status> override_status = std::nullopt) {
+    if (override_status) res.result(*override_status);
+    res.set("X-Request-Id", std::to_string(server_.next_request++));
+    res.set(http::field::server, "wangge");
+    response_ = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(server_.options.idle_timeout);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec || !self->response_->keep_alive()) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Request request_;
+  std::shared_ptr<Response> response_;
+  CommandDecoder decoder_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted) return;
+      spdlog::warn("accept failed: {}", ec.message());
+    } else {
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(engine::Engine& engine, const TokenStore& tokens, const Clock& clock,
+                       ServerOptions options)
+    : impl_(std::make_unique<Impl>(engine, tokens, clock, std::move(options))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  WANGGE_RETURN_IF_ERROR(impl_->options.Validate());
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) return InvalidArgument("bad listen address '" + impl_->options.host + "'", "listen");
+  tcp::endpoint endpoint{address, impl_->options.port};
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + impl_->options.host + ":" +
+                       std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->Accept();
+  impl_->running = true;
+  for (int i = 0; i < impl_->options.threads; ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  auto endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void HttpServer::Stop() {
+  if (!impl_->running) return;
+  impl_->running = false;
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  // Let commands already with the sequencer complete and their answers be written.
+  for (int i = 0; i < 1000 && impl_->in_flight.load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace wangge::ingest

@@ -1,0 +1,60 @@
+// The HTTP service (Boost.Asio/Beast): devices post reports, offices post transitions,
+// readers get cases. Handlers never block: a command goes to the sequencer and the
+// response is written when its group commit is durable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/core/status.h"
+#include "engine/core/time.h"
+#include "engine/engine.h"
+#include "ingest/tokens.h"
+
+namespace wangge::ingest {
+
+struct ServerOptions {
+  // Address to listen on. Default: 127.0.0.1.
+  std::string host = "127.0.0.1";
+  // Port; 0 picks a free one (tests). Default: 8080.
+  uint16_t port = 8080;
+  // Largest request body, in bytes. Default: 64 KiB.
+  size_t max_body_bytes = 64 * 1024;
+  // Largest request header block, in bytes. Default: 8 KiB.
+  size_t max_header_bytes = 8 * 1024;
+  // A connection that sends nothing for this long is closed (slow clients). Default: 30 s.
+  std::chrono::seconds idle_timeout{30};
+  // I/O threads. Default: 1.
+  int threads = 1;
+  // Device times further ahead of the server clock are refused. Default: 10 minutes.
+  std::chrono::minutes max_clock_skew{10};
+
+  Status Validate() const;
+};
+
+// Thread-safe. Start, then Stop (or destroy) from the same thread.
+class HttpServer {
+ public:
+  // `engine`, `tokens` and `clock` outlive the server.
+  HttpServer(engine::Engine& engine, const TokenStore& tokens, const Clock& clock,
+             ServerOptions options);
+  ~HttpServer();
+
+  // Binds and starts serving. kUnavailable: the address cannot be bound.
+  Status Start();
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+  // Stops accepting, waits (up to 10 s) for commands already with the sequencer so their
+  // answers are written, then closes connections and joins the I/O threads. Idempotent.
+  // Shutdown order: server Stop, then the engine's Stop, then destroy the server.
+  void Stop();
+
+  struct Impl;  // private to http_server.cc; public so its sessions can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wangge::ingest
