@@ -17,16 +17,20 @@ using namespace wangge;
 // `rows` rows over rows/4 categories: four severity bands per category, as a real
 // table has, plus one keyword row that applies to every category.
 std::string MakeRuleset(int rows) {
-  std::string out = R"({"version": "bench", "offices": [{"id": "a", "name": "A", "level": "platform"},
+  std::string out =
+      R"({"version": "bench", "offices": [{"id": "a", "name": "A", "level": "platform"},
     {"id": "b", "name": "B", "level": "platform"}], "tables": [{"id": "t", "rows": [)";
-  out += R"({"id": "fire", "rank": 0, "when": {"keywords": {"any": ["起火"]}}, "then": {"office": "b"}}, )";
+  out +=
+      R"({"id": "fire", "rank": 0, "when": {"keywords": {"any": ["起火"]}}, "then": {"office": "b"}}, )";
   for (int i = 0; i < rows - 2; ++i) {
     const int category = i / 4, severity = i % 4 + 1;
     out += R"({"id": "r)" + std::to_string(i) + R"(", "rank": )" + std::to_string(i + 1) +
            R"(, "when": {"category": "cat)" + std::to_string(category) + R"(.x", "severity": )" +
-           std::to_string(severity) + R"(}, "then": {"office": "a", "limit": {"working_hours": 8}}}, )";
+           std::to_string(severity) +
+           R"(}, "then": {"office": "a", "limit": {"working_hours": 8}}}, )";
   }
-  out += R"({"id": "default", "default": true, "then": {"office": "b", "limit": {"working_days": 2}}}]}]})";
+  out +=
+      R"({"id": "default", "default": true, "then": {"office": "b", "limit": {"working_days": 2}}}]}]})";
   return out;
 }
 
@@ -53,15 +57,25 @@ void BM_Route(benchmark::State& state) {
   const TimeMs monday{1'583'114'400'000};  // 2020-03-02 10:00 +08:00
   size_t i = 0;
   for (auto _ : state) {
-    rules::RouteInput input{in.categories[i++ & 1023], static_cast<int>(i % 4) + 1, "V01",
-                            "V01-G1", monday, "路灯损坏", "W001"};
+    rules::RouteInput input{in.categories[i++ & 1023],
+                            static_cast<int>(i % 4) + 1,
+                            "V01",
+                            "V01-G1",
+                            monday,
+                            "路灯损坏",
+                            "W001"};
     rules::Decision d = kIndexed ? in.rules->Route(input) : in.rules->RouteByScan(input);
     benchmark::DoNotOptimize(d);
   }
   state.SetItemsProcessed(state.iterations());
 }
 
-BENCHMARK_TEMPLATE(BM_Route, true)->Name("BM_RouteIndexed")->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK_TEMPLATE(BM_Route, true)
+    ->Name("BM_RouteIndexed")
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000);
 BENCHMARK_TEMPLATE(BM_Route, false)->Name("BM_RouteScan")->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 
 void BM_RouteBuiltIn(benchmark::State& state) {
@@ -70,8 +84,8 @@ void BM_RouteBuiltIn(benchmark::State& state) {
   const TimeMs monday{1'583'114'400'000};
   size_t i = 0;
   for (auto _ : state) {
-    rules::RouteInput input{cats[i % 5], static_cast<int>(i % 4) + 1, "V07", "V07-G3", monday,
-                            "河道漂浮垃圾", "W017"};
+    rules::RouteInput input{
+        cats[i % 5], static_cast<int>(i % 4) + 1, "V07", "V07-G3", monday, "河道漂浮垃圾", "W017"};
     ++i;
     benchmark::DoNotOptimize(rs->Route(input));
   }

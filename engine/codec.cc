@@ -236,10 +236,10 @@ Result<Case> DecodeCase(std::string_view bytes) {
             r.U8(status) && r.String(c.office) && GetTime(r, c.deadline) &&
             GetTime(r, c.original_deadline) && GetInt16(r, c.priority) && r.String(c.rule_id) &&
             r.String(c.ruleset_version) && GetLimits(r, c.limit, c.escalation) &&
-            GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) &&
-            GetTime(r, c.closed_at) && GetInt16(r, c.escalation_level) &&
-            GetInt16(r, c.reopen_count) && GetInt16(r, c.extension_count) &&
-            GetInt16(r, c.return_count) && r.U8(satisfaction) && r.done();
+            GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) && GetTime(r, c.closed_at) &&
+            GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
+            GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) && r.U8(satisfaction) &&
+            r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }

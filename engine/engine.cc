@@ -26,8 +26,9 @@ Result<std::shared_ptr<const rules::Ruleset>> LoadActivatedRules(const storage::
   }));
   WANGGE_ASSIGN_OR_RETURN(Record record, DecodeRecord(seq, payload));
   const auto* a = std::get_if<RulesActivation>(&record.body);
-  if (!a) return Corruption("meta active_rules names record " + std::to_string(seq.value) +
-                            ", which is not a rules activation");
+  if (!a)
+    return Corruption("meta active_rules names record " + std::to_string(seq.value) +
+                      ", which is not a rules activation");
   auto calendar = rules::Calendar::Load(a->calendar, "activated calendar");
   if (!calendar.ok()) {
     return Corruption("the calendar activated at record " + std::to_string(seq.value) +

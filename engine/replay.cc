@@ -5,8 +5,8 @@
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
-#include "engine/sequencer.h"
 #include "engine/lifecycle.h"
+#include "engine/sequencer.h"
 
 namespace wangge::engine {
 namespace {

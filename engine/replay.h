@@ -15,7 +15,7 @@ namespace wangge::engine {
 
 struct RebuiltState {
   uint64_t records = 0;
-  Seq rules_seq;  // the last rules activation
+  Seq rules_seq;                                   // the last rules activation
   std::map<std::string, Case, std::less<>> cases;  // by client id
 };
 

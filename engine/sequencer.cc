@@ -172,9 +172,13 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   rules::Decision d =
       batch.rules->Route(rules::RouteInput{report.category, report.severity, report.village,
                                            report.grid, record.at, report.text, cmd.actor.id});
-  record.routing = Routing{std::move(d.office),          d.deadline, d.priority,
-                           std::move(d.rule_id),         std::move(d.ruleset_version),
-                           d.limit,                      std::move(d.escalation)};
+  record.routing = Routing{std::move(d.office),
+                           d.deadline,
+                           d.priority,
+                           std::move(d.rule_id),
+                           std::move(d.ruleset_version),
+                           d.limit,
+                           std::move(d.escalation)};
   record.body = report;
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
@@ -209,7 +213,8 @@ Result<Outcome> Sequencer::ApplyRules(const Command& cmd, const RulesActivation&
   if (recorded.calendar.empty()) recorded.calendar = std::string(rules::Calendar::BuiltInText());
   WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
                           rules::Calendar::Load(recorded.calendar, "calendar"));
-  WANGGE_ASSIGN_OR_RETURN(auto ruleset, rules::Ruleset::Load(recorded.ruleset, "ruleset", calendar));
+  WANGGE_ASSIGN_OR_RETURN(auto ruleset,
+                          rules::Ruleset::Load(recorded.ruleset, "ruleset", calendar));
   recorded.version = ruleset->version();
 
   Record record;

@@ -17,8 +17,9 @@ constexpr int64_t kDayMs = 86'400'000;
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : (a - b + 1) / b; }
 
 int64_t DayOf(int y, unsigned m, unsigned d) {
-  return std::chrono::sys_days(std::chrono::year_month_day{
-                                   std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}})
+  return std::chrono::sys_days(std::chrono::year_month_day{std::chrono::year{y},
+                                                           std::chrono::month{m},
+                                                           std::chrono::day{d}})
       .time_since_epoch()
       .count();
 }
@@ -184,8 +185,8 @@ Result<Calendar> Calendar::Load(std::string_view json, std::string_view source) 
   std::sort(year_numbers.begin(), year_numbers.end());
   for (size_t i = 1; i < year_numbers.size(); ++i) {
     if (year_numbers[i] != year_numbers[i - 1] + 1) {
-      p.Add(*years, "years", "years must be contiguous; " +
-                                 std::to_string(year_numbers[i - 1] + 1) + " is missing");
+      p.Add(*years, "years",
+            "years must be contiguous; " + std::to_string(year_numbers[i - 1] + 1) + " is missing");
       break;
     }
   }

@@ -38,8 +38,7 @@ class Ruleset {
  public:
   // Parses and validates `json`. Every problem is listed as
   // "SOURCE:LINE:COLUMN: path: message" in one kInvalidArgument.
-  static Result<std::shared_ptr<const Ruleset>> Load(std::string_view json,
-                                                     std::string_view source,
+  static Result<std::shared_ptr<const Ruleset>> Load(std::string_view json, std::string_view source,
                                                      const Calendar& calendar);
   // rules/default.json, built into wangge, with the built-in calendar.
   static std::shared_ptr<const Ruleset> BuiltIn();

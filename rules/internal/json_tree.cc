@@ -157,8 +157,8 @@ Result<JsonNode> ParseJsonTree(std::string_view text, std::string_view source) {
 }
 
 void Problems::Add(const JsonNode& at, std::string_view path, std::string_view message) {
-  lines_.push_back(source_ + ":" + LineColumn(text_, at.offset) + ": " + std::string(path) +
-                   ": " + std::string(message));
+  lines_.push_back(source_ + ":" + LineColumn(text_, at.offset) + ": " + std::string(path) + ": " +
+                   std::string(message));
 }
 
 Status Problems::ToStatus(std::string_view what) const {

@@ -22,7 +22,7 @@ struct JsonNode {
   std::vector<JsonNode> items;   // kArray
   std::vector<JsonNode> fields;  // kObject, in file order; each carries its key
   std::string key;               // the key of this value in its parent object
-  size_t offset = 0;                                     // byte offset of the value
+  size_t offset = 0;             // byte offset of the value
 
   // The field's value, or nullptr. REQUIRES: type == kObject.
   const JsonNode* Find(std::string_view name) const;

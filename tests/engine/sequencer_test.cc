@@ -211,7 +211,8 @@ namespace {
 
 // A small ruleset that sends everything to one office with a 5-hour limit.
 std::string TinyRuleset(const std::string& version) {
-  return R"({"version": ")" + version + R"(", "offices": [{"id": "one", "name": "One", "level": "platform"}],
+  return R"({"version": ")" + version +
+         R"(", "offices": [{"id": "one", "name": "One", "level": "platform"}],
     "tables": [{"id": "t", "rows": [{"id": "all", "default": true,
       "then": {"office": "one", "limit": {"calendar_hours": 5}}}]}]})";
 }

@@ -20,8 +20,9 @@ TimeMs At(const char* rfc3339) {
 std::string Fmt(TimeMs t) { return FormatRfc3339(t); }
 
 int64_t DayOf(int y, unsigned m, unsigned d) {
-  return std::chrono::sys_days(std::chrono::year_month_day{
-                                   std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}})
+  return std::chrono::sys_days(std::chrono::year_month_day{std::chrono::year{y},
+                                                           std::chrono::month{m},
+                                                           std::chrono::day{d}})
       .time_since_epoch()
       .count();
 }
@@ -109,9 +110,9 @@ TEST(CalendarTest, HolidayAndWeekdayFacts) {
   const Calendar& cal = Calendar::BuiltIn();
   EXPECT_EQ(Calendar::Weekday(DayOf(2020, 3, 2)), 1);  // a Monday
   EXPECT_TRUE(cal.IsHoliday(DayOf(2020, 2, 1)));
-  EXPECT_FALSE(cal.IsWorkingDay(DayOf(2020, 2, 1)));   // the cancelled make-up Saturday
-  EXPECT_TRUE(cal.IsWorkingDay(DayOf(2020, 1, 19)));   // adjusted working Sunday
-  EXPECT_FALSE(cal.IsHoliday(DayOf(2020, 3, 7)));      // a plain Saturday
+  EXPECT_FALSE(cal.IsWorkingDay(DayOf(2020, 2, 1)));  // the cancelled make-up Saturday
+  EXPECT_TRUE(cal.IsWorkingDay(DayOf(2020, 1, 19)));  // adjusted working Sunday
+  EXPECT_FALSE(cal.IsHoliday(DayOf(2020, 3, 7)));     // a plain Saturday
   EXPECT_TRUE(cal.Covers(DayOf(2026, 12, 31)));
   EXPECT_FALSE(cal.Covers(DayOf(2027, 1, 1)));
   EXPECT_EQ(cal.LocalHour(At("2020-03-02T23:59:00+08:00")), 23);
@@ -130,15 +131,15 @@ TEST(CalendarTest, BrokenFilesNameEveryProblemWithPosition) {
       {R"({"name": "x", )" + hours + R"(, "years": []})", "years: is required"},
       {R"({"name": "x", "working_hours": [["12:00", "08:00"]], "years": [{"year": 2020}]})",
        "working_hours[0]: must end after it starts"},
-      {R"({"name": "x", )" + hours +
-           R"(, "years": [{"year": 2020, "workdays": ["2020-03-04"]}]})",
+      {R"({"name": "x", )" + hours + R"(, "years": [{"year": 2020, "workdays": ["2020-03-04"]}]})",
        "is not a Saturday or Sunday"},
       {R"({"name": "x", )" + hours +
            R"(, "years": [{"year": 2020, "holidays": [["2020-02-30", "2020-03-01", "x"]]}]})",
        "years[0].holidays[0]: must be"},
       {R"({"name": "x", )" + hours + R"(, "years": [{"year": 2020}, {"year": 2022}]})",
        "2021 is missing"},
-      {R"({"name": "x", )" + hours + R"(, "years": [{"year": 2020, "holidays": [["2020-01-18", "2020-01-19", "x"]], "workdays": ["2020-01-19"]}]})",
+      {R"({"name": "x", )" + hours +
+           R"(, "years": [{"year": 2020, "holidays": [["2020-01-18", "2020-01-19", "x"]], "workdays": ["2020-01-19"]}]})",
        "is also inside holiday"},
       {R"({"name": "x", )" + hours + R"(, "years": [{"year": 2020}], "colour": 1})",
        "colour: unknown field"},

@@ -58,30 +58,47 @@ TEST(RulesetTest, EveryConditionKind) {
   auto rs = MustLoad(Ruleset1(kConditionRows));
   ASSERT_TRUE(rs);
   std::vector<Probe> probes(16);
-  probes[0] = {.name = "exact category and severity range", .category = "env.garbage",
-               .severity = 3, .rule = "t/exact", .office = "a"};
+  probes[0] = {.name = "exact category and severity range",
+               .category = "env.garbage",
+               .severity = 3,
+               .rule = "t/exact",
+               .office = "a"};
   probes[1] = {.name = "severity below range falls through", .category = "env.garbage"};
-  probes[2] = {.name = "prefix and village", .category = "env.sewage", .village = "V02",
-               .rule = "t/prefix", .office = "b"};
+  probes[2] = {.name = "prefix and village",
+               .category = "env.sewage",
+               .village = "V02",
+               .rule = "t/prefix",
+               .office = "b"};
   probes[3] = {.name = "grid", .grid = "V03-G1", .rule = "t/grid", .office = "c"};
   probes[4] = {.name = "any keyword", .text = "厨房漏水严重", .rule = "t/any-words", .office = "d"};
-  probes[5] = {.name = "all keywords", .text = "夜间施工噪声", .rule = "t/all-words", .office = "e"};
+  probes[5] = {
+      .name = "all keywords", .text = "夜间施工噪声", .rule = "t/all-words", .office = "e"};
   probes[6] = {.name = "only some of all keywords", .text = "施工噪声"};
-  probes[7] = {.name = "late night", .at = "2020-03-02T23:00:00+08:00", .rule = "t/night",
+  probes[7] = {
+      .name = "late night", .at = "2020-03-02T23:00:00+08:00", .rule = "t/night", .office = "f"};
+  probes[8] = {.name = "early morning wraps",
+               .at = "2020-03-03T03:00:00+08:00",
+               .rule = "t/night",
                .office = "f"};
-  probes[8] = {.name = "early morning wraps", .at = "2020-03-03T03:00:00+08:00", .rule = "t/night",
-               .office = "f"};
-  probes[9] = {.name = "weekend", .at = "2020-03-07T10:00:00+08:00", .rule = "t/weekend",
-               .office = "g"};
-  probes[10] = {.name = "holiday", .at = "2020-10-05T10:00:00+08:00", .rule = "t/holiday",
-                .office = "h"};
+  probes[9] = {
+      .name = "weekend", .at = "2020-03-07T10:00:00+08:00", .rule = "t/weekend", .office = "g"};
+  probes[10] = {
+      .name = "holiday", .at = "2020-10-05T10:00:00+08:00", .rule = "t/holiday", .office = "h"};
   probes[11] = {.name = "reporter", .reporter = "W999", .rule = "t/reporter", .office = "i"};
-  probes[12] = {.name = "village office", .category = "dispute.family", .severity = 1,
-                .village = "V01", .rule = "t/village-office", .office = "cun-V01"};
-  probes[13] = {.name = "no village office: falls through", .category = "dispute.family",
-                .severity = 1, .village = "V09"};
+  probes[12] = {.name = "village office",
+                .category = "dispute.family",
+                .severity = 1,
+                .village = "V01",
+                .rule = "t/village-office",
+                .office = "cun-V01"};
+  probes[13] = {.name = "no village office: falls through",
+                .category = "dispute.family",
+                .severity = 1,
+                .village = "V09"};
   probes[14] = {.name = "adjusted working Sunday is not weekend-off",
-                .at = "2020-01-19T10:00:00+08:00", .rule = "t/weekend", .office = "g"};
+                .at = "2020-01-19T10:00:00+08:00",
+                .rule = "t/weekend",
+                .office = "g"};
   probes[15] = {.name = "prefix needs the dot", .category = "envx.garbage", .village = "V02"};
   for (const auto& p : probes) {
     RouteInput in{p.category, p.severity, p.village, p.grid, At(p.at), p.text, p.reporter};
@@ -136,9 +153,8 @@ TEST(RulesetTest, ExplainNamesEveryRowTriedAndWhy) {
   auto rs = MustLoad(Ruleset1(kConditionRows));
   ASSERT_TRUE(rs);
   std::vector<TraceStep> trace;
-  Decision d = rs->Explain({"env.sewage", 2, "V02", "V02-G1", At("2020-03-02T10:00:00+08:00"),
-                            "", "W001"},
-                           trace);
+  Decision d = rs->Explain(
+      {"env.sewage", 2, "V02", "V02-G1", At("2020-03-02T10:00:00+08:00"), "", "W001"}, trace);
   EXPECT_EQ(d.rule_id, "t/prefix");
   ASSERT_EQ(trace.size(), 2u);
   EXPECT_EQ(trace[0].row, "exact");
@@ -153,7 +169,8 @@ struct Broken {
 };
 
 TEST(RulesetTest, BrokenRulesetsGiveTheirExactProblem) {
-  const std::string def = R"({"id": "default", "default": true, "then": {"office": "z", "limit": {"working_days": 1}}})";
+  const std::string def =
+      R"({"id": "default", "default": true, "then": {"office": "z", "limit": {"working_days": 1}}})";
   const std::string head = std::string(R"({"version": "v", )") + kOffices;
   auto table = [&](const std::string& rows) {
     return head + R"(, "tables": [{"id": "t", "rows": [)" + rows + "]}]}";
@@ -168,9 +185,12 @@ TEST(RulesetTest, BrokenRulesetsGiveTheirExactProblem) {
       {table(R"({"id": "r", "when": {"severity": 2}, "then": {"office": "a"}})"),
        "table t needs a default row"},
       {table(def + ", " + def), "more than one default row"},
-      {table(R"({"id": "d", "default": true, "when": {"severity": 1}, "then": {"office": "z", "limit": {"working_days": 1}}})"),
+      {table(
+           R"({"id": "d", "default": true, "when": {"severity": 1}, "then": {"office": "z", "limit": {"working_days": 1}}})"),
        "the default row has no conditions"},
-      {table(R"({"id": "r", "when": {"severity": 2}, "then": {"limit": {"working_days": 1, "calendar_hours": 2}}}, )" + def),
+      {table(
+           R"({"id": "r", "when": {"severity": 2}, "then": {"limit": {"working_days": 1, "calendar_hours": 2}}}, )" +
+           def),
        "must hold exactly one of working_days, working_hours, calendar_hours"},
       {table(R"({"id": "r", "when": {"severity": 7}, "then": {"office": "a"}}, )" + def),
        "rows[0].when.severity: must be an integer from 1 to 4"},
@@ -178,19 +198,26 @@ TEST(RulesetTest, BrokenRulesetsGiveTheirExactProblem) {
        "must be an exact category or end in"},
       {table(R"({"id": "r", "when": {"colour": "red"}, "then": {"office": "a"}}, )" + def),
        "rows[0].when.colour: unknown field"},
-      {table(R"({"id": "r", "when": {"severity": 2}, "then": {"office": "a"}}, {"id": "r", "when": {"severity": 3}, "then": {"office": "a"}}, )" + def),
+      {table(
+           R"({"id": "r", "when": {"severity": 2}, "then": {"office": "a"}}, {"id": "r", "when": {"severity": 3}, "then": {"office": "a"}}, )" +
+           def),
        "row r appears twice in table t"},
-      {table(R"({"id": "d", "default": true, "then": {"office": "@village", "limit": {"working_days": 1}}})"),
+      {table(
+           R"({"id": "d", "default": true, "then": {"office": "@village", "limit": {"working_days": 1}}})"),
        "must name a fixed office, not @village"},
       {table(R"({"id": "d", "default": true, "then": {"office": "z"}})"),
        "no default row sets limit"},
-      {table(R"({"id": "r", "when": {"severity": 2}, "then": {"escalation": {"warn": ["ghost"]}}}, )" + def),
+      {table(
+           R"({"id": "r", "when": {"severity": 2}, "then": {"escalation": {"warn": ["ghost"]}}}, )" +
+           def),
        "office ghost is not declared"},
-      {table(R"({"id": "r", "when": {"hours": {"from": 8, "to": 8}}, "then": {"office": "a"}}, )" + def),
+      {table(R"({"id": "r", "when": {"hours": {"from": 8, "to": 8}}, "then": {"office": "a"}}, )" +
+             def),
        "from and to must differ"},
-      {table(R"({"id": "r", "then": {"office": "a"}}, )" + def),
-       "rows[0].when: is required"},
-      {head + R"(, "categories": [{"id": "env.garbage", "name": "垃圾"}], "tables": [{"id": "t", "rows": [{"id": "r", "when": {"category": "env.sewage"}, "then": {"office": "a"}}, )" + def + "]}]}",
+      {table(R"({"id": "r", "then": {"office": "a"}}, )" + def), "rows[0].when: is required"},
+      {head +
+           R"(, "categories": [{"id": "env.garbage", "name": "垃圾"}], "tables": [{"id": "t", "rows": [{"id": "r", "when": {"category": "env.sewage"}, "then": {"office": "a"}}, )" +
+           def + "]}]}",
        "category env.sewage is not declared in categories"},
   };
   for (const auto& c : cases) {
@@ -233,7 +260,8 @@ TEST(RulesetTest, BuiltInRulesetIsRealistic) {
   Decision labour = rs->Route({"dispute.labour", 2, "V07", "V07-G3", monday, "欠薪", "W017"});
   EXPECT_EQ(labour.office, "xb-renshe");
   EXPECT_EQ(labour.limit, (TimeLimit{LimitKind::kWorkingDays, 7}));
-  Decision fire = rs->Route({"city.occupation", 2, "V07", "V07-G3", monday, "仓库冒烟起火", "W017"});
+  Decision fire =
+      rs->Route({"city.occupation", 2, "V07", "V07-G3", monday, "仓库冒烟起火", "W017"});
   EXPECT_EQ(fire.office, "fzx-xiaofang");
   EXPECT_EQ(fire.deadline.ms - monday.ms, 3'600'000);
   Decision emergency = rs->Route({"safety.gas", 4, "V07", "V07-G3", monday, "燃气泄漏", "W017"});
@@ -248,35 +276,44 @@ std::string RandomRuleset(std::mt19937& rng, int rows) {
   const char* prefixes[] = {"env.*", "city.*", "env.c.*", "x.*", "x.y.*"};
   const char* villages[] = {"V1", "V2", "V3"};
   const char* words[] = {"水", "火", "路", "灯"};
-  std::string out = std::string(R"({"version": "rand", )") + kOffices +
-                    R"(, "tables": [{"id": "t", "rows": [)";
+  std::string out =
+      std::string(R"({"version": "rand", )") + kOffices + R"(, "tables": [{"id": "t", "rows": [)";
   for (int i = 0; i < rows; ++i) {
     std::string when;
     auto add = [&](const std::string& cond) { when += (when.empty() ? "" : ", ") + cond; };
-    if (rng() % 3 == 0) add(std::string(R"("category": ")") + cats[rng() % 8] + "\"");
-    else if (rng() % 2 == 0) add(std::string(R"("category": [")") + prefixes[rng() % 5] + R"(", ")" + cats[rng() % 8] + "\"]");
+    if (rng() % 3 == 0)
+      add(std::string(R"("category": ")") + cats[rng() % 8] + "\"");
+    else if (rng() % 2 == 0)
+      add(std::string(R"("category": [")") + prefixes[rng() % 5] + R"(", ")" + cats[rng() % 8] +
+          "\"]");
     if (rng() % 2 == 0) {
       int lo = 1 + static_cast<int>(rng() % 4);
-      add(R"("severity": {"min": )" + std::to_string(lo) + R"(, "max": )" + std::to_string(lo + static_cast<int>(rng() % (5 - lo))) + "}");
+      add(R"("severity": {"min": )" + std::to_string(lo) + R"(, "max": )" +
+          std::to_string(lo + static_cast<int>(rng() % (5 - lo))) + "}");
     }
     if (rng() % 4 == 0) add(std::string(R"("village": [")") + villages[rng() % 3] + "\"]");
     if (rng() % 4 == 0) add(std::string(R"("keywords": {"any": [")") + words[rng() % 4] + "\"]}");
-    if (rng() % 6 == 0) add(R"("hours": {"from": )" + std::to_string(rng() % 24) + R"(, "to": )" + std::to_string(1 + rng() % 23) + "}");
+    if (rng() % 6 == 0)
+      add(R"("hours": {"from": )" + std::to_string(rng() % 24) + R"(, "to": )" +
+          std::to_string(1 + rng() % 23) + "}");
     if (rng() % 6 == 0) add(R"("weekdays": [)" + std::to_string(1 + rng() % 7) + "]");
     if (rng() % 8 == 0) add(std::string(R"("working_day": )") + (rng() % 2 ? "true" : "false"));
     if (when.find("hours") != std::string::npos) {
       // from == to is invalid; make sure they differ
       size_t f = when.find("\"from\": ");
       size_t t = when.find("\"to\": ");
-      if (when.substr(f + 8, when.find(',', f) - f - 8) == when.substr(t + 6, when.find('}', t) - t - 6)) {
+      if (when.substr(f + 8, when.find(',', f) - f - 8) ==
+          when.substr(t + 6, when.find('}', t) - t - 6)) {
         when.replace(t + 6, when.find('}', t) - t - 6, "24");
       }
     }
     if (when.empty()) add(R"("severity": {"min": 1, "max": 4})");
     out += R"({"id": "r)" + std::to_string(i) + R"(", "rank": )" + std::to_string(rng() % 50) +
-           R"(, "when": {)" + when + R"(}, "then": {"office": ")" + std::string(1, static_cast<char>('a' + rng() % 9)) + R"("}}, )";
+           R"(, "when": {)" + when + R"(}, "then": {"office": ")" +
+           std::string(1, static_cast<char>('a' + rng() % 9)) + R"("}}, )";
   }
-  out += R"({"id": "default", "default": true, "then": {"office": "z", "limit": {"working_hours": 4}}}]}]})";
+  out +=
+      R"({"id": "default", "default": true, "then": {"office": "z", "limit": {"working_hours": 4}}}]}]})";
   return out;
 }
 
@@ -284,16 +321,20 @@ TEST(RulesetTest, IndexAndRowScanAgreeOnRandomReports) {
   std::mt19937 rng(20260101);
   auto rs = MustLoad(RandomRuleset(rng, 300));
   ASSERT_TRUE(rs);
-  const char* cats[] = {"env.a", "env.b", "env.c.d", "env.c", "city.a", "city.b", "food.a",
-                        "x.y.z", "x.q", "q", "qq", "env"};
+  const char* cats[] = {"env.a",  "env.b", "env.c.d", "env.c", "city.a", "city.b",
+                        "food.a", "x.y.z", "x.q",     "q",     "qq",     "env"};
   const char* texts[] = {"", "水管", "火", "路灯坏了", "其他"};
   const int64_t base = At("2020-01-01T00:00:00+08:00").ms;
   int differences = 0;
   for (int i = 0; i < 100'000; ++i) {
     std::string village = "V" + std::to_string(1 + rng() % 4);
-    RouteInput in{cats[rng() % 12], 1 + static_cast<int>(rng() % 4), village, "G",
+    RouteInput in{cats[rng() % 12],
+                  1 + static_cast<int>(rng() % 4),
+                  village,
+                  "G",
                   TimeMs{base + static_cast<int64_t>(rng() % (366ull * 86'400'000))},
-                  texts[rng() % 5], "W"};
+                  texts[rng() % 5],
+                  "W"};
     Decision a = rs->Route(in), b = rs->RouteByScan(in);
     if (a.rule_id != b.rule_id || a.office != b.office || a.deadline != b.deadline) {
       ADD_FAILURE() << "report " << i << ": index " << a.rule_id << ", scan " << b.rule_id;
