@@ -4,16 +4,15 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <csv.h>
 #include <fstream>
-#include <mutex>
 #include <ostream>
 #include <unordered_map>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "ingest/importer.h"
 #include "rules/ruleset.h"
 
 namespace wangge::ingest {
@@ -433,34 +432,8 @@ Result<Import311Report> Import311(engine::Engine& engine, const Read311& read,
   const auto rules = engine.active_rules();
   const engine::Actor reporter{"311", engine::Role::kWorker, ""};
   const engine::Actor supervisor{"311-close", engine::Role::kSupervisor, ""};
-  Import311Report report;
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t in_flight = 0;
-  auto submit = [&](engine::Command c, uint64_t line) {
-    {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return in_flight < 8192; });
-      ++in_flight;
-    }
-    engine.sequencer().Submit(std::move(c), [&, line](Result<engine::Outcome> r) {
-      std::lock_guard lock(mu);
-      --in_flight;
-      if (!r.ok()) {
-        ++report.rejected;
-        if (report.errors.size() < 50) {
-          report.errors.push_back(fmt::format("line {}: {}", line, r.status().ToString()));
-        }
-      } else if (r->kind == engine::Outcome::Kind::kCreated) {
-        ++report.created;
-      } else if (r->kind == engine::Outcome::Kind::kDuplicate) {
-        ++report.duplicates;
-      } else if (r->state.status == engine::CaseStatus::kClosed) {
-        ++report.closed;
-      }
-      cv.notify_all();
-    });
-  };
+  CommandFeeder feeder(engine, 8192, "line", 50);
+  auto submit = [&feeder](engine::Command c, uint64_t line) { feeder.Feed(std::move(c), line); };
   uint64_t done = 0;
   for (const auto& req : read.requests) {
     const TimeMs at = req.report.reported_at;
@@ -494,9 +467,14 @@ Result<Import311Report> Import311(engine::Engine& engine, const Read311& read,
                 << std::flush;
     }
   }
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return in_flight == 0; });
+  ImportReport fed = feeder.Finish();
   if (progress && done >= 0x4000) *progress << "\n";
+  Import311Report report;
+  report.created = fed.created;
+  report.duplicates = fed.duplicates;
+  report.closed = fed.closed;
+  report.rejected = fed.rejected;
+  report.errors = std::move(fed.errors);
   return report;
 }
 

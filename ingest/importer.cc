@@ -37,20 +37,36 @@ Status ForEachLine(const std::string& path, Fn fn) {
   return Status::Ok();
 }
 
-// Counts in-flight commands and the outcomes as completions arrive on the
-// sequencer thread.
-struct Tally {
+void PrintProgress(std::ostream& out, uint64_t done, uint64_t total, Clock::time_point start) {
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+  double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
+  out << fmt::format("\rimport: {}/{} commands ({:.0f}%), {:.0f}/s, ETA {:.0f}s   ", done, total,
+                     total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
+                     rate, eta)
+      << std::flush;
+}
+
+}  // namespace
+
+// Shared with the completions, which may outlive nothing: Finish waits for them all.
+struct CommandFeeder::State {
   std::mutex mu;
   std::condition_variable cv;
   size_t in_flight = 0;
   ImportReport report;
   size_t max_errors = 0;
-  std::string path;
+  std::string source;
 
   void Done(uint64_t line, const Result<engine::Outcome>& r) {
     std::lock_guard lock(mu);
     --in_flight;
-    if (r.ok()) {
+    if (!r.ok()) {
+      ++report.rejected;
+      if (report.errors.size() < max_errors) {
+        report.errors.push_back(fmt::format("{}:{}: {}", source, line, r.status().ToString()));
+      }
+    } else {
       switch (r->kind) {
         case engine::Outcome::Kind::kCreated:
           ++report.created;
@@ -63,29 +79,39 @@ struct Tally {
           break;
         case engine::Outcome::Kind::kApplied:
           ++report.applied;
+          if (r->state.status == engine::CaseStatus::kClosed) ++report.closed;
           break;
-      }
-    } else {
-      ++report.rejected;
-      if (report.errors.size() < max_errors) {
-        report.errors.push_back(fmt::format("{}:{}: {}", path, line, r.status().ToString()));
       }
     }
     cv.notify_all();
   }
 };
 
-void PrintProgress(std::ostream& out, uint64_t done, uint64_t total, Clock::time_point start) {
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
-  double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
-  out << fmt::format("\rimport: {}/{} commands ({:.0f}%), {:.0f}/s, ETA {:.0f}s   ", done, total,
-                     total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
-                     rate, eta)
-      << std::flush;
+CommandFeeder::CommandFeeder(engine::Engine& engine, size_t window, std::string source,
+                             size_t max_errors)
+    : engine_(engine), window_(std::max<size_t>(window, 1)), state_(std::make_shared<State>()) {
+  state_->source = std::move(source);
+  state_->max_errors = max_errors;
 }
 
-}  // namespace
+CommandFeeder::~CommandFeeder() { Finish(); }
+
+void CommandFeeder::Feed(engine::Command command, uint64_t line) {
+  {
+    std::unique_lock lock(state_->mu);
+    state_->cv.wait(lock, [&] { return state_->in_flight < window_; });
+    ++state_->in_flight;
+  }
+  engine_.sequencer().Submit(std::move(command), [state = state_, line](Result<engine::Outcome> r) {
+    state->Done(line, r);
+  });
+}
+
+ImportReport CommandFeeder::Finish() {
+  std::unique_lock lock(state_->mu);
+  state_->cv.wait(lock, [&] { return state_->in_flight == 0; });
+  return state_->report;
+}
 
 Status ImportOptions::Validate() const {
   if (path.empty()) return InvalidArgument("import needs a file", "path");
@@ -133,22 +159,13 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
   DecodeError error;
 
   // Pass 2: submit in file order, at most `window` in flight.
-  Tally tally;
-  tally.max_errors = options.max_errors;
-  tally.path = options.path;
-  tally.report.lines = total;
+  CommandFeeder feeder(engine, options.window, options.path, options.max_errors);
   const auto start = Clock::now();
   auto last_print = start;
   uint64_t submitted = 0;
   Status read = ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
     if (!decoder.Decode(line, command, error)) return true;  // changed since pass 1
-    {
-      std::unique_lock lock(tally.mu);
-      tally.cv.wait(lock, [&] { return tally.in_flight < options.window; });
-      ++tally.in_flight;
-    }
-    engine.sequencer().Submit(
-        std::move(command), [&tally, number](Result<engine::Outcome> r) { tally.Done(number, r); });
+    feeder.Feed(std::move(command), number);
     ++submitted;
     if (progress && Clock::now() - last_print > std::chrono::milliseconds(500)) {
       last_print = Clock::now();
@@ -156,17 +173,14 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
     }
     return true;
   });
-  {
-    std::unique_lock lock(tally.mu);
-    tally.cv.wait(lock, [&] { return tally.in_flight == 0; });
-  }
+  ImportReport report = feeder.Finish();
+  report.lines = total;
   if (progress) {
     PrintProgress(*progress, submitted, total, start);
     *progress << "\n";
   }
   WANGGE_RETURN_IF_ERROR(read);
-  std::lock_guard lock(tally.mu);
-  return tally.report;
+  return report;
 }
 
 }  // namespace wangge::ingest

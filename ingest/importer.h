@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct ImportReport {
   uint64_t applied = 0;      // transitions recorded
   uint64_t activations = 0;  // rulesets activated
   uint64_t rejected = 0;     // commands the engine refused (nothing written for them)
+  uint64_t closed = 0;       // transitions that closed a case
   // "FILE:LINE: message" for rejected commands, at most max_errors.
   std::vector<std::string> errors;
 };
@@ -40,6 +42,27 @@ struct ImportReport {
 // kInvalidArgument listing "FILE:LINE:COLUMN: message" for each malformed line (up to
 // max_errors). kNotFound / kIOError: the file cannot be read.
 Result<uint64_t> CheckFile(const ImportOptions& options);
+
+// Submits commands in order, at most `window` in flight (so the sequencer batches them
+// without its queue overflowing), and tallies the outcomes. Feed and Finish from one
+// thread; completions arrive on the sequencer's.
+class CommandFeeder {
+ public:
+  // `source` prefixes error lines ("FILE:LINE: message"); at most `max_errors` are kept.
+  CommandFeeder(engine::Engine& engine, size_t window, std::string source, size_t max_errors);
+  ~CommandFeeder();
+
+  // Blocks while `window` commands are in flight. `line` is reported with errors.
+  void Feed(engine::Command command, uint64_t line);
+  // Waits for every command fed so far and returns the tally.
+  ImportReport Finish();
+
+ private:
+  struct State;
+  engine::Engine& engine_;
+  size_t window_;
+  std::shared_ptr<State> state_;
+};
 
 // Reads the file twice: first decoding every line, and if any line is malformed,
 // returns kInvalidArgument listing "FILE:LINE:COLUMN: message" for each (up to
