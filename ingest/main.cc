@@ -271,6 +271,119 @@ int RunServe(const ServeArgs& args) {
   return kExitOk;
 }
 
+struct DemoArgs {
+  std::string data = "wangge-data";
+  std::string listen = "127.0.0.1:8080";
+  uint64_t seed = 1;
+};
+
+// Demo tokens for each role, kept in plain text beside the hashes: demo data only.
+Result<ingest::TokenStore> DemoTokens(const std::string& data, std::string& listing) {
+  const std::string hashes = data + "/tokens", plain = data + "/demo-tokens.txt";
+  if (!std::ifstream(plain).good()) {
+    const engine::Actor actors[] = {{"W001", engine::Role::kWorker, ""},
+                                    {"H-zonghe-zhifa-01", engine::Role::kHandler, "zonghe-zhifa"},
+                                    {"S-01", engine::Role::kSupervisor, ""},
+                                    {"A-01", engine::Role::kAuditor, ""},
+                                    {"ADMIN", engine::Role::kAdmin, ""}};
+    std::string text;
+    for (const auto& a : actors) {
+      WANGGE_ASSIGN_OR_RETURN(auto made, ingest::TokenStore::NewToken(a));
+      WANGGE_RETURN_IF_ERROR(ingest::TokenStore::Append(hashes, made.second));
+      text += fmt::format("{:<10} {:<18} {}\n", engine::RoleName(a.role), a.id, made.first);
+    }
+    std::ofstream(plain) << text;
+  }
+  WANGGE_ASSIGN_OR_RETURN(listing, ingest::ReadWholeFile(plain));
+  return ingest::TokenStore::Load(hashes);
+}
+
+int RunDemo(const DemoArgs& args) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SystemClock clock;
+  auto engine = ingest::OpenForWriting(args.data, /*create=*/true, /*sync=*/true, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  if ((*engine)->head().seq.value <= 1) {
+    std::cerr << fmt::format("demo: generating a town-year (seed {}) into {}\n", args.seed,
+                             args.data);
+    engine::GeneratorOptions gen;
+    gen.seed = args.seed;
+    ingest::CommandFeeder feeder(**engine, 8192, "generated", 20);
+    uint64_t n = 0;
+    const auto start = std::chrono::steady_clock::now();
+    Status s =
+        engine::GenerateTownYear(gen, *rules::Ruleset::BuiltIn(), [&](const engine::Command& c) {
+          feeder.Feed(c, ++n);
+          if (n % 8192 == 0) {
+            std::cerr << fmt::format("\rdemo: {} commands", n) << std::flush;
+          }
+        });
+    ingest::ImportReport report = feeder.Finish();
+    if (!s.ok()) return Fail(s);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << fmt::format(
+        "\rdemo: {} commands in {:.1f}s: {} cases, {} transitions, {} refused\n", n, secs,
+        report.created, report.applied, report.rejected);
+  }
+  auto problems = engine::CheckDerivedState((*engine)->store(), (*engine)->log());
+  auto chain = (*engine)->log().Verify();
+  if (!problems.ok() || !problems->empty() || !chain.ok() || !chain->ok) {
+    std::cerr << "demo: the data directory does not check out; run wangge info --check\n";
+    return kExitCheckFailed;
+  }
+  std::string listing;
+  auto tokens = DemoTokens(args.data, listing);
+  if (!tokens.ok()) return Fail(tokens.status());
+
+  ingest::ServerOptions options;
+  const size_t colon = args.listen.rfind(':');
+  options.host = args.listen.substr(0, colon);
+  options.port = static_cast<uint16_t>(std::stoi(args.listen.substr(colon + 1)));
+  ingest::HttpServer server(**engine, *tokens, clock, options);
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  const std::string url = fmt::format("http://{}:{}", options.host, server.port());
+  std::string worker;  // the worker's token: the last word of the listing's worker line
+  {
+    std::istringstream lines(listing);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("worker")) worker = line.substr(line.rfind(' ') + 1);
+    }
+  }
+  std::string sample_case;
+  (void)(*engine)->store().Scan(storage::Family::kCases, "", "",
+                                [&](std::string_view key, std::string_view value) {
+                                  auto c = engine::DecodeCase(value);
+                                  if (c.ok() && c->reporter.id == "W001") sample_case = key;
+                                  return sample_case.empty();
+                                });
+  std::cout << fmt::format(
+      "wangge demo: {} records in {}, hash chain and derived state check out.\n"
+      "Serving {} ; Ctrl-C stops.\n\nTokens (demo only; also in {}/demo-tokens.txt):\n{}\n"
+      "Try:\n"
+      "  curl -s {}/healthz\n"
+      "  curl -s -X POST {}/v1/reports -H 'Authorization: Bearer {}' -d '{{\"client_id\": "
+      "\"demo-1\", \"category\": \"env.garbage\", \"village\": \"V01\", "
+      "\"grid\": \"V01-G1\", \"severity\": 2, \"text\": \"河道漂浮垃圾\", "
+      "\"reported_at\": \"{}\"}}'\n"
+      "  curl -s {}/v1/cases/{} -H 'Authorization: Bearer {}'\n"
+      "(Case lists, overdue lists and closure-rate queries arrive with the next issues.)\n",
+      (*engine)->head().seq.value, args.data, url, args.data, listing, url, url, worker,
+      FormatRfc3339(clock.Now()), url, sample_case, worker);
+  std::cout.flush();
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "demo: stopping\n";
+  server.Stop();
+  (*engine)->Stop();
+  return kExitOk;
+}
+
 struct InfoArgs {
   std::string data;
   bool check = false;
@@ -383,6 +496,15 @@ int main(int argc, char** argv) {
                             "built from the export's agency column)");
   import311_cmd->add_option("file", i311.file, "The CSV export")->required();
 
+  DemoArgs demo;
+  auto* demo_cmd = app.add_subcommand(
+      "demo",
+      "Generate a town-year into a local data directory (once), then serve it with "
+      "demo tokens for every role");
+  demo_cmd->add_option("--data", demo.data, "Data directory")->capture_default_str();
+  demo_cmd->add_option("--listen", demo.listen, "HOST:PORT")->capture_default_str();
+  demo_cmd->add_option("--seed", demo.seed, "Generator seed")->capture_default_str();
+
   ServeArgs serve;
   auto* serve_cmd = app.add_subcommand(
       "serve", "Serve the HTTP API (POST /v1/reports, cases, transitions) until SIGINT/SIGTERM");
@@ -449,6 +571,7 @@ int main(int argc, char** argv) {
   if (*import311_cmd) return RunImport311(i311);
   if (*token_add_cmd) return RunTokenAdd(token);
   if (*serve_cmd) return RunServe(serve);
+  if (*demo_cmd) return RunDemo(demo);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

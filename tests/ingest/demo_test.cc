@@ -1,0 +1,54 @@
+// `wangge demo` end to end as a process: it builds its data, checks it, serves, and
+// stops cleanly on SIGTERM.
+#include <signal.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/temp_dir.h"
+
+extern char** environ;
+
+namespace {
+
+TEST(DemoTest, GeneratesChecksServesAndStopsCleanly) {
+  wangge::testing::TempDir dir;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  std::vector<std::string> args = {WANGGE_BINARY,   "demo",     "--data",
+                                   dir.Sub("data"), "--listen", "127.0.0.1:0"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, WANGGE_BINARY, &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while (out.find("arrive with the next issues") == std::string::npos &&
+         (n = ::read(fds[0], buf, sizeof buf)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  EXPECT_NE(out.find("hash chain and derived state check out"), std::string::npos) << out;
+  EXPECT_NE(out.find("Serving http://127.0.0.1:"), std::string::npos) << out;
+  for (const char* role : {"worker", "handler", "supervisor", "auditor", "admin"}) {
+    EXPECT_NE(out.find(std::string("\n") + role), std::string::npos) << role;
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+}  // namespace
