@@ -1,6 +1,8 @@
 #include "ingest/http_server.h"
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -137,13 +139,28 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start() { Read(); }
 
  private:
+  // Reads the header first, so the body limit can depend on the route. Beast checks a
+  // declared Content-Length when the header completes, so the header is read under the
+  // larger (batch) limit and the route's own limit is applied here.
   void Read() {
     parser_.emplace();
-    parser_->body_limit(server_.options.max_body_bytes);
-    parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
-    stream_.expires_after(server_.options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    const auto& o = server_.options;
+    parser_->body_limit(std::max(o.max_body_bytes, o.max_batch_bytes));
+    parser_->header_limit(static_cast<uint32_t>(o.max_header_bytes));
+    stream_.expires_after(o.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->OnRead(ec, 0);
+          const auto& opts = self->server_.options;
+          const size_t limit = self->parser_->get().target() == "/v1/reports:batch"
+                                   ? opts.max_batch_bytes
+                                   : opts.max_body_bytes;
+          const auto declared = self->parser_->content_length();
+          if (declared && *declared > limit) return self->OnRead(http::error::body_limit, 0);
+          self->parser_->body_limit(limit);
+          http::async_read(self->stream_, self->buffer_, *self->parser_,
+                           beast::bind_front_handler(&Session::OnRead, self));
+        });
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -188,6 +205,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::post) return MethodNotAllowed("POST");
       return PostReport(*actor);
     }
+    if (target == "/v1/reports:batch") {
+      if (method != http::verb::post) return MethodNotAllowed("POST");
+      return PostBatch(*actor);
+    }
     static constexpr std::string_view kCases = "/v1/cases/";
     static constexpr std::string_view kTransitions = "/transitions";
     if (target.starts_with(kCases)) {
@@ -231,6 +252,100 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(Error(request_, InvalidArgument("reported_at is in the future", "reported_at")));
     }
     Submit(engine::Command{actor, std::nullopt, std::move(report)});
+  }
+
+  // NDJSON, one report a line. Valid lines are submitted even when others fail; the
+  // answer lists every line's outcome once all submitted lines are durable.
+  void PostBatch(const engine::Actor& actor) {
+    if (actor.role != engine::Role::kWorker) {
+      return Send(Error(request_, PermissionDenied("only grid workers post reports")));
+    }
+    struct Outcomes {
+      std::mutex mu;
+      json::array results;
+      int pending = 0;
+      uint64_t created = 0, duplicates = 0, errors = 0;
+    };
+    auto outcomes = std::make_shared<Outcomes>();
+    std::vector<std::pair<size_t, engine::Command>> commands;
+    std::string_view body = request_.body();
+    size_t line_no = 0;
+    const TimeMs now = server_.clock.Now();
+    while (!body.empty()) {
+      const size_t end = body.find('\n');
+      std::string_view line = body.substr(0, end);
+      body = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) continue;
+      if (commands.size() + outcomes->errors >= server_.options.max_batch_lines) {
+        return Send(
+            Error(request_,
+                  InvalidArgument("more than " + std::to_string(server_.options.max_batch_lines) +
+                                  " lines in one batch")));
+      }
+      engine::Report report;
+      DecodeError error;
+      Status problem;
+      if (!decoder_.DecodeReportBody(line, report, error)) {
+        problem = error.status;
+      } else if (report.reported_at.ms > now.ms + server_.options.max_clock_skew.count() * 60'000) {
+        problem = InvalidArgument("reported_at is in the future", "reported_at");
+      }
+      if (!problem.ok()) {
+        json::object e{{"code", std::string(StatusCodeName(problem.code()))},
+                       {"message", problem.message()}};
+        if (!problem.field().empty()) e["field"] = problem.field();
+        outcomes->results.push_back(
+            json::object{{"line", line_no}, {"status", "error"}, {"error", std::move(e)}});
+        ++outcomes->errors;
+        continue;
+      }
+      commands.emplace_back(line_no, engine::Command{actor, std::nullopt, std::move(report)});
+    }
+    if (commands.empty()) return FinishBatch(outcomes);
+    outcomes->pending = static_cast<int>(commands.size());
+    ++server_.in_flight;
+    for (auto& [line, command] : commands) {
+      server_.engine.sequencer().Submit(std::move(command), [self = shared_from_this(), outcomes,
+                                                             line](Result<engine::Outcome> r) {
+        std::lock_guard lock(outcomes->mu);
+        json::object o{{"line", line}};
+        if (r.ok()) {
+          const bool created = r->kind == engine::Outcome::Kind::kCreated;
+          (created ? outcomes->created : outcomes->duplicates)++;
+          o["status"] = created ? "created" : "duplicate";
+          o["case_id"] = r->state.report.client_id;
+          o["seq"] = r->seq.value;
+          o["office"] = r->state.office;
+        } else {
+          ++outcomes->errors;
+          o["status"] = "error";
+          o["error"] = json::object{{"code", std::string(StatusCodeName(r.status().code()))},
+                                    {"message", r.status().message()}};
+        }
+        outcomes->results.push_back(std::move(o));
+        if (--outcomes->pending == 0) {
+          net::post(self->stream_.get_executor(),
+                    [self, outcomes] { self->FinishBatch(outcomes); });
+          --self->server_.in_flight;
+        }
+      });
+    }
+  }
+
+  template <typename Outcomes>
+  void FinishBatch(const std::shared_ptr<Outcomes>& outcomes) {
+    std::lock_guard lock(outcomes->mu);
+    std::sort(outcomes->results.begin(), outcomes->results.end(),
+              [](const json::value& a, const json::value& b) {
+                return a.at("line").to_number<int64_t>() < b.at("line").to_number<int64_t>();
+              });
+    Send(Json(request_, http::status::ok,
+              json::object{{"created", outcomes->created},
+                           {"duplicates", outcomes->duplicates},
+                           {"errors", outcomes->errors},
+                           {"results", outcomes->results}}));
   }
 
   void PostTransition(const engine::Actor& actor, const std::string& id) {

@@ -22,6 +22,10 @@ struct ServerOptions {
   uint16_t port = 8080;
   // Largest request body, in bytes. Default: 64 KiB.
   size_t max_body_bytes = 64 * 1024;
+  // Largest body of POST /v1/reports:batch, in bytes. Default: 1 MiB.
+  size_t max_batch_bytes = 1 << 20;
+  // Most lines in one batch. Default: 1000.
+  size_t max_batch_lines = 1000;
   // Largest request header block, in bytes. Default: 8 KiB.
   size_t max_header_bytes = 8 * 1024;
   // A connection that sends nothing for this long is closed (slow clients). Default: 30 s.
