@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -155,8 +156,12 @@ class Session : public std::enable_shared_from_this<Session> {
           const size_t limit = self->parser_->get().target() == "/v1/reports:batch"
                                    ? opts.max_batch_bytes
                                    : opts.max_body_bytes;
-          const auto declared = self->parser_->content_length();
-          if (declared && *declared > limit) return self->OnRead(http::error::body_limit, 0);
+          // The declared length, read from the field (Beast's optional-returning accessor
+          // trips GCC's -Wmaybe-uninitialized at some optimisation levels).
+          const auto field = self->parser_->get()[http::field::content_length];
+          uint64_t declared = 0;
+          std::from_chars(field.data(), field.data() + field.size(), declared);
+          if (declared > limit) return self->OnRead(http::error::body_limit, 0);
           self->parser_->body_limit(limit);
           http::async_read(self->stream_, self->buffer_, *self->parser_,
                            beast::bind_front_handler(&Session::OnRead, self));
