@@ -311,7 +311,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (commands.empty()) return FinishBatch(outcomes);
     outcomes->pending = static_cast<int>(commands.size());
     ++server_.in_flight;
-    for (auto& [line, command] : commands) {
+    for (auto& item : commands) {
+      // A plain variable: clang 14 cannot capture a structured binding in a lambda.
+      const size_t line = item.first;
+      engine::Command& command = item.second;
       server_.engine.sequencer().Submit(std::move(command), [self = shared_from_this(), outcomes,
                                                              line](Result<engine::Outcome> r) {
         std::lock_guard lock(outcomes->mu);
