@@ -358,7 +358,11 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     } else if (command.actor.id.empty()) {
       ctx.Fail("actor", "actor is required", nullptr);
     } else if (kind == "report") {
-      command.actor.role = role_name.empty() ? Role::kWorker : *engine::RoleFromName(role_name);
+      // Only grid workers report; a report record carries no other role.
+      if (!role_name.empty() && role_name != "worker") {
+        ctx.Fail("role", "a report command's role must be worker", nullptr);
+      }
+      command.actor.role = Role::kWorker;
       if (!have_report) ctx.Fail("report", "a report command needs report", nullptr);
       if (have_transition) ctx.Fail("transition", "a report command has no transition", nullptr);
       if (have_case) ctx.Fail("case", "a report command has no case (client_id names it)", nullptr);

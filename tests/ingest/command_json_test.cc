@@ -108,6 +108,9 @@ TEST(CommandJsonTest, MalformedLinesNameTheFieldAndColumn) {
            ok_report + "}",
        "actor", "duplicate field actor", 74},
       {head + R"("case": "x", )" + ok_report + "}", "case", "has no case", 0},
+      // Found by the fuzzer in CI: a handler's report lost its role on re-encoding.
+      {head + R"("role": "handler", "office": "zongzhi", )" + ok_report + "}", "role",
+       "role must be worker", 0},
       {head + R"("office": "zongzhi", )" + ok_report + "}", "office", "only with role handler", 0},
       {head + R"("report": {"client_id": "a", "client_id": "b"}})", "report.client_id",
        "duplicate field", 0},
