@@ -561,6 +561,8 @@ Result<std::shared_ptr<const Ruleset>> Ruleset::Load(std::string_view json, std:
           p.Add(r, rpath + ".then.office",
                 "the default row must name a fixed office, not @village");
         }
+        if (row.office && !default_office) rs->fallback_office_ = *row.office;
+        if (row.limit && !default_limit) rs->fallback_limit_ = *row.limit;
         default_office = default_office || row.office.has_value();
         default_limit = default_limit || row.limit.has_value();
         defaults.push_back(std::move(row));
@@ -621,6 +623,7 @@ Decision Ruleset::Decide(const RouteInput& in, bool use_index,
   d.ruleset_version = version_;
   d.priority = 3;
   std::string office;
+  bool limit_set = false;
   for (const Table& table : tables_) {
     const Row* hit = nullptr;
     if (use_index) {
@@ -672,10 +675,16 @@ Decision Ruleset::Decide(const RouteInput& in, bool use_index,
     if (!d.rule_id.empty()) d.rule_id += "+";
     d.rule_id += table.id + "/" + hit->id;
     if (hit->office) office = *hit->office;
-    if (hit->limit) d.limit = *hit->limit;
+    if (hit->limit) {
+      d.limit = *hit->limit;
+      limit_set = true;
+    }
     if (hit->priority) d.priority = *hit->priority;
     if (hit->escalation) d.escalation = *hit->escalation;
   }
+  // A winning row that sets no office or limit leaves it to the defaults.
+  if (office.empty()) office = fallback_office_;
+  if (!limit_set) d.limit = fallback_limit_;
   d.office = office == kVillageOffice ? village_office_.at(std::string(in.village)) : office;
   switch (d.limit.kind) {
     case LimitKind::kCalendarHours:

@@ -71,6 +71,10 @@ class Ruleset {
   std::unordered_map<std::string, size_t> office_index_;
   std::unordered_map<std::string, std::string> village_office_;  // village -> office id
   std::vector<Table> tables_;
+  // What a decision falls back to when no winning row set office or limit: the first
+  // default row (in table order) that sets it. Loading guarantees both exist.
+  std::string fallback_office_;
+  TimeLimit fallback_limit_;
   Calendar calendar_;
 };
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang-14 (ASan+UBSan) and runs each for SECONDS
-# (default 60) on a scratch copy of its in-tree corpus under tests/fuzz/corpus/.
+# (default 60) on a fresh scratch copy of its in-tree corpus under tests/fuzz/corpus/.
 # Crashes are written to build-fuzz/crashes/; turn each into a regression test.
 # Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+# A fixed seed makes a run repeatable: the same inputs in the same order from the same
+# corpus, so a longer local run covers what a shorter CI run will try. WANGGE_FUZZ_SEED=0
+# asks libFuzzer for a fresh random seed.
+seed=${WANGGE_FUZZ_SEED:-1}
 
 scripts/deps.sh  # includes clang-14 and libclang-rt-14-dev (libFuzzer)
 
@@ -15,9 +19,10 @@ cmake --build build-fuzz -j "$(nproc)" --target command_decoder_fuzz record_deco
 mkdir -p build-fuzz/crashes
 for target in command_decoder record_decoder ruleset_loader csv_311 http_body; do
   work=build-fuzz/corpus/$target
+  rm -rf "$work"
   mkdir -p "$work"
-  cp -n tests/fuzz/corpus/$target/* "$work"/
+  cp tests/fuzz/corpus/$target/* "$work"/
   echo "fuzz: $target for ${seconds}s"
-  build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -max_len=16384 \
+  build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -max_len=16384 -seed="$seed" \
     -artifact_prefix=build-fuzz/crashes/$target- "$work"
 done

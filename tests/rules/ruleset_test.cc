@@ -149,6 +149,23 @@ TEST(RulesetTest, TablesCombineTheirOutputs) {
   EXPECT_EQ(e.ruleset_version, "t2");
 }
 
+// Found by the ruleset fuzzer: a winning row that sets neither office nor limit used to
+// shadow the default row that sets them, leaving a decision with no owner and a deadline
+// equal to the receive time.
+TEST(RulesetTest, OutputsNoWinningRowSetsFallBackToTheDefaults) {
+  auto rs = MustLoad(Ruleset1(R"(
+    {"id": "urgent", "when": {"severity": 4}, "then": {"priority": 1}},
+    {"id": "default", "default": true, "then": {"office": "z", "limit": {"calendar_hours": 5}}})"));
+  ASSERT_TRUE(rs);
+  const TimeMs t = At("2020-03-02T10:00:00+08:00");
+  Decision d = rs->Route({"env.garbage", 4, "V1", "G1", t, "", "W"});
+  EXPECT_EQ(d.rule_id, "t/urgent");
+  EXPECT_EQ(d.priority, 1);
+  EXPECT_EQ(d.office, "z");
+  EXPECT_EQ(d.deadline.ms - t.ms, 5 * 3'600'000);
+  EXPECT_EQ(rs->RouteByScan({"env.garbage", 4, "V1", "G1", t, "", "W"}).office, "z");
+}
+
 TEST(RulesetTest, ExplainNamesEveryRowTriedAndWhy) {
   auto rs = MustLoad(Ruleset1(kConditionRows));
   ASSERT_TRUE(rs);
