@@ -49,17 +49,9 @@ const Columns& ColumnsOf(Format311 f) {
   return f == Format311::kLosAngeles ? kLa : f == Format311::kNewYork ? kNyc : kBoston;
 }
 
-int64_t DayOf(int y, unsigned m, unsigned d) {
-  return std::chrono::sys_days(std::chrono::year_month_day{std::chrono::year{y},
-                                                           std::chrono::month{m},
-                                                           std::chrono::day{d}})
-      .time_since_epoch()
-      .count();
-}
-
 // The nth Sunday of a month (n = 1, 2).
 int64_t NthSunday(int y, unsigned m, int n) {
-  const int64_t first = DayOf(y, m, 1);
+  const int64_t first = DayNumber(y, m, 1);
   const int64_t weekday = ((first % 7) + 7 + 4) % 7;  // 0 = Sunday; 1970-01-01 was a Thursday
   return first + (7 - weekday) % 7 + 7 * (n - 1);
 }
@@ -117,7 +109,7 @@ std::optional<TimeMs> ParseLocalTime(std::string_view s, int standard_offset_min
                                   std::chrono::month{static_cast<unsigned>(mo)},
                                   std::chrono::day{static_cast<unsigned>(d)}};
   if (y < 1990 || y > 2100 || !ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
-  const int64_t day = DayOf(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const int64_t day = DayNumber(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const int offset = standard_offset_min + (IsUsDaylightTime(y, day, h * 60 + mi) ? 60 : 0);
   return TimeMs{((day * 86400 + h * 3600 + mi * 60 + sec) - offset * 60LL) * 1000};
 }

@@ -1,4 +1,5 @@
 // The wangge binary: one command with subcommands (run `wangge --help`).
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -227,32 +228,43 @@ struct ServeArgs {
   int threads = 1;
 };
 
-int RunServe(const ServeArgs& args) {
-  ingest::ServerOptions options;
-  const size_t colon = args.listen.rfind(':');
+// Fills options.host and options.port from "HOST:PORT". kInvalidArgument otherwise.
+Status ParseListen(const std::string& listen, ingest::ServerOptions& options) {
+  const size_t colon = listen.rfind(':');
   int port = -1;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(args.listen.substr(colon + 1));
-    } catch (...) {
-      port = -1;
-    }
+  if (colon != std::string::npos && colon + 1 < listen.size()) {
+    const char* first = listen.data() + colon + 1;
+    const char* last = listen.data() + listen.size();
+    auto r = std::from_chars(first, last, port);
+    if (r.ec != std::errc() || r.ptr != last) port = -1;
   }
-  if (colon == std::string::npos || port < 0 || port > 65535) {
-    return Fail(InvalidArgument("--listen must be HOST:PORT", "listen"));
+  if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+    return InvalidArgument("--listen must be HOST:PORT", "listen");
   }
-  options.host = args.listen.substr(0, colon);
+  options.host = listen.substr(0, colon);
   options.port = static_cast<uint16_t>(port);
-  options.threads = args.threads;
-  auto tokens = ingest::TokenStore::Load(args.tokens);
-  if (!tokens.ok()) return Fail(tokens.status());
+  return Status::Ok();
+}
 
-  // SIGINT and SIGTERM are taken by sigwait below, so block them before any thread starts.
+// Blocks SIGINT and SIGTERM in this thread and every thread started after it, so that
+// only sigwait(set) receives them. Call before any thread starts.
+sigset_t BlockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int RunServe(const ServeArgs& args) {
+  ingest::ServerOptions options;
+  if (Status s = ParseListen(args.listen, options); !s.ok()) return Fail(s);
+  options.threads = args.threads;
+  auto tokens = ingest::TokenStore::Load(args.tokens);
+  if (!tokens.ok()) return Fail(tokens.status());
+
+  const sigset_t signals = BlockStopSignals();
 
   SystemClock clock;
   auto engine = ingest::OpenForWriting(args.data, args.create, /*sync=*/true, clock);
@@ -299,11 +311,9 @@ Result<ingest::TokenStore> DemoTokens(const std::string& data, std::string& list
 }
 
 int RunDemo(const DemoArgs& args) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ingest::ServerOptions options;
+  if (Status s = ParseListen(args.listen, options); !s.ok()) return Fail(s);
+  const sigset_t signals = BlockStopSignals();
 
   SystemClock clock;
   auto engine = ingest::OpenForWriting(args.data, /*create=*/true, /*sync=*/true, clock);
@@ -341,10 +351,6 @@ int RunDemo(const DemoArgs& args) {
   auto tokens = DemoTokens(args.data, listing);
   if (!tokens.ok()) return Fail(tokens.status());
 
-  ingest::ServerOptions options;
-  const size_t colon = args.listen.rfind(':');
-  options.host = args.listen.substr(0, colon);
-  options.port = static_cast<uint16_t>(std::stoi(args.listen.substr(colon + 1)));
   ingest::HttpServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   const std::string url = fmt::format("http://{}:{}", options.host, server.port());

@@ -16,14 +16,6 @@ constexpr int64_t kDayMs = 86'400'000;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : (a - b + 1) / b; }
 
-int64_t DayOf(int y, unsigned m, unsigned d) {
-  return std::chrono::sys_days(std::chrono::year_month_day{std::chrono::year{y},
-                                                           std::chrono::month{m},
-                                                           std::chrono::day{d}})
-      .time_since_epoch()
-      .count();
-}
-
 // "YYYY-MM-DD" to a day number, or false.
 bool ParseDate(const JsonNode& n, int64_t& day) {
   const std::string& s = n.string;
@@ -38,7 +30,7 @@ bool ParseDate(const JsonNode& n, int64_t& day) {
   unsigned d = static_cast<unsigned>(std::stoi(s.substr(8, 2)));
   std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
   if (!ymd.ok()) return false;
-  day = DayOf(y, m, d);
+  day = DayNumber(y, m, d);
   return true;
 }
 
@@ -137,7 +129,7 @@ Result<Calendar> Calendar::Load(std::string_view json, std::string_view source) 
     }
     year_numbers.push_back(yr);
     // A year's notice may reach into the end of the year before (New Year's break).
-    const int64_t lo = DayOf(yr - 1, 12, 1), hi = DayOf(yr, 12, 31);
+    const int64_t lo = DayNumber(yr - 1, 12, 1), hi = DayNumber(yr, 12, 31);
     for (const auto& value : y.fields) {
       const std::string& key = value.key;
       if (key != "year" && key != "notice" && key != "holidays" && key != "workdays") {
@@ -193,8 +185,8 @@ Result<Calendar> Calendar::Load(std::string_view json, std::string_view source) 
   if (!p.empty()) return p.ToStatus("calendar");
   for (const auto& [day, path] : holidays) cal.holidays_.push_back(day);
   for (const auto& [day, path] : workdays) cal.workdays_.push_back(day);
-  cal.first_day_ = DayOf(year_numbers.front(), 1, 1);
-  cal.last_day_ = DayOf(year_numbers.back(), 12, 31);
+  cal.first_day_ = DayNumber(year_numbers.front(), 1, 1);
+  cal.last_day_ = DayNumber(year_numbers.back(), 12, 31);
   return cal;
 }
 

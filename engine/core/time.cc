@@ -117,6 +117,13 @@ std::string FormatRfc3339(TimeMs t, std::chrono::minutes offset) {
   return std::string(buf, p);
 }
 
+int64_t DayNumber(int year, unsigned month, unsigned day) {
+  return sys_days(std::chrono::year_month_day{std::chrono::year{year}, std::chrono::month{month},
+                                              std::chrono::day{day}})
+      .time_since_epoch()
+      .count();
+}
+
 TimeMs SystemClock::Now() const {
   auto since = std::chrono::system_clock::now().time_since_epoch();
   return TimeMs{std::chrono::duration_cast<std::chrono::milliseconds>(since).count()};

@@ -25,6 +25,9 @@ inline constexpr std::chrono::minutes kShanghaiOffset{8 * 60};
 // kInvalidArgument with a message naming what is wrong.
 Result<TimeMs> ParseRfc3339(std::string_view text);
 
+// Days since 1970-01-01 of a civil (proleptic Gregorian) date. REQUIRES: a valid date.
+int64_t DayNumber(int year, unsigned month, unsigned day);
+
 // Formats as "2020-03-02T09:15:00+08:00" (milliseconds added only when non-zero).
 std::string FormatRfc3339(TimeMs t, std::chrono::minutes offset = kShanghaiOffset);
 

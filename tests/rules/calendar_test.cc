@@ -19,14 +19,6 @@ TimeMs At(const char* rfc3339) {
 
 std::string Fmt(TimeMs t) { return FormatRfc3339(t); }
 
-int64_t DayOf(int y, unsigned m, unsigned d) {
-  return std::chrono::sys_days(std::chrono::year_month_day{std::chrono::year{y},
-                                                           std::chrono::month{m},
-                                                           std::chrono::day{d}})
-      .time_since_epoch()
-      .count();
-}
-
 // Reads ../shared/data/holiday-cn/YEAR.json: date -> isOffDay. A tiny scan, not a JSON
 // parser: the files hold one "date" and one "isOffDay" per day entry, in that order.
 std::map<std::string, bool> ReferenceDays(const std::filesystem::path& dir) {
@@ -56,7 +48,7 @@ TEST(CalendarTest, BuiltInAgreesWithTheReferenceOnEveryDay2019To2026) {
   ASSERT_GT(reference.size(), 200u);
   const Calendar& cal = Calendar::BuiltIn();
   int checked = 0;
-  for (int64_t day = DayOf(2019, 1, 1); day <= DayOf(2026, 12, 31); ++day) {
+  for (int64_t day = DayNumber(2019, 1, 1); day <= DayNumber(2026, 12, 31); ++day) {
     std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
     char date[32];
     std::snprintf(date, sizeof date, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
@@ -108,15 +100,15 @@ TEST(CalendarTest, WorkingTimeArithmetic) {
 
 TEST(CalendarTest, HolidayAndWeekdayFacts) {
   const Calendar& cal = Calendar::BuiltIn();
-  EXPECT_EQ(Calendar::Weekday(DayOf(2020, 3, 2)), 1);  // a Monday
-  EXPECT_TRUE(cal.IsHoliday(DayOf(2020, 2, 1)));
-  EXPECT_FALSE(cal.IsWorkingDay(DayOf(2020, 2, 1)));  // the cancelled make-up Saturday
-  EXPECT_TRUE(cal.IsWorkingDay(DayOf(2020, 1, 19)));  // adjusted working Sunday
-  EXPECT_FALSE(cal.IsHoliday(DayOf(2020, 3, 7)));     // a plain Saturday
-  EXPECT_TRUE(cal.Covers(DayOf(2026, 12, 31)));
-  EXPECT_FALSE(cal.Covers(DayOf(2027, 1, 1)));
+  EXPECT_EQ(Calendar::Weekday(DayNumber(2020, 3, 2)), 1);  // a Monday
+  EXPECT_TRUE(cal.IsHoliday(DayNumber(2020, 2, 1)));
+  EXPECT_FALSE(cal.IsWorkingDay(DayNumber(2020, 2, 1)));  // the cancelled make-up Saturday
+  EXPECT_TRUE(cal.IsWorkingDay(DayNumber(2020, 1, 19)));  // adjusted working Sunday
+  EXPECT_FALSE(cal.IsHoliday(DayNumber(2020, 3, 7)));     // a plain Saturday
+  EXPECT_TRUE(cal.Covers(DayNumber(2026, 12, 31)));
+  EXPECT_FALSE(cal.Covers(DayNumber(2027, 1, 1)));
   EXPECT_EQ(cal.LocalHour(At("2020-03-02T23:59:00+08:00")), 23);
-  EXPECT_EQ(cal.LocalDay(At("2020-03-02T00:00:00+08:00")), DayOf(2020, 3, 2));
+  EXPECT_EQ(cal.LocalDay(At("2020-03-02T00:00:00+08:00")), DayNumber(2020, 3, 2));
 }
 
 struct BadCalendar {
