@@ -12,11 +12,11 @@ Status EngineOptions::Validate() const {
 
 namespace {
 
-// The ruleset of the last activation record, or nullptr when the log has none.
-Result<std::shared_ptr<const rules::Ruleset>> LoadActivatedRules(const storage::Store& store,
-                                                                 const storage::EventLog& log) {
+// The last rules activation record, or nullopt when the log has none.
+Result<std::optional<Record>> ReadActivation(const storage::Store& store,
+                                             const storage::EventLog& log) {
   WANGGE_ASSIGN_OR_RETURN(auto seq_bytes, store.Get(storage::Family::kMeta, kActiveRulesKey));
-  if (!seq_bytes) return std::shared_ptr<const rules::Ruleset>();
+  if (!seq_bytes) return std::optional<Record>();
   if (seq_bytes->size() != 8) return Corruption("meta active_rules is malformed");
   const Seq seq{DecodeU64(*seq_bytes)};
   std::string payload;
@@ -25,21 +25,46 @@ Result<std::shared_ptr<const rules::Ruleset>> LoadActivatedRules(const storage::
     return false;
   }));
   WANGGE_ASSIGN_OR_RETURN(Record record, DecodeRecord(seq, payload));
-  const auto* a = std::get_if<RulesActivation>(&record.body);
-  if (!a)
+  if (!std::holds_alternative<RulesActivation>(record.body)) {
     return Corruption("meta active_rules names record " + std::to_string(seq.value) +
                       ", which is not a rules activation");
-  auto calendar = rules::Calendar::Load(a->calendar, "activated calendar");
+  }
+  return std::optional<Record>(std::move(record));
+}
+
+// The ruleset of the last activation record, or nullptr when the log has none.
+Result<std::shared_ptr<const rules::Ruleset>> LoadActivatedRules(const storage::Store& store,
+                                                                 const storage::EventLog& log) {
+  WANGGE_ASSIGN_OR_RETURN(auto record, ReadActivation(store, log));
+  if (!record) return std::shared_ptr<const rules::Ruleset>();
+  const auto& a = std::get<RulesActivation>(record->body);
+  const std::string seq = std::to_string(record->seq.value);
+  auto calendar = rules::Calendar::Load(a.calendar, "activated calendar");
   if (!calendar.ok()) {
-    return Corruption("the calendar activated at record " + std::to_string(seq.value) +
+    return Corruption("the calendar activated at record " + seq +
                       " no longer loads: " + calendar.status().message());
   }
-  auto ruleset = rules::Ruleset::Load(a->ruleset, "activated ruleset", *calendar);
+  auto ruleset = rules::Ruleset::Load(a.ruleset, "activated ruleset", *calendar);
   if (!ruleset.ok()) {
-    return Corruption("the ruleset activated at record " + std::to_string(seq.value) +
+    return Corruption("the ruleset activated at record " + seq +
                       " no longer loads: " + ruleset.status().message());
   }
   return std::move(ruleset).value();
+}
+
+// Cases by status, from the keys of the owner index (office, 0x00, status, id).
+Result<StatusCounts> CountByStatus(const storage::Store& store) {
+  StatusCounts counts{};
+  WANGGE_RETURN_IF_ERROR(
+      store.Scan(storage::Family::kOwner, "", "", [&](std::string_view key, std::string_view) {
+        const size_t nul = key.find('\0');
+        if (nul != std::string_view::npos && nul + 1 < key.size()) {
+          const auto status = static_cast<uint8_t>(key[nul + 1]);
+          if (status < counts.size()) ++counts[status];
+        }
+        return true;
+      }));
+  return counts;
 }
 
 }  // namespace
@@ -57,6 +82,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
 
   engine->sequencer_ = std::make_unique<Sequencer>(*engine->store_, *engine->log_,
                                                    engine->loaded_rules_, clock, options.sequencer);
+  WANGGE_ASSIGN_OR_RETURN(auto counts, CountByStatus(*engine->store_));
+  engine->sequencer_->SetStatusCounts(counts);
   engine->sequencer_->Start();
   if (!activated) {
     auto r = engine->ActivateRules(std::string(rules::Ruleset::BuiltInText()),
@@ -78,6 +105,19 @@ Result<Outcome> Engine::ActivateRules(std::string ruleset_json, std::string cale
       ->Submit(Command{actor, std::nullopt,
                        RulesActivation{std::move(ruleset_json), std::move(calendar_json), ""}})
       .get();
+}
+
+Result<std::optional<Record>> Engine::ActiveRulesRecord() const {
+  return ReadActivation(*store_, *log_);
+}
+
+Result<StatusCounts> Engine::CaseCounts() const {
+  if (sequencer_) return sequencer_->status_counts();
+  return CountByStatus(*store_);
+}
+
+Result<CasePage> Engine::ListCases(const CaseQuery& query) const {
+  return engine::ListCases(*store_, query);
 }
 
 Engine::~Engine() { Stop(); }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "engine/case_query.h"
 #include "engine/core/status.h"
 #include "engine/core/time.h"
 #include "engine/domain.h"
@@ -37,6 +38,10 @@ class Engine {
   storage::Store& store() { return *store_; }
   const storage::EventLog& log() const { return *log_; }
   storage::LogHead head() const { return log_->head(); }
+  // The sequencer's counters; zeros for a read-only store.
+  SequencerStats sequencer_stats() const {
+    return sequencer_ ? sequencer_->stats() : SequencerStats{};
+  }
 
   // The ruleset routing reports now; the built-in one for a read-only store whose log
   // never activated one.
@@ -46,6 +51,17 @@ class Engine {
   // calendar when empty) by `actor`, durably. Codes: those of Sequencer::Submit.
   Result<Outcome> ActivateRules(std::string ruleset_json, std::string calendar_json,
                                 const Actor& actor);
+
+  // The record that activated the ruleset routing reports now, or nullopt for a
+  // read-only store whose log never activated one.
+  Result<std::optional<Record>> ActiveRulesRecord() const;
+
+  // Cases by status (index = CaseStatus value): kept by the sequencer; counted from
+  // the owner index for a read-only store.
+  Result<StatusCounts> CaseCounts() const;
+
+  // A page of cases; see engine/case_query.h.
+  Result<CasePage> ListCases(const CaseQuery& query) const;
 
   // The case addressed by client id, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;

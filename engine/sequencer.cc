@@ -92,7 +92,39 @@ std::future<Result<Outcome>> Sequencer::Submit(Command command) {
 }
 
 SequencerStats Sequencer::stats() const {
-  return SequencerStats{commits_.load(), commands_.load(), records_.load()};
+  SequencerStats s;
+  s.commits = commits_.load();
+  s.commands = commands_.load();
+  s.records = records_.load();
+  for (int i = 0; i < kBatchBuckets; ++i) s.batch_sizes[i] = batch_sizes_[i].load();
+  s.committed_commands = committed_commands_.load();
+  std::lock_guard lock(mu_);
+  s.queue_depth = queue_.size();
+  return s;
+}
+
+void Sequencer::SetStatusCounts(const StatusCounts& initial) {
+  for (size_t i = 0; i < initial.size(); ++i) status_counts_[i].store(initial[i]);
+}
+
+StatusCounts Sequencer::status_counts() const {
+  StatusCounts counts{};
+  for (size_t i = 0; i < counts.size(); ++i) counts[i] = status_counts_[i].load();
+  return counts;
+}
+
+void Sequencer::RecordCommit(const Batch& batch, size_t commands) {
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  records_.fetch_add(batch.records, std::memory_order_relaxed);
+  committed_commands_.fetch_add(commands, std::memory_order_relaxed);
+  int bucket = 0;
+  while (bucket < kBatchBuckets - 1 && (size_t{1} << bucket) < commands) ++bucket;
+  batch_sizes_[bucket].fetch_add(1, std::memory_order_relaxed);
+  for (const auto& [id, t] : batch.touched) {
+    if (t.before && t.before->status == t.after.status) continue;
+    if (t.before) status_counts_[static_cast<size_t>(t.before->status)].fetch_sub(1);
+    status_counts_[static_cast<size_t>(t.after.status)].fetch_add(1);
+  }
 }
 
 void Sequencer::Run() {
@@ -145,8 +177,7 @@ void Sequencer::Process(std::vector<Item>& items) {
         std::lock_guard lock(mu_);
         rules_ = batch.rules;
       }
-      commits_.fetch_add(1, std::memory_order_relaxed);
-      records_.fetch_add(batch.records, std::memory_order_relaxed);
+      RecordCommit(batch, items.size());
     }
   }
   commands_.fetch_add(items.size(), std::memory_order_relaxed);
@@ -226,7 +257,9 @@ Result<Outcome> Sequencer::ApplyRules(const Command& cmd, const RulesActivation&
   batch.set.Put(storage::Family::kMeta, kActiveRulesKey, EncodeU64(record.seq.value));
   batch.rules = std::move(ruleset);
   batch.rules_changed = true;
-  return Outcome{Outcome::Kind::kActivated, record.seq, Case{}};
+  Case version_only;
+  version_only.ruleset_version = batch.rules->version();
+  return Outcome{Outcome::Kind::kActivated, record.seq, std::move(version_only)};
 }
 
 }  // namespace wangge::engine

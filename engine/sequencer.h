@@ -4,6 +4,7 @@
 // hears back only after the batch holding its command is durable.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -42,7 +43,7 @@ struct Outcome {
   };
   Kind kind = Kind::kCreated;
   Seq seq;     // the record's sequence (for a duplicate, the case's creating record)
-  Case state;  // the case after the command (empty for an activation)
+  Case state;  // the case after the command; for an activation, only ruleset_version
 };
 
 // The meta key holding the sequence of the record that activated the current ruleset.
@@ -50,10 +51,21 @@ inline constexpr std::string_view kActiveRulesKey = "active_rules";
 
 using Completion = std::function<void(Result<Outcome>)>;
 
+// Upper bounds of the commit-size histogram: 1, 2, 4, ... 4096 commands, then the rest.
+inline constexpr int kBatchBuckets = 14;
+
+// Cases by status, indexed by the CaseStatus value (index 0 unused).
+using StatusCounts = std::array<int64_t, 7>;
+
 struct SequencerStats {
   uint64_t commits = 0;   // durable writes
   uint64_t commands = 0;  // commands completed (any outcome)
   uint64_t records = 0;   // log records written
+  // Durable writes by the number of commands in them: bucket i holds commits of at
+  // most 2^i commands (the last, any more). Not cumulative.
+  std::array<uint64_t, kBatchBuckets> batch_sizes{};
+  uint64_t committed_commands = 0;  // commands in durable writes
+  size_t queue_depth = 0;           // commands waiting now
 };
 
 // Thread-safe: Submit from any thread. Completions run on the sequencer thread and
@@ -83,6 +95,11 @@ class Sequencer {
 
   SequencerStats stats() const;
 
+  // Cases by status as of the last durable commit, counted from `initial` (the store's
+  // counts when the sequencer started). Call SetStatusCounts before Start.
+  void SetStatusCounts(const StatusCounts& initial);
+  StatusCounts status_counts() const;
+
   // The ruleset that routes reports now (as of the last durable activation).
   std::shared_ptr<const rules::Ruleset> active_rules() const;
 
@@ -99,6 +116,8 @@ class Sequencer {
   Result<Outcome> ApplyTransitionCommand(const Command& cmd, const Transition& t, Batch& batch);
   Result<Outcome> ApplyRules(const Command& cmd, const RulesActivation& a, Batch& batch);
   Result<const Case*> LoadCase(const std::string& id, Batch& batch);
+  // Counts a durable commit of `commands` commands.
+  void RecordCommit(const Batch& batch, size_t commands);
 
   storage::Store& store_;
   storage::EventLog& log_;
@@ -116,6 +135,9 @@ class Sequencer {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> records_{0};
+  std::atomic<uint64_t> committed_commands_{0};
+  std::array<std::atomic<uint64_t>, kBatchBuckets> batch_sizes_{};
+  std::array<std::atomic<int64_t>, 7> status_counts_{};
 };
 
 }  // namespace wangge::engine

@@ -12,9 +12,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <boost/url.hpp>
 #include <spdlog/spdlog.h>
 
 #include "ingest/command_json.h"
+#include "ingest/http_metrics.h"
 
 namespace wangge::ingest {
 namespace {
@@ -86,6 +88,9 @@ json::object CaseJson(const engine::Case& c) {
   return o;
 }
 
+// Most cases in one page of GET /v1/cases.
+constexpr size_t kMaxListLimit = 500;
+
 // Whether `actor` may see case `c`: workers their own reports, handlers their office's
 // cases, the other roles everything.
 bool MaySee(const engine::Actor& actor, const engine::Case& c) {
@@ -106,6 +111,9 @@ Status ServerOptions::Validate() const {
     return InvalidArgument("max_body_bytes must be 1 B to 64 MiB", "max_body_bytes");
   }
   if (threads < 1 || threads > 64) return InvalidArgument("threads must be 1-64", "threads");
+  if (max_connections < 1) {
+    return InvalidArgument("max_connections must be positive", "max_connections");
+  }
   return Status::Ok();
 }
 
@@ -123,6 +131,7 @@ struct HttpServer::Impl {
   std::atomic<uint64_t> next_request{1};
   // Commands handed to the sequencer whose completion has not run yet.
   std::atomic<int> in_flight{0};
+  HttpMetrics metrics;
   bool running = false;
 
   void Accept();
@@ -135,9 +144,21 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server) {
+    server_.metrics.ConnectionOpened();
+  }
+  ~Session() { server_.metrics.ConnectionClosed(); }
 
   void Start() { Read(); }
+
+  // Answers 503 at once and closes: the server holds its connection limit.
+  void Refuse() {
+    server_.metrics.ConnectionRefused();
+    request_.version(11);
+    request_.keep_alive(false);
+    started_ = std::chrono::steady_clock::now();
+    Send(Error(request_, Unavailable("too many connections; retry later")));
+  }
 
  private:
   // Reads the header first, so the body limit can depend on the route. Beast checks a
@@ -153,7 +174,8 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
           if (ec) return self->OnRead(ec, 0);
           const auto& opts = self->server_.options;
-          const size_t limit = self->parser_->get().target() == "/v1/reports:batch"
+          const auto target = self->parser_->get().target();
+          const size_t limit = target == "/v1/reports:batch" || target == "/v1/rules"
                                    ? opts.max_batch_bytes
                                    : opts.max_body_bytes;
           // The declared length, read from the field (Beast's optional-returning accessor
@@ -174,6 +196,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     Request req = parser_->release();
+    started_ = std::chrono::steady_clock::now();
+    route_ = Route::kOther;
     if (ec) {
       // After a framing error the connection cannot be trusted: answer and close.
       req.version(11);
@@ -193,40 +217,71 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Handle(Request req) {
     request_ = std::move(req);
-    const std::string target(request_.target());
+    auto url = boost::urls::parse_origin_form(request_.target());
+    if (!url) return Send(Error(request_, InvalidArgument("malformed request target")));
+    std::vector<std::string> path(url->segments().begin(), url->segments().end());
     const auto method = request_.method();
-    if (target == "/healthz" && method == http::verb::get) {
+    const auto at = [&](size_t i) -> std::string_view {
+      return i < path.size() ? std::string_view(path[i]) : std::string_view();
+    };
+    if (path.size() == 1 && (at(0) == "healthz" || at(0) == "readyz" || at(0) == "metrics")) {
+      route_ = at(0) == "healthz"  ? Route::kHealthz
+               : at(0) == "readyz" ? Route::kReadyz
+                                   : Route::kMetrics;
+      if (method != http::verb::get) return MethodNotAllowed("GET");
+      return HandleOpen();
+    }
+    if (path.size() < 2 || at(0) != "v1") return Send(Error(request_, NotFound("no such route")));
+    if (at(1) == "reports" && path.size() == 2) route_ = Route::kReports;
+    if (at(1) == "reports:batch" && path.size() == 2) route_ = Route::kBatch;
+    if (at(1) == "rules" && path.size() == 2) route_ = Route::kRules;
+    if (at(1) == "cases" && path.size() == 2) route_ = Route::kCases;
+    if (at(1) == "cases" && path.size() == 3 && !path[2].empty()) route_ = Route::kCase;
+    if (at(1) == "cases" && path.size() == 4 && at(3) == "transitions" && !path[2].empty()) {
+      route_ = Route::kTransitions;
+    }
+    if (route_ == Route::kOther) return Send(Error(request_, NotFound("no such route")));
+    auto actor = Authenticate();
+    if (!actor) return;
+    switch (route_) {
+      case Route::kReports:
+        if (method != http::verb::post) return MethodNotAllowed("POST");
+        return PostReport(*actor);
+      case Route::kBatch:
+        if (method != http::verb::post) return MethodNotAllowed("POST");
+        return PostBatch(*actor);
+      case Route::kCases:
+        if (method != http::verb::get) return MethodNotAllowed("GET");
+        return ListCases(*actor, url->params());
+      case Route::kCase:
+        if (method != http::verb::get) return MethodNotAllowed("GET");
+        return GetCase(*actor, path[2]);
+      case Route::kTransitions:
+        if (method != http::verb::post) return MethodNotAllowed("POST");
+        return PostTransition(*actor, path[2]);
+      default:
+        if (method == http::verb::get) return GetRules();
+        if (method == http::verb::put) return PutRules(*actor);
+        return MethodNotAllowed("GET, PUT");
+    }
+  }
+
+  // The routes that need no credential.
+  void HandleOpen() {
+    if (route_ == Route::kHealthz) {
       return Send(Json(request_, http::status::ok, json::object{{"status", "ok"}}));
     }
-    if (target == "/readyz" && method == http::verb::get) {
+    if (route_ == Route::kReadyz) {
       return Send(
           Json(request_, http::status::ok,
                json::object{{"status", "ready"}, {"log_head", server_.engine.head().seq.value}}));
     }
-    if (!target.starts_with("/v1/")) return Send(Error(request_, NotFound("no such route")));
-    auto actor = Authenticate();
-    if (!actor) return;
-    if (target == "/v1/reports") {
-      if (method != http::verb::post) return MethodNotAllowed("POST");
-      return PostReport(*actor);
-    }
-    if (target == "/v1/reports:batch") {
-      if (method != http::verb::post) return MethodNotAllowed("POST");
-      return PostBatch(*actor);
-    }
-    static constexpr std::string_view kCases = "/v1/cases/";
-    static constexpr std::string_view kTransitions = "/transitions";
-    if (target.starts_with(kCases)) {
-      std::string id = target.substr(kCases.size());
-      if (id.ends_with(kTransitions)) {
-        if (method != http::verb::post) return MethodNotAllowed("POST");
-        id.resize(id.size() - kTransitions.size());
-        return PostTransition(*actor, id);
-      }
-      if (method != http::verb::get) return MethodNotAllowed("GET");
-      return GetCase(*actor, id);
-    }
-    return Send(Error(request_, NotFound("no such route")));
+    Response res{http::status::ok, request_.version()};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.keep_alive(request_.keep_alive());
+    res.body() = server_.metrics.Render(server_.engine);
+    res.prepare_payload();
+    Send(std::move(res));
   }
 
   std::optional<engine::Actor> Authenticate() {
@@ -379,6 +434,98 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(Json(request_, http::status::ok, CaseJson(**c)));
   }
 
+  // GET /v1/cases: a page of the cases the actor may see, through the indexes.
+  void ListCases(const engine::Actor& actor, boost::urls::params_view params) {
+    engine::CaseQuery q;
+    q.as_of = server_.clock.Now();
+    Status bad = ParseListQuery(params, q);
+    if (!bad.ok()) return Send(Error(request_, bad));
+    if (actor.role == engine::Role::kWorker) q.reporter = actor.id;
+    if (actor.role == engine::Role::kHandler) {
+      if (!q.office.empty() && q.office != actor.office) {
+        return Send(
+            Error(request_, PermissionDenied("a handler lists only their own office's cases")));
+      }
+      q.office = actor.office;
+    }
+    auto page = server_.engine.ListCases(q);
+    if (!page.ok()) return Send(Error(request_, page.status()));
+    json::array cases;
+    for (const auto& c : page->cases) cases.push_back(CaseJson(c));
+    json::object body{{"cases", std::move(cases)}};
+    if (!page->next.empty()) body["next"] = page->next;
+    Send(Json(request_, http::status::ok, body));
+  }
+
+  static Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q) {
+    std::vector<std::string> seen;
+    for (const auto& p : params) {
+      const std::string& key = p.key;
+      const std::string& value = p.value;
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        return InvalidArgument("query parameter given twice", key);
+      }
+      seen.push_back(key);
+      if (key == "office") {
+        q.office = value;
+      } else if (key == "village") {
+        q.village = value;
+      } else if (key == "after") {
+        q.after = value;
+      } else if (key == "status") {
+        auto status = engine::StatusFromName(value);
+        if (!status) return InvalidArgument("unknown status '" + value + "'", key);
+        q.status = status;
+      } else if (key == "overdue") {
+        if (value != "true" && value != "false") {
+          return InvalidArgument("overdue must be true or false", key);
+        }
+        q.overdue = value == "true";
+      } else if (key == "limit") {
+        size_t limit = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+        if (ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
+            limit > kMaxListLimit) {
+          return InvalidArgument("limit must be a whole number from 1 to 500", key);
+        }
+        q.limit = limit;
+      } else {
+        return InvalidArgument("unknown query parameter '" + key + "'", key);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // GET /v1/rules: the active ruleset and the record that activated it.
+  void GetRules() {
+    auto record = server_.engine.ActiveRulesRecord();
+    if (!record.ok()) return Send(Error(request_, record.status()));
+    if (!*record) return Send(Error(request_, NotFound("no ruleset was ever activated")));
+    const auto& a = std::get<engine::RulesActivation>((*record)->body);
+    boost::system::error_code ec;
+    json::value ruleset = json::parse(a.ruleset, ec);
+    if (ec) return Send(Error(request_, Internal("the active ruleset is not JSON")));
+    Send(Json(request_, http::status::ok,
+              json::object{{"version", a.version},
+                           {"activated_seq", (*record)->seq.value},
+                           {"activated_at", FormatRfc3339((*record)->at)},
+                           {"activated_by", (*record)->actor.id},
+                           {"ruleset", std::move(ruleset)}}));
+  }
+
+  // PUT /v1/rules: activates the body as the ruleset, keeping the active calendar.
+  void PutRules(const engine::Actor& actor) {
+    if (actor.role != engine::Role::kAdmin) {
+      return Send(Error(request_, PermissionDenied("only an admin may activate a ruleset")));
+    }
+    auto record = server_.engine.ActiveRulesRecord();
+    if (!record.ok()) return Send(Error(request_, record.status()));
+    std::string calendar;
+    if (*record) calendar = std::get<engine::RulesActivation>((*record)->body).calendar;
+    Submit(engine::Command{actor, std::nullopt,
+                           engine::RulesActivation{request_.body(), std::move(calendar), ""}});
+  }
+
   // Hands the command to the sequencer; the response is written from the connection's
   // executor once the command is durable (or refused).
   void Submit(engine::Command command) {
@@ -393,6 +540,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Answer(Result<engine::Outcome> r) {
     if (!r.ok()) return Send(Error(request_, r.status()));
+    if (r->kind == engine::Outcome::Kind::kActivated) {
+      return Send(Json(request_, http::status::ok,
+                       json::object{{"version", r->state.ruleset_version}, {"seq", r->seq.value}}));
+    }
     json::object body = CaseJson(r->state);
     body["seq"] = r->seq.value;
     const auto status =
@@ -409,6 +560,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Send(Response res, std::optional<http::status> override_status = std::nullopt) {
     if (override_status) res.result(*override_status);
+    server_.metrics.Record(route_, static_cast<int>(res.result_int()),
+                           std::chrono::steady_clock::now() - started_);
     res.set("X-Request-Id", std::to_string(server_.next_request++));
     res.set(http::field::server, "wangge");
     response_ = std::make_shared<Response>(std::move(res));
@@ -432,6 +585,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Request request_;
   std::shared_ptr<Response> response_;
   CommandDecoder decoder_;
+  Route route_ = Route::kOther;
+  std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace
@@ -442,7 +597,12 @@ void HttpServer::Impl::Accept() {
       if (ec == net::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
     } else {
-      std::make_shared<Session>(std::move(socket), *this)->Start();
+      auto session = std::make_shared<Session>(std::move(socket), *this);
+      if (metrics.connections() > options.max_connections) {
+        session->Refuse();
+      } else {
+        session->Start();
+      }
     }
     Accept();
   });

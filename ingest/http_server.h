@@ -30,6 +30,8 @@ struct ServerOptions {
   size_t max_header_bytes = 8 * 1024;
   // A connection that sends nothing for this long is closed (slow clients). Default: 30 s.
   std::chrono::seconds idle_timeout{30};
+  // Open connections beyond which a new one is answered 503 and closed. Default: 1024.
+  int max_connections = 1024;
   // I/O threads. Default: 1.
   int threads = 1;
   // Device times further ahead of the server clock are refused. Default: 10 minutes.

@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include "engine/core/bytes.h"
+
 namespace wangge::storage {
 
 struct Sha256::Ctx {
@@ -29,14 +31,7 @@ Hash Sha256::Of(std::string_view a, std::string_view b) {
 }
 
 std::string HexOf(const Hash& h) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (uint8_t b : h) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
 }  // namespace wangge::storage

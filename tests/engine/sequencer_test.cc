@@ -202,7 +202,6 @@ TEST_F(SequencerTest, ReopenedEngineContinuesTheChain) {
   EXPECT_EQ(r->seq.value, kActivation + 11);
   ExpectConsistent();
 }
-
 }  // namespace
 }  // namespace wangge::engine
 
@@ -254,6 +253,60 @@ TEST_F(RulesActivationTest, ActivatedRulesetRoutesLaterReportsAndSurvivesReopen)
   EXPECT_EQ(engine_->active_rules()->version(), "v2");
   EXPECT_EQ(Run(ReportCommand("reopened"))->state.office, "one");
   ExpectConsistent();
+}
+
+TEST_F(SequencerTest, StatusCountsFollowCommitsAndAreRecountedOnOpen) {
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Run(ReportCommand("s-" + std::to_string(i))).ok());
+  ASSERT_TRUE(
+      Run(TransitionCommand("s-0", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
+  Command cancel = TransitionCommand("s-1", Action::kCancel, testing::Supervisor());
+  std::get<Transition>(cancel.body).note = "reported twice";
+  auto cancelled = Run(std::move(cancel));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  auto counts = engine_->CaseCounts();
+  ASSERT_TRUE(counts.ok());
+  const auto at = [&](CaseStatus s) { return (*counts)[static_cast<size_t>(s)]; };
+  EXPECT_EQ(at(CaseStatus::kDispatched), 2);
+  EXPECT_EQ(at(CaseStatus::kAccepted), 1);
+  EXPECT_EQ(at(CaseStatus::kCancelled), 1);
+  const auto before = *counts;
+  Open();
+  counts = engine_->CaseCounts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(*counts, before);
+  EXPECT_EQ(engine_->sequencer_stats().commits, 0u);  // counters start again at open
+}
+
+TEST_F(SequencerTest, CaseListsStayWithinTheScanBudgetAndMissNothing) {
+  for (int i = 0; i < 30; ++i) {
+    Command c = ReportCommand("q-" + std::to_string(100 + i), i % 3 == 0 ? "W001" : "W002");
+    ASSERT_TRUE(Run(std::move(c)).ok());
+  }
+  CaseQuery q;
+  q.reporter = "W001";
+  q.scan_budget = 4;
+  std::vector<std::string> seen;
+  int calls = 0;
+  do {
+    auto page = engine_->ListCases(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_LE(page->cases.size(), 4u);
+    for (const auto& c : page->cases) {
+      EXPECT_EQ(c.reporter.id, "W001");
+      seen.push_back(c.report.client_id);
+    }
+    q.after = page->next;
+    ASSERT_LT(++calls, 20);
+  } while (!q.after.empty());
+  EXPECT_EQ(seen.size(), 10u);
+  EXPECT_GE(calls, 8);  // 30 cases, 4 examined per call
+
+  CaseQuery by_office;
+  by_office.office = "zonghe-zhifa";
+  by_office.after = "c" + std::string("00");
+  auto wrong = engine_->ListCases(by_office);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().field(), "after");
 }
 
 }  // namespace

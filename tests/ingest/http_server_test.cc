@@ -8,8 +8,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "rules/ruleset.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
@@ -46,6 +48,7 @@ class HttpServerTest : public ::testing::Test {
     handler_ = add({"H-zf-1", engine::Role::kHandler, "zonghe-zhifa"});
     other_handler_ = add({"H-sc-1", engine::Role::kHandler, "shichang"});
     supervisor_ = add({"S-1", engine::Role::kSupervisor, ""});
+    admin_ = add({"A-1", engine::Role::kAdmin, ""});
     auto tokens = TokenStore::Parse(file, "tokens");
     ASSERT_TRUE(tokens.ok());
     tokens_ = std::move(tokens).value();
@@ -53,6 +56,11 @@ class HttpServerTest : public ::testing::Test {
     so.port = 0;
     so.max_body_bytes = 4096;
     so.threads = 2;
+    StartServer(so);
+  }
+
+  void StartServer(ServerOptions so) {
+    if (server_) server_->Stop();
     server_ = std::make_unique<HttpServer>(*engine_, tokens_, clock_, so);
     ASSERT_TRUE(server_->Start().ok());
   }
@@ -83,8 +91,15 @@ class HttpServerTest : public ::testing::Test {
     return Reply{ec ? -1 : static_cast<int>(res.result_int()), res.body()};
   }
 
-  static std::string ReportBody(const std::string& id, int severity = 2) {
-    return R"({"client_id": ")" + id + R"(", "category": "env.garbage", "village": "V07",
+  // Whether GET /metrics holds `line`.
+  bool MetricsShow(const std::string& line) {
+    return Call(http::verb::get, "/metrics", "").body.find(line + "\n") != std::string::npos;
+  }
+
+  static std::string ReportBody(const std::string& id, int severity = 2,
+                                const std::string& village = "V07") {
+    return R"({"client_id": ")" + id + R"(", "category": "env.garbage", "village": ")" + village +
+           R"(",
       "grid": "V07-G3", "severity": )" +
            std::to_string(severity) + R"(, "text": "河道漂浮垃圾",
       "lat": 29.874, "lon": 120.281, "reported_at": "2020-03-02T09:15:00+08:00"})";
@@ -95,7 +110,7 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<engine::Engine> engine_;
   TokenStore tokens_ = *TokenStore::Parse("", "none");
   std::unique_ptr<HttpServer> server_;
-  std::string worker_, other_worker_, handler_, other_handler_, supervisor_;
+  std::string worker_, other_worker_, handler_, other_handler_, supervisor_, admin_;
 };
 
 TEST_F(HttpServerTest, HealthAndUnknownRoutes) {
@@ -215,6 +230,217 @@ TEST_F(HttpServerTest, SameClientIdFromSixteenConnectionsMakesOneCase) {
   EXPECT_EQ(duplicates.load(), 15);
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(engine_->head().seq.value, 2u);
+}
+
+TEST_F(HttpServerTest, CaseListPagesThroughWhatTheCallerMaySee) {
+  for (int i = 0; i < 25; ++i) {
+    const std::string village = i % 5 == 0 ? "V08" : "V07";
+    ASSERT_EQ(Call(http::verb::post, "/v1/reports", i < 20 ? worker_ : other_worker_,
+                   ReportBody("l-" + std::to_string(100 + i), 2, village))
+                  .status,
+              201);
+  }
+  std::vector<std::string> ids;
+  std::string after;
+  int pages = 0;
+  for (;;) {
+    auto r = Call(http::verb::get, "/v1/cases?limit=10" + (after.empty() ? "" : "&after=" + after),
+                  supervisor_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto body = boost::json::parse(r.body).as_object();
+    for (const auto& c : body.at("cases").as_array()) {
+      ids.emplace_back(c.at("case_id").as_string());
+    }
+    ++pages;
+    if (!body.contains("next")) break;
+    after = std::string(body.at("next").as_string());
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_GE(pages, 3);
+  ASSERT_EQ(ids.size(), 25u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+
+  auto count = [&](const std::string& query, const std::string& token) {
+    auto r = Call(http::verb::get, "/v1/cases?limit=500" + query, token);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    return r.status == 200 ? boost::json::parse(r.body).at("cases").as_array().size() : 0u;
+  };
+  EXPECT_EQ(count("", worker_), 20u);  // a worker sees their own reports
+  EXPECT_EQ(count("", other_worker_), 5u);
+  EXPECT_EQ(count("&village=V08", supervisor_), 5u);
+  EXPECT_EQ(count("&office=zonghe-zhifa&status=dispatched", supervisor_), 25u);
+  EXPECT_EQ(count("&status=accepted", supervisor_), 0u);
+  EXPECT_EQ(count("", handler_), 25u);  // a handler sees their office's cases
+  EXPECT_EQ(count("", other_handler_), 0u);
+  EXPECT_EQ(count("&overdue=true", supervisor_), 0u);
+}
+
+TEST_F(HttpServerTest, OverdueListsOpenCasesPastDeadlineOldestFirst) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(
+        Call(http::verb::post, "/v1/reports", worker_, ReportBody("o-" + std::to_string(i))).status,
+        201);
+    clock_.Advance(3'600'000);
+  }
+  ASSERT_EQ(Call(http::verb::post, "/v1/cases/o-1/transitions", supervisor_,
+                 R"({"action": "cancel", "note": "duplicate of o-0"})")
+                .status,
+            200);
+  clock_.Advance(90LL * 24 * 3'600'000);  // well past any deadline
+  auto r = Call(http::verb::get, "/v1/cases?overdue=true&limit=1", supervisor_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto page = boost::json::parse(r.body).as_object();
+  ASSERT_EQ(page.at("cases").as_array().size(), 1u);
+  EXPECT_EQ(page.at("cases").as_array()[0].at("case_id").as_string(), "o-0");
+  auto next =
+      Call(http::verb::get,
+           "/v1/cases?overdue=true&after=" + std::string(page.at("next").as_string()), supervisor_);
+  ASSERT_EQ(next.status, 200) << next.body;
+  auto rest = boost::json::parse(next.body).at("cases").as_array();
+  ASSERT_EQ(rest.size(), 1u);  // o-1 was cancelled
+  EXPECT_EQ(rest[0].at("case_id").as_string(), "o-2");
+}
+
+TEST_F(HttpServerTest, CaseListRefusesBadQueriesByName) {
+  struct Bad {
+    std::string query;
+    int status;
+    std::string field;
+  };
+  const std::vector<Bad> cases = {
+      {"limit=0", 400, "limit"},
+      {"limit=501", 400, "limit"},
+      {"limit=1x", 400, "limit"},
+      {"status=lost", 400, "status"},
+      {"overdue=yes", 400, "overdue"},
+      {"after=zz", 400, "after"},
+      {"after=d00", 400, "after"},
+      {"colour=red", 400, "colour"},
+      {"village=a&village=b", 400, "village"},
+  };
+  for (const auto& b : cases) {
+    auto r = Call(http::verb::get, "/v1/cases?" + b.query, supervisor_);
+    EXPECT_EQ(r.status, b.status) << b.query << ": " << r.body;
+    EXPECT_NE(r.body.find("\"field\":\"" + b.field + "\""), std::string::npos)
+        << b.query << ": " << r.body;
+  }
+  EXPECT_EQ(Call(http::verb::get, "/v1/cases?office=shichang", handler_).status, 403);
+  EXPECT_EQ(Call(http::verb::get, "/v1/cases", "").status, 401);
+  EXPECT_EQ(Call(http::verb::post, "/v1/cases", supervisor_).status, 405);
+}
+
+TEST_F(HttpServerTest, RulesAreReadByAllAndActivatedByAdminsOnly) {
+  auto got = Call(http::verb::get, "/v1/rules", worker_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  auto active = boost::json::parse(got.body).as_object();
+  EXPECT_EQ(active.at("version").as_string(), rules::Ruleset::BuiltIn()->version());
+  EXPECT_EQ(active.at("activated_seq").as_int64(), 1);
+  EXPECT_TRUE(active.at("ruleset").as_object().contains("offices"));
+
+  std::string next(rules::Ruleset::BuiltInText());
+  const std::string old_version = rules::Ruleset::BuiltIn()->version();
+  next.replace(next.find(old_version), old_version.size(), "test-2.0");
+  EXPECT_EQ(Call(http::verb::put, "/v1/rules", supervisor_, next).status, 403);
+  auto broken = Call(http::verb::put, "/v1/rules", admin_, R"({"version": "x", "offices": [})");
+  EXPECT_EQ(broken.status, 400) << broken.body;
+  EXPECT_EQ(engine_->head().seq.value, 1u);
+
+  auto put = Call(http::verb::put, "/v1/rules", admin_, next);
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_NE(put.body.find(R"("version":"test-2.0")"), std::string::npos) << put.body;
+  EXPECT_EQ(boost::json::parse(Call(http::verb::get, "/v1/rules", handler_).body)
+                .at("version")
+                .as_string(),
+            "test-2.0");
+  auto routed = Call(http::verb::post, "/v1/reports", worker_, ReportBody("after-switch"));
+  EXPECT_NE(routed.body.find(R"("ruleset":"test-2.0")"), std::string::npos) << routed.body;
+  EXPECT_EQ(Call(http::verb::delete_, "/v1/rules", admin_).status, 405);
+}
+
+TEST_F(HttpServerTest, MetricsCountRequestsCommitsAndCases) {
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("m-1")).status, 201);
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("m-2")).status, 201);
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("m-2")).status, 200);
+  ASSERT_EQ(Call(http::verb::post, "/v1/cases/m-1/transitions", handler_, R"({"action":"accept"})")
+                .status,
+            200);
+  ASSERT_EQ(Call(http::verb::get, "/v1/cases/none", supervisor_).status, 404);
+  auto m = Call(http::verb::get, "/metrics", "");
+  ASSERT_EQ(m.status, 200);
+  for (const std::string line : {
+           R"(wangge_http_requests_total{route="reports",code="201"} 2)",
+           R"(wangge_http_requests_total{route="reports",code="200"} 1)",
+           R"(wangge_http_requests_total{route="case",code="404"} 1)",
+           R"(wangge_http_request_duration_seconds_count{route="reports"} 3)",
+           R"(wangge_http_request_duration_seconds_bucket{route="reports",le="+Inf"} 3)",
+           R"(wangge_cases{status="dispatched"} 1)",
+           R"(wangge_cases{status="accepted"} 1)",
+           R"(wangge_log_head_seq 4)",
+           "wangge_sequencer_queue_depth 0",
+           "# TYPE wangge_commit_batch_commands histogram",
+       }) {
+    EXPECT_NE(m.body.find(line + "\n"), std::string::npos) << line << "\n" << m.body;
+  }
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefusedWith503) {
+  ServerOptions so;
+  so.port = 0;
+  so.max_connections = 2;
+  StartServer(so);
+  net::io_context ioc;
+  std::vector<tcp::socket> held;
+  const tcp::endpoint at(net::ip::make_address("127.0.0.1"), server_->port());
+  for (int i = 0; i < 2; ++i) {
+    held.emplace_back(ioc);
+    held.back().connect(at);
+  }
+  // Let the server accept the two before the third arrives (asking /metrics would
+  // itself be a third connection).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  tcp::socket third(ioc);
+  third.connect(at);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  boost::beast::error_code ec;
+  http::read(third, buffer, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 503u);
+  EXPECT_NE(res.body().find("too many connections"), std::string::npos) << res.body();
+  held.clear();  // the held ones close; new connections are served again
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(MetricsShow("wangge_http_connections 1"));  // the /metrics call itself
+  EXPECT_TRUE(MetricsShow("wangge_http_connections_refused_total 1"));
+}
+
+TEST_F(HttpServerTest, ASlowClientIsCutOffWithoutHoldingUpOthers) {
+  ServerOptions so;
+  so.port = 0;
+  so.idle_timeout = std::chrono::seconds(1);
+  StartServer(so);
+  net::io_context ioc;
+  tcp::socket slow(ioc);
+  slow.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  net::write(slow, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  const auto start = std::chrono::steady_clock::now();
+  bool cut = false;
+  int served = 0;
+  // One header line every 200 ms never completes the request.
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(4)) {
+    boost::system::error_code ec;
+    net::write(slow, net::buffer(std::string("X-Drip: 1\r\n")), ec);
+    if (ec) {
+      cut = true;
+      break;
+    }
+    if (Call(http::verb::get, "/healthz", "").status == 200) ++served;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(cut) << "the slow client was still connected after 4 s";
+  EXPECT_LT(took, std::chrono::milliseconds(3500));
+  EXPECT_GE(served, 3);
 }
 
 }  // namespace
