@@ -111,6 +111,8 @@ Status ServerOptions::Validate() const {
     return InvalidArgument("max_body_bytes must be 1 B to 64 MiB", "max_body_bytes");
   }
   if (threads < 1 || threads > 64) return InvalidArgument("threads must be 1-64", "threads");
+  if (idle_timeout.count() < 1)
+    return InvalidArgument("idle_timeout must be at least 1 s", "idle_timeout");
   if (max_connections < 1) {
     return InvalidArgument("max_connections must be positive", "max_connections");
   }

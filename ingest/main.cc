@@ -225,8 +225,25 @@ struct ServeArgs {
   bool create = false;
   std::string listen = "127.0.0.1:8080";
   std::string tokens;
+  std::string rules;
   int threads = 1;
+  int max_connections = 1024;
+  int idle_timeout_s = 30;
 };
+
+// Activates the ruleset in `path` unless it is already the active version.
+Status ActivateRulesFile(engine::Engine& engine, const std::string& path) {
+  WANGGE_ASSIGN_OR_RETURN(std::string text, ingest::ReadWholeFile(path));
+  WANGGE_ASSIGN_OR_RETURN(auto loaded,
+                          rules::Ruleset::Load(text, path, rules::Calendar::BuiltIn()));
+  if (loaded->version() == engine.active_rules()->version()) return Status::Ok();
+  WANGGE_ASSIGN_OR_RETURN(
+      auto outcome, engine.ActivateRules(std::move(text), "",
+                                         engine::Actor{"serve --rules", engine::Role::kAdmin, ""}));
+  std::cerr << fmt::format("wangge: activated ruleset {} from {} (record {})\n", loaded->version(),
+                           path, outcome.seq.value);
+  return Status::Ok();
+}
 
 // Fills options.host and options.port from "HOST:PORT". kInvalidArgument otherwise.
 Status ParseListen(const std::string& listen, ingest::ServerOptions& options) {
@@ -261,6 +278,9 @@ int RunServe(const ServeArgs& args) {
   ingest::ServerOptions options;
   if (Status s = ParseListen(args.listen, options); !s.ok()) return Fail(s);
   options.threads = args.threads;
+  options.max_connections = args.max_connections;
+  options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  if (Status s = options.Validate(); !s.ok()) return Fail(s);
   auto tokens = ingest::TokenStore::Load(args.tokens);
   if (!tokens.ok()) return Fail(tokens.status());
 
@@ -269,6 +289,9 @@ int RunServe(const ServeArgs& args) {
   SystemClock clock;
   auto engine = ingest::OpenForWriting(args.data, args.create, /*sync=*/true, clock);
   if (!engine.ok()) return Fail(engine.status());
+  if (!args.rules.empty()) {
+    if (Status s = ActivateRulesFile(**engine, args.rules); !s.ok()) return Fail(s);
+  }
   ingest::HttpServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   std::cerr << fmt::format("wangge: serving {} on http://{}:{} ({} tokens); Ctrl-C stops\n",
@@ -513,12 +536,23 @@ int main(int argc, char** argv) {
 
   ServeArgs serve;
   auto* serve_cmd = app.add_subcommand(
-      "serve", "Serve the HTTP API (POST /v1/reports, cases, transitions) until SIGINT/SIGTERM");
+      "serve",
+      "Serve the HTTP API (reports, cases, transitions, rules, /metrics) until SIGINT/SIGTERM");
   serve_cmd->add_option("--data", serve.data, "Data directory")->required();
   serve_cmd->add_flag("--create", serve.create, "Create the data directory if it is missing");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
   serve_cmd->add_option("--tokens", serve.tokens, "Tokens file (wangge token add)")->required();
   serve_cmd->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
+  serve_cmd->add_option("--rules", serve.rules,
+                        "Ruleset file to activate at start (skipped when its version is active)");
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "Open connections beyond which new ones get 503")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--idle-timeout", serve.idle_timeout_s,
+                   "Seconds a connection may take to send a request or read an answer")
+      ->capture_default_str();
 
   TokenArgs token;
   auto* token_cmd = app.add_subcommand("token", "Manage bearer tokens for the HTTP service");
