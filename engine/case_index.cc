@@ -25,6 +25,15 @@ std::string OwnerKey(std::string_view office, CaseStatus status, std::string_vie
   return key;
 }
 
+std::string HistoryKey(std::string_view case_id, Seq seq) {
+  std::string key;
+  key.reserve(case_id.size() + 9);
+  key.append(case_id);
+  PutU8(key, 0);
+  PutU64(key, seq.value);
+  return key;
+}
+
 void WriteCaseChange(storage::WriteSet& set, const Case* before, const Case& after) {
   const std::string& id = after.report.client_id;
   set.Put(Family::kCases, id, EncodeCase(after));

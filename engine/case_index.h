@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/core/ids.h"
 #include "engine/domain.h"
 #include "storage/store.h"
 
@@ -14,6 +15,9 @@ namespace wangge::engine {
 std::string DueKey(TimeMs deadline, std::string_view case_id);
 // owner: office + 0x00 + status (u8) + client id.
 std::string OwnerKey(std::string_view office, CaseStatus status, std::string_view case_id);
+
+// history: client id + 0x00 + sequence (u64 BE); one per record of the case.
+std::string HistoryKey(std::string_view case_id, Seq seq);
 
 // Adds to `set` what moves the store from `before` (nullptr: new case) to `after`:
 // the case value and the due and owner index entries.

@@ -5,6 +5,7 @@
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
+#include "engine/lifecycle.h"
 
 namespace wangge::engine {
 namespace {
@@ -108,6 +109,45 @@ Result<CasePage> ListCases(const storage::Store& store, const CaseQuery& query) 
       }));
   WANGGE_RETURN_IF_ERROR(failure);
   return page;
+}
+
+Result<std::vector<HistoryStep>> ReadCaseHistory(const storage::Store& store,
+                                                 const storage::EventLog& log,
+                                                 std::string_view id) {
+  std::string prefix(id);
+  PutU8(prefix, 0);
+  std::vector<Seq> seqs;
+  WANGGE_RETURN_IF_ERROR(store.Scan(Family::kHistory, prefix, PrefixEnd(prefix),
+                                    [&](std::string_view key, std::string_view) {
+                                      if (key.size() == prefix.size() + 8) {
+                                        seqs.push_back(Seq{DecodeU64(key.substr(prefix.size()))});
+                                      }
+                                      return true;
+                                    }));
+  std::vector<HistoryStep> steps;
+  for (Seq seq : seqs) {
+    std::string payload;
+    WANGGE_RETURN_IF_ERROR(log.Scan(seq, seq, [&](Seq, std::string_view p) {
+      payload.assign(p);
+      return false;
+    }));
+    WANGGE_ASSIGN_OR_RETURN(Record record, DecodeRecord(seq, payload));
+    const std::string where =
+        "history of " + std::string(id) + ": record " + std::to_string(seq.value);
+    if (std::holds_alternative<Report>(record.body)) {
+      if (!steps.empty()) return Corruption(where + " reports the case again");
+      Case created = CaseFromReport(record);
+      steps.push_back(HistoryStep{std::move(record), std::move(created)});
+      continue;
+    }
+    if (steps.empty() || !std::holds_alternative<Transition>(record.body)) {
+      return Corruption(where + " is not a step of this case");
+    }
+    auto next = ApplyTransition(steps.back().after, record);
+    if (!next.ok()) return Corruption(where + " does not apply: " + next.status().message());
+    steps.push_back(HistoryStep{std::move(record), std::move(next).value()});
+  }
+  return steps;
 }
 
 }  // namespace wangge::engine

@@ -10,6 +10,7 @@
 #include "engine/core/status.h"
 #include "engine/core/time.h"
 #include "engine/domain.h"
+#include "storage/event_log.h"
 #include "storage/store.h"
 
 namespace wangge::engine {
@@ -37,6 +38,17 @@ struct CasePage {
   // Where the next page starts; empty when the listing is complete.
   std::string next;
 };
+
+// One step of a case's history: a record of the case, and the case as it stood after it.
+struct HistoryStep {
+  Record record;
+  Case after;
+};
+
+// Every record of case `id`, oldest first (empty when there is no such case).
+// kCorruption when a record does not decode or apply.
+Result<std::vector<HistoryStep>> ReadCaseHistory(const storage::Store& store,
+                                                 const storage::EventLog& log, std::string_view id);
 
 // Order: with `overdue`, by deadline; else with an office, by status then client id;
 // else by client id. kInvalidArgument (field "after") for a cursor that this query did

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
 
@@ -67,6 +68,33 @@ Result<StatusCounts> CountByStatus(const storage::Store& store) {
   return counts;
 }
 
+// Brings a directory of an older format to kFormatVersion. Format 1 lacked the history
+// index, which is rebuilt from the log here.
+Status Upgrade(storage::Store& store, const storage::EventLog& log) {
+  storage::WriteSet set(store);
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(log.Scan(Seq{1}, Seq{}, [&](Seq seq, std::string_view payload) {
+    auto record = DecodeRecord(seq, payload);
+    if (!record.ok()) {
+      failure = record.status();
+      return false;
+    }
+    if (const auto* r = std::get_if<Report>(&record->body)) {
+      set.Put(storage::Family::kHistory, HistoryKey(r->client_id, seq), {});
+    } else if (const auto* t = std::get_if<Transition>(&record->body)) {
+      set.Put(storage::Family::kHistory, HistoryKey(t->case_id, seq), {});
+    }
+    if (set.Count() >= 10'000) {
+      failure = store.Write(set);
+      set.Clear();
+    }
+    return failure.ok();
+  }));
+  WANGGE_RETURN_IF_ERROR(failure);
+  store.PutCurrentFormat(set);
+  return store.Write(set);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const Clock& clock) {
@@ -74,6 +102,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
   auto engine = std::unique_ptr<Engine>(new Engine());
   WANGGE_ASSIGN_OR_RETURN(engine->store_, storage::Store::Open(options.store));
   WANGGE_ASSIGN_OR_RETURN(engine->log_, storage::EventLog::Open(*engine->store_));
+  if (!options.store.read_only && engine->store_->format_version() < storage::kFormatVersion) {
+    WANGGE_RETURN_IF_ERROR(Upgrade(*engine->store_, *engine->log_));
+  }
   WANGGE_ASSIGN_OR_RETURN(engine->loaded_rules_,
                           LoadActivatedRules(*engine->store_, *engine->log_));
   const bool activated = engine->loaded_rules_ != nullptr;

@@ -63,6 +63,11 @@ class Engine {
   // A page of cases; see engine/case_query.h.
   Result<CasePage> ListCases(const CaseQuery& query) const;
 
+  // Every record of case `id` with the case after it; see engine/case_query.h.
+  Result<std::vector<HistoryStep>> CaseHistory(std::string_view id) const {
+    return ReadCaseHistory(*store_, *log_, id);
+  }
+
   // The case addressed by client id, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;
 

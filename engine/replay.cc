@@ -58,6 +58,7 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
         return false;
       }
       state.cases.emplace(id, CaseFromReport(*record));
+      state.history.emplace_back(id, seq);
       return true;
     }
     const std::string& id = std::get<Transition>(record->body).case_id;
@@ -73,6 +74,7 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       return false;
     }
     it->second = std::move(next).value();
+    state.history.emplace_back(id, seq);
     return true;
   }));
   if (!failure.ok()) return failure;
@@ -84,7 +86,8 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
                                                    size_t max_problems) {
   WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
   std::vector<std::string> problems;
-  std::set<std::string> want_due, want_owner;
+  std::set<std::string> want_due, want_owner, want_history;
+  for (const auto& [id, seq] : state.history) want_history.insert(HistoryKey(id, seq));
   for (const auto& [id, c] : state.cases) {
     if (c.open()) want_due.insert(DueKey(c.deadline, id));
     want_owner.insert(OwnerKey(c.office, c.status, id));
@@ -117,6 +120,8 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   CompareKeySets(want_due, due, "due", problems, max_problems);
   WANGGE_ASSIGN_OR_RETURN(auto owner, KeysOf(store, Family::kOwner));
   CompareKeySets(want_owner, owner, "owner", problems, max_problems);
+  WANGGE_ASSIGN_OR_RETURN(auto history, KeysOf(store, Family::kHistory));
+  CompareKeySets(want_history, history, "history", problems, max_problems);
   return problems;
 }
 

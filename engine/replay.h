@@ -15,8 +15,9 @@ namespace wangge::engine {
 
 struct RebuiltState {
   uint64_t records = 0;
-  Seq rules_seq;                                   // the last rules activation
-  std::map<std::string, Case, std::less<>> cases;  // by client id
+  Seq rules_seq;                                     // the last rules activation
+  std::map<std::string, Case, std::less<>> cases;    // by client id
+  std::vector<std::pair<std::string, Seq>> history;  // (client id, record) for each case record
 };
 
 // Applies records 1..until (0 = all) in memory, with the recorded routing decisions.
@@ -24,7 +25,7 @@ struct RebuiltState {
 // (a log the sequencer could not have written).
 Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until = Seq{});
 
-// Compares the stored cases and their due/owner index entries with a rebuild from the
+// Compares the stored cases and their due/owner/history index entries with a rebuild from the
 // log. Returns the differences found (empty = consistent), at most `max_problems`.
 Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
                                                    const storage::EventLog& log,

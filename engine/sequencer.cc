@@ -213,6 +213,7 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   record.body = report;
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
+  batch.set.Put(storage::Family::kHistory, HistoryKey(report.client_id, record.seq), {});
   Case created = CaseFromReport(record);
   batch.touched.emplace(report.client_id, Batch::Touched{std::nullopt, created});
   return Outcome{Outcome::Kind::kCreated, record.seq, std::move(created)};
@@ -232,6 +233,7 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
   log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
+  batch.set.Put(storage::Family::kHistory, HistoryKey(t.case_id, record.seq), {});
   batch.touched.find(t.case_id)->second.after = next;
   return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};
 }

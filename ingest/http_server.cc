@@ -88,6 +88,31 @@ json::object CaseJson(const engine::Case& c) {
   return o;
 }
 
+// One step of a case's history: who did what when, and where it left the case.
+json::object StepJson(const engine::HistoryStep& step) {
+  const engine::Record& r = step.record;
+  json::object o{{"seq", r.seq.value},
+                 {"at", FormatRfc3339(r.at)},
+                 {"actor", r.actor.id},
+                 {"role", std::string(engine::RoleName(r.actor.role))}};
+  if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
+  if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
+    o["action"] = std::string(engine::ActionName(t->action));
+    if (!t->note.empty()) o["note"] = t->note;
+    if (t->satisfaction != 0) o["satisfaction"] = t->satisfaction;
+    if (!t->to_office.empty()) o["to_office"] = t->to_office;
+    if (t->until) o["until"] = FormatRfc3339(*t->until);
+  } else {
+    o["action"] = "report";
+    o["rule"] = r.routing.rule_id;
+    o["ruleset"] = r.routing.ruleset_version;
+    o["deadline"] = FormatRfc3339(r.routing.deadline);
+  }
+  o["status"] = std::string(engine::StatusName(step.after.status));
+  o["office"] = step.after.office;
+  return o;
+}
+
 // Most cases in one page of GET /v1/cases.
 constexpr size_t kMaxListLimit = 500;
 
@@ -433,7 +458,15 @@ class Session : public std::enable_shared_from_this<Session> {
     auto c = server_.engine.GetCase(id);
     if (!c.ok()) return Send(Error(request_, c.status()));
     if (!*c || !MaySee(actor, **c)) return Send(Error(request_, NotFound("no case " + id)));
-    Send(Json(request_, http::status::ok, CaseJson(**c)));
+    auto steps = server_.engine.CaseHistory(id);
+    if (!steps.ok()) return Send(Error(request_, steps.status()));
+    // The state after the last step read, so that state and history agree even when
+    // a commit lands between the two reads.
+    json::object body = CaseJson(steps->empty() ? **c : steps->back().after);
+    json::array history;
+    for (const auto& step : *steps) history.push_back(StepJson(step));
+    body["history"] = std::move(history);
+    Send(Json(request_, http::status::ok, body));
   }
 
   // GET /v1/cases: a page of the cases the actor may see, through the indexes.

@@ -19,8 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {"log",   "cases", "due",
-                                                                     "owner", "stats", "meta"};
+constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
+    "log", "cases", "due", "owner", "stats", "meta", "history"};
 constexpr std::string_view kFormatKey = "format_version";
 
 // Maps a RocksDB status to ours; `what` says what was being done, for the message.
@@ -133,7 +133,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A family added by a newer format is created in an older directory (then upgraded
+  // by the engine); a read-only open needs every family present.
+  db_options.create_missing_column_families = !options.read_only;
   db_options.paranoid_checks = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
@@ -154,6 +156,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
           : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok() && options.read_only && s.IsInvalidArgument() &&
+      s.ToString().find("olumn family not found") != std::string::npos) {
+    return FailedPrecondition("data directory '" + options.path +
+                              "' was written by an older wangge; open it once with a writing "
+                              "command (wangge serve, import) to upgrade it: " +
+                              s.ToString());
+  }
   if (!s.ok()) {
     return FromRocks(s, "opening data directory '" + options.path + "'");
   }
@@ -185,13 +194,26 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                                 std::to_string(found) + ", newer than this build reads (" +
                                 std::to_string(kFormatVersion) + "); use a newer wangge");
     }
+    store->format_version_ = found;
   }
   return store;
 }
 
 Status Store::Write(WriteSet& set) {
   if (options_.read_only) return FailedPrecondition("store was opened read-only");
-  return FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
+  Status s = FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
+  if (s.ok() && format_pending_) {
+    format_version_ = kFormatVersion;
+    format_pending_ = false;
+  }
+  return s;
+}
+
+void Store::PutCurrentFormat(WriteSet& set) {
+  std::string v;
+  PutU32(v, kFormatVersion);
+  set.Put(Family::kMeta, kFormatKey, v);
+  format_pending_ = true;
 }
 
 Result<std::optional<std::string>> Store::Get(Family f, std::string_view key) const {

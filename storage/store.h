@@ -15,20 +15,23 @@ namespace wangge::storage {
 
 // Column families. Values are persisted names, not numbers; see docs/storage-format.md.
 enum class Family : uint8_t {
-  kLog = 0,    // sequence (u64 BE) -> chained record
-  kCases = 1,  // client id -> case state (also the idempotency index)
-  kDue = 2,    // deadline (i64 BE) + client id -> empty; open cases only
-  kOwner = 3,  // office + 0x00 + status (u8) + client id -> empty
-  kStats = 4,  // dimension + bucket -> counters (maintained by the stats issue)
-  kMeta = 5,   // name -> value (format version, log head)
+  kLog = 0,      // sequence (u64 BE) -> chained record
+  kCases = 1,    // client id -> case state (also the idempotency index)
+  kDue = 2,      // deadline (i64 BE) + client id -> empty; open cases only
+  kOwner = 3,    // office + 0x00 + status (u8) + client id -> empty
+  kStats = 4,    // dimension + bucket -> counters (maintained by the stats issue)
+  kMeta = 5,     // name -> value (format version, log head)
+  kHistory = 6,  // client id + 0x00 + sequence (u64 BE) -> empty: a case's records
 };
-inline constexpr int kFamilyCount = 6;
+inline constexpr int kFamilyCount = 7;
 
 std::string_view FamilyName(Family f);
 
 // The on-disk format this build writes and reads. A directory with a larger
 // number was written by a newer wangge and is refused.
-inline constexpr uint32_t kFormatVersion = 1;
+// Format 2 added the history family; a format-1 directory is upgraded by the first
+// writer that opens it (engine::Engine::Open).
+inline constexpr uint32_t kFormatVersion = 2;
 
 struct StoreOptions {
   // Data directory. Required.
@@ -98,12 +101,20 @@ class Store {
 
   const StoreOptions& options() const { return options_; }
 
+  // The format the directory was written in (kFormatVersion for a new one).
+  uint32_t format_version() const { return format_version_; }
+  // Adds to `set` the record that the directory is now in kFormatVersion; the version
+  // reported by format_version() changes after a successful Write of `set`.
+  void PutCurrentFormat(WriteSet& set);
+
  private:
   friend class WriteSet;
   struct Rep;
   Store(StoreOptions options, std::unique_ptr<Rep> rep);
   StoreOptions options_;
   std::unique_ptr<Rep> rep_;
+  uint32_t format_version_ = kFormatVersion;
+  bool format_pending_ = false;  // a PutCurrentFormat awaits its Write
 };
 
 }  // namespace wangge::storage

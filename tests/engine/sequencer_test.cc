@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/case_index.h"
+#include "engine/core/bytes.h"
 #include "engine/engine.h"
 #include "engine/replay.h"
 #include "tests/testing/builders.h"
@@ -307,6 +308,62 @@ TEST_F(SequencerTest, CaseListsStayWithinTheScanBudgetAndMissNothing) {
   auto wrong = engine_->ListCases(by_office);
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().field(), "after");
+}
+
+TEST_F(SequencerTest, HistoryListsEveryStepOfACaseWithTheStateAfterIt) {
+  ASSERT_TRUE(Run(ReportCommand("h-1")).ok());
+  ASSERT_TRUE(Run(ReportCommand("h-2")).ok());
+  ASSERT_TRUE(
+      Run(TransitionCommand("h-1", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
+  ASSERT_TRUE(
+      Run(TransitionCommand("h-1", Action::kResolve, testing::Handler("zonghe-zhifa"))).ok());
+  auto steps = engine_->CaseHistory("h-1");
+  ASSERT_TRUE(steps.ok()) << steps.status().ToString();
+  ASSERT_EQ(steps->size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<Report>((*steps)[0].record.body));
+  EXPECT_EQ((*steps)[0].after.status, CaseStatus::kDispatched);
+  EXPECT_EQ((*steps)[1].after.status, CaseStatus::kAccepted);
+  EXPECT_EQ((*steps)[2].after.status, CaseStatus::kResolved);
+  EXPECT_EQ((*steps)[2].record.seq.value, kActivation + 4);
+  auto stored = engine_->GetCase("h-1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*steps)[2].after, **stored);
+  auto none = engine_->CaseHistory("h-404");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryIndexOnOpen) {
+  ASSERT_TRUE(Run(ReportCommand("u-1")).ok());
+  ASSERT_TRUE(
+      Run(TransitionCommand("u-1", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
+  engine_.reset();
+  {
+    // Make it look as format 1 wrote it: no history entries, version 1.
+    storage::StoreOptions so;
+    so.path = dir_.Sub("data");
+    auto store = storage::Store::Open(so);
+    ASSERT_TRUE(store.ok());
+    storage::WriteSet set(**store);
+    ASSERT_TRUE((*store)
+                    ->Scan(storage::Family::kHistory, "", "",
+                           [&](std::string_view k, std::string_view) {
+                             set.Delete(storage::Family::kHistory, k);
+                             return true;
+                           })
+                    .ok());
+    std::string v;
+    PutU32(v, 1);
+    set.Put(storage::Family::kMeta, "format_version", v);
+    ASSERT_TRUE((*store)->Write(set).ok());
+  }
+  Open();
+  EXPECT_EQ(engine_->store().format_version(), storage::kFormatVersion);
+  auto steps = engine_->CaseHistory("u-1");
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(steps->size(), 2u);
+  ExpectConsistent();
 }
 
 }  // namespace

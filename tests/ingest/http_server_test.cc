@@ -183,6 +183,16 @@ TEST_F(HttpServerTest, TransitionsFollowTheLifecycle) {
   EXPECT_EQ(foreign.status, 404) << foreign.body;
   auto bad = Call(http::verb::post, "/v1/cases/c-1/transitions", handler_, R"({"action": "x"})");
   EXPECT_EQ(bad.status, 400);
+  auto got = Call(http::verb::get, "/v1/cases/c-1", worker_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  auto history = boost::json::parse(got.body).at("history").as_array();
+  ASSERT_EQ(history.size(), 2u) << got.body;
+  EXPECT_EQ(history[0].at("action").as_string(), "report");
+  EXPECT_EQ(history[0].at("actor").as_string(), "W017");
+  EXPECT_EQ(history[0].at("status").as_string(), "dispatched");
+  EXPECT_EQ(history[1].at("action").as_string(), "accept");
+  EXPECT_EQ(history[1].at("actor").as_string(), "H-zf-1");
+  EXPECT_EQ(history[1].at("status").as_string(), "accepted");
 }
 
 TEST_F(HttpServerTest, BatchAcceptsValidLinesAndReportsEveryLine) {
