@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "ingest/command_json.h"
@@ -159,6 +160,7 @@ struct HttpServer::Impl {
   // Commands handed to the sequencer whose completion has not run yet.
   std::atomic<int> in_flight{0};
   HttpMetrics metrics;
+  std::shared_ptr<spdlog::logger> access;  // null without options.access_log
   bool running = false;
 
   void Accept();
@@ -321,6 +323,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto actor = value.starts_with("Bearer ") ? server_.tokens.Find(value.substr(7)) : std::nullopt;
     if (!actor) {
       Send(Error(request_, Status(StatusCode::kUnauthenticated, "unknown or malformed token")));
+    } else {
+      actor_id_ = actor->id;
     }
     return actor;
   }
@@ -595,9 +599,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Send(Response res, std::optional<http::status> override_status = std::nullopt) {
     if (override_status) res.result(*override_status);
-    server_.metrics.Record(route_, static_cast<int>(res.result_int()),
-                           std::chrono::steady_clock::now() - started_);
-    res.set("X-Request-Id", std::to_string(server_.next_request++));
+    const auto elapsed = std::chrono::steady_clock::now() - started_;
+    server_.metrics.Record(route_, static_cast<int>(res.result_int()), elapsed);
+    const uint64_t id = server_.next_request++;
+    res.set("X-Request-Id", std::to_string(id));
+    if (server_.access) LogAccess(id, res, elapsed);
     res.set(http::field::server, "wangge");
     response_ = std::make_shared<Response>(std::move(res));
     stream_.expires_after(server_.options.idle_timeout);
@@ -606,6 +612,17 @@ class Session : public std::enable_shared_from_this<Session> {
                         if (ec || !self->response_->keep_alive()) return self->Close();
                         self->Read();
                       });
+  }
+
+  void LogAccess(uint64_t id, const Response& res, std::chrono::nanoseconds elapsed) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    server_.access->info(
+        "{} {} {} {} {} {} {} {}", id, ec ? std::string("-") : peer.address().to_string(),
+        actor_id_.empty() ? "-" : actor_id_, std::string_view(request_.method_string()),
+        std::string_view(request_.target()), res.result_int(), res.body().size(),
+        std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+    actor_id_.clear();
   }
 
   void Close() {
@@ -621,6 +638,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Response> response_;
   CommandDecoder decoder_;
   Route route_ = Route::kOther;
+  std::string actor_id_;  // of the request being answered, for the access log
   std::chrono::steady_clock::time_point started_;
 };
 
@@ -651,6 +669,16 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
   WANGGE_RETURN_IF_ERROR(impl_->options.Validate());
+  if (!impl_->options.access_log.empty()) {
+    try {
+      impl_->access =
+          spdlog::basic_logger_mt("access:" + impl_->options.access_log, impl_->options.access_log);
+    } catch (const spdlog::spdlog_ex& e) {
+      return IOError("cannot open access log '" + impl_->options.access_log + "': " + e.what());
+    }
+    impl_->access->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %v");
+    impl_->access->flush_on(spdlog::level::warn);
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(impl_->options.host, ec);
   if (ec) return InvalidArgument("bad listen address '" + impl_->options.host + "'", "listen");
@@ -692,6 +720,10 @@ void HttpServer::Stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  if (impl_->access) {
+    impl_->access->flush();
+    spdlog::drop(impl_->access->name());
+  }
 }
 
 }  // namespace wangge::ingest

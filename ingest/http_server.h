@@ -32,6 +32,9 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{30};
   // Open connections beyond which a new one is answered 503 and closed. Default: 1024.
   int max_connections = 1024;
+  // A file that gets one line per answered request (request id, peer, actor, method,
+  // target, status, bytes, microseconds); empty = none. Default: none.
+  std::string access_log;
   // I/O threads. Default: 1.
   int threads = 1;
   // Device times further ahead of the server clock are refused. Default: 10 minutes.

@@ -229,6 +229,7 @@ struct ServeArgs {
   int threads = 1;
   int max_connections = 1024;
   int idle_timeout_s = 30;
+  std::string access_log;
 };
 
 // Activates the ruleset in `path` unless it is already the active version.
@@ -280,6 +281,7 @@ int RunServe(const ServeArgs& args) {
   options.threads = args.threads;
   options.max_connections = args.max_connections;
   options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  options.access_log = args.access_log;
   if (Status s = options.Validate(); !s.ok()) return Fail(s);
   auto tokens = ingest::TokenStore::Load(args.tokens);
   if (!tokens.ok()) return Fail(tokens.status());
@@ -549,6 +551,9 @@ int main(int argc, char** argv) {
       ->add_option("--max-connections", serve.max_connections,
                    "Open connections beyond which new ones get 503")
       ->capture_default_str();
+  serve_cmd->add_option("--access-log", serve.access_log,
+                        "File for one line per request (id, peer, actor, method, target, status, "
+                        "bytes, µs)");
   serve_cmd
       ->add_option("--idle-timeout", serve.idle_timeout_s,
                    "Seconds a connection may take to send a request or read an answer")

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -451,6 +452,23 @@ TEST_F(HttpServerTest, ASlowClientIsCutOffWithoutHoldingUpOthers) {
   EXPECT_TRUE(cut) << "the slow client was still connected after 4 s";
   EXPECT_LT(took, std::chrono::milliseconds(3500));
   EXPECT_GE(served, 3);
+}
+
+TEST_F(HttpServerTest, AccessLogHasOneLinePerRequestWithActorAndStatus) {
+  ServerOptions so;
+  so.port = 0;
+  so.access_log = dir_.Sub("access.log");
+  StartServer(so);
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("a-1")).status, 201);
+  ASSERT_EQ(Call(http::verb::get, "/v1/cases/a-1", "wg_wrong").status, 401);
+  server_->Stop();
+  std::ifstream in(dir_.Sub("access.log"));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find(" 127.0.0.1 W017 POST /v1/reports 201 "), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find(" 127.0.0.1 - GET /v1/cases/a-1 401 "), std::string::npos) << lines[1];
 }
 
 }  // namespace
