@@ -379,11 +379,15 @@ int RunDemo(const DemoArgs& args) {
   ingest::HttpServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   const std::string url = fmt::format("http://{}:{}", options.host, server.port());
-  std::string worker;  // the worker's token: the last word of the listing's worker line
+  // Tokens by role: the last word of each line of the listing.
+  std::string worker, supervisor, handler;
   {
     std::istringstream lines(listing);
     for (std::string line; std::getline(lines, line);) {
-      if (line.starts_with("worker")) worker = line.substr(line.rfind(' ') + 1);
+      const std::string token = line.substr(line.rfind(' ') + 1);
+      if (line.starts_with("worker")) worker = token;
+      if (line.starts_with("supervisor")) supervisor = token;
+      if (line.starts_with("handler")) handler = token;
     }
   }
   std::string sample_case;
@@ -402,10 +406,14 @@ int RunDemo(const DemoArgs& args) {
       "\"demo-1\", \"category\": \"env.garbage\", \"village\": \"V01\", "
       "\"grid\": \"V01-G1\", \"severity\": 2, \"text\": \"河道漂浮垃圾\", "
       "\"reported_at\": \"{}\"}}'\n"
-      "  curl -s {}/v1/cases/{} -H 'Authorization: Bearer {}'\n"
-      "(Case lists, overdue lists and closure-rate queries arrive with the next issues.)\n",
+      "  curl -s {}/v1/cases/{} -H 'Authorization: Bearer {}'          # state and history\n"
+      "  curl -s '{}/v1/cases?overdue=true&limit=5' -H 'Authorization: Bearer {}'  # oldest "
+      "overdue first\n"
+      "  curl -s '{}/v1/cases?status=dispatched&limit=5' -H 'Authorization: Bearer {}'  # a "
+      "handler's queue\n"
+      "  curl -s {}/metrics\n",
       (*engine)->head().seq.value, args.data, url, args.data, listing, url, url, worker,
-      FormatRfc3339(clock.Now()), url, sample_case, worker);
+      FormatRfc3339(clock.Now()), url, sample_case, worker, url, supervisor, url, handler, url);
   std::cout.flush();
   int signal = 0;
   sigwait(&signals, &signal);

@@ -466,9 +466,71 @@ TEST_F(HttpServerTest, AccessLogHasOneLinePerRequestWithActorAndStatus) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_NE(lines[0].find(" 127.0.0.1 W017 POST /v1/reports 201 "), std::string::npos)
-      << lines[0];
+  EXPECT_NE(lines[0].find(" 127.0.0.1 W017 POST /v1/reports 201 "), std::string::npos) << lines[0];
   EXPECT_NE(lines[1].find(" 127.0.0.1 - GET /v1/cases/a-1 401 "), std::string::npos) << lines[1];
+}
+
+TEST_F(HttpServerTest, InvalidUtf8IsRefusedAndWritesNothing) {
+  std::string body = ReportBody("u-1");
+  body.replace(body.find("河道"), 3, "\xff\xfe\xfd");
+  auto r = Call(http::verb::post, "/v1/reports", worker_, body);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("UTF-8"), std::string::npos) << r.body;
+  EXPECT_EQ(engine_->head().seq.value, 1u);
+}
+
+TEST_F(HttpServerTest, AFullSequencerQueueAnswers503WithRetryAfterAndLosesNothing) {
+  server_->Stop();
+  engine_->Stop();
+  server_.reset();
+  engine_.reset();
+  engine::EngineOptions o;
+  o.store.path = dir_.Sub("data");
+  o.sequencer.max_batch = 1;
+  o.sequencer.max_queue = 1;
+  auto e = engine::Engine::Open(o, clock_);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  engine_ = std::move(e).value();
+  ServerOptions so;
+  so.port = 0;
+  so.threads = 4;
+  StartServer(so);
+  std::atomic<int> created{0}, refused{0}, other{0};
+  std::atomic<bool> retry_after_missing{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 32; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        net::io_context ioc;
+        tcp::socket socket(ioc);
+        socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+        http::request<http::string_body> req{http::verb::post, "/v1/reports", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::authorization, "Bearer " + worker_);
+        req.body() = ReportBody("bp-" + std::to_string(t) + "-" + std::to_string(i));
+        req.prepare_payload();
+        http::write(socket, req);
+        boost::beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        http::read(socket, buffer, res);
+        if (res.result_int() == 201) {
+          ++created;
+        } else if (res.result_int() == 503) {
+          ++refused;
+          if (res[http::field::retry_after] != "1") retry_after_missing = true;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GT(refused.load(), 0) << "a queue of one never filled under 32 clients";
+  EXPECT_GT(created.load(), 0);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_FALSE(retry_after_missing.load());
+  // Exactly the acknowledged reports were written: the activation, then one per 201.
+  EXPECT_EQ(engine_->head().seq.value, 1u + static_cast<uint64_t>(created.load()));
 }
 
 }  // namespace
