@@ -1,10 +1,13 @@
 // `wangge demo` end to end as a process: it builds its data, checks it, serves, and
 // stops cleanly on SIGTERM.
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -35,13 +38,19 @@ TEST(DemoTest, GeneratesChecksServesAndStopsCleanly) {
   std::string out;
   char buf[4096];
   ssize_t n;
-  while (out.find("arrive with the next issues") == std::string::npos &&
-         (n = ::read(fds[0], buf, sizeof buf)) > 0) {
+  // Read until the last line of the demo's instructions, for at most two minutes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (out.find("/metrics\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    if ((n = ::read(fds[0], buf, sizeof buf)) <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
   ::close(fds[0]);
   EXPECT_NE(out.find("hash chain and derived state check out"), std::string::npos) << out;
   EXPECT_NE(out.find("Serving http://127.0.0.1:"), std::string::npos) << out;
+  EXPECT_NE(out.find("/v1/cases?overdue=true"), std::string::npos) << out;
   for (const char* role : {"worker", "handler", "supervisor", "auditor", "admin"}) {
     EXPECT_NE(out.find(std::string("\n") + role), std::string::npos) << role;
   }
