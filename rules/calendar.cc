@@ -242,4 +242,21 @@ TimeMs Calendar::AddWorkingMinutes(TimeMs start, int64_t minutes) const {
   return TimeMs{day * kDayMs - offset_ms};
 }
 
+int64_t Calendar::WorkingMsBetween(TimeMs from, TimeMs to) const {
+  if (to <= from) return 0;
+  const int64_t offset_ms = offset_.count() * 60'000;
+  const int64_t first = LocalDay(from), last = LocalDay(to);
+  int64_t total = 0;
+  for (int64_t day = first; day <= last; ++day) {
+    if (!IsWorkingDay(day)) continue;
+    const int64_t day_start = day * kDayMs - offset_ms;  // local midnight, UTC ms
+    for (const auto& [s, e] : periods_) {
+      const int64_t a = std::max<int64_t>(from.ms, day_start + s * int64_t{60'000});
+      const int64_t b = std::min<int64_t>(to.ms, day_start + e * int64_t{60'000});
+      if (b > a) total += b - a;
+    }
+  }
+  return total;
+}
+
 }  // namespace wangge::rules

@@ -42,6 +42,9 @@ class Calendar {
   // The instant `minutes` working minutes after `start`. The clock starts at the next
   // working minute when `start` is outside working time. REQUIRES: minutes >= 0.
   TimeMs AddWorkingMinutes(TimeMs start, int64_t minutes) const;
+  // Working time in [from, to), in milliseconds; 0 when to <= from. Costs one step per
+  // calendar day of the span.
+  int64_t WorkingMsBetween(TimeMs from, TimeMs to) const;
   // Working minutes in a full working day (450 with 08:30-12:00 and 13:30-17:30).
   int64_t working_minutes_per_day() const { return minutes_per_day_; }
 

@@ -8,11 +8,13 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "engine/core/bytes.h"
+#include "storage/counters.h"
 
 namespace wangge::storage {
 namespace {
@@ -42,6 +44,21 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Internal(msg);
 }
 
+// The stats family's values are Counters; a merge operand is a Counters delta.
+class CountersMerge final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    Counters sum, delta;
+    if (existing && !Counters::Decode(existing->ToStringView(), sum)) return false;
+    if (!Counters::Decode(value.ToStringView(), delta)) return false;
+    sum.AddAll(delta);
+    *new_value = sum.Encode();
+    return true;
+  }
+  const char* Name() const override { return "wangge.CountersMerge"; }
+};
+
 rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
@@ -55,6 +72,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (f == Family::kLog) cf.write_buffer_size = 64 << 20;
+  if (f == Family::kStats) cf.merge_operator = std::make_shared<CountersMerge>();
   return cf;
 }
 
@@ -97,6 +115,10 @@ WriteSet& WriteSet::operator=(WriteSet&&) noexcept = default;
 void WriteSet::Put(Family f, std::string_view key, std::string_view value) {
   // WriteBatch::Put only fails past its 4 GiB limit, which a group commit never nears.
   rep_->batch.Put(rep_->store->rep_->handle(f), key, value).PermitUncheckedError();
+}
+
+void WriteSet::Merge(Family f, std::string_view key, std::string_view delta) {
+  rep_->batch.Merge(rep_->store->rep_->handle(f), key, delta).PermitUncheckedError();
 }
 
 void WriteSet::Delete(Family f, std::string_view key) {

@@ -62,7 +62,9 @@ class WriteSet {
 
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
-  // Number of puts and deletes.
+  // Adds the encoded storage::Counters `delta` to the value at `key`. Only for kStats.
+  void Merge(Family f, std::string_view key, std::string_view delta);
+  // Number of puts, merges and deletes.
   size_t Count() const;
   // Bytes the batch holds.
   size_t ByteSize() const;
