@@ -3,6 +3,7 @@
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
+#include "engine/replay.h"
 
 namespace wangge::engine {
 
@@ -68,29 +69,30 @@ Result<StatusCounts> CountByStatus(const storage::Store& store) {
   return counts;
 }
 
-// Brings a directory of an older format to kFormatVersion. Format 1 lacked the history
-// index, which is rebuilt from the log here.
+// Brings a directory of an older format to kFormatVersion: format 1 lacked the history
+// index and formats 1 and 2 the stats figures, which are rebuilt from the log here.
 Status Upgrade(storage::Store& store, const storage::EventLog& log) {
+  const uint32_t from = store.format_version();
+  WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
   storage::WriteSet set(store);
-  Status failure;
-  WANGGE_RETURN_IF_ERROR(log.Scan(Seq{1}, Seq{}, [&](Seq seq, std::string_view payload) {
-    auto record = DecodeRecord(seq, payload);
-    if (!record.ok()) {
-      failure = record.status();
-      return false;
+  auto flush_if_full = [&]() -> Status {
+    if (set.Count() < 10'000) return Status::Ok();
+    WANGGE_RETURN_IF_ERROR(store.Write(set));
+    set.Clear();
+    return Status::Ok();
+  };
+  if (from < 2) {
+    for (const auto& [id, seq] : state.history) {
+      set.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
+      WANGGE_RETURN_IF_ERROR(flush_if_full());
     }
-    if (const auto* r = std::get_if<Report>(&record->body)) {
-      set.Put(storage::Family::kHistory, HistoryKey(r->client_id, seq), {});
-    } else if (const auto* t = std::get_if<Transition>(&record->body)) {
-      set.Put(storage::Family::kHistory, HistoryKey(t->case_id, seq), {});
-    }
-    if (set.Count() >= 10'000) {
-      failure = store.Write(set);
-      set.Clear();
-    }
-    return failure.ok();
-  }));
-  WANGGE_RETURN_IF_ERROR(failure);
+  }
+  const StatsDelta stats = StatsOf(state);
+  for (const auto& [key, counters] : stats.changes()) {
+    if (counters.empty()) continue;
+    set.Merge(storage::Family::kStats, key, counters.Encode());
+    WANGGE_RETURN_IF_ERROR(flush_if_full());
+  }
   store.PutCurrentFormat(set);
   return store.Write(set);
 }

@@ -7,6 +7,8 @@
 #include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
 #include "engine/sequencer.h"
+#include "engine/stats.h"
+#include "rules/calendar.h"
 
 namespace wangge::engine {
 namespace {
@@ -37,9 +39,55 @@ void CompareKeySets(const std::set<std::string>& want, const std::set<std::strin
 
 }  // namespace
 
+StatsDelta StatsOf(const RebuiltState& state) {
+  StatsDelta stats;
+  for (const auto& [id, c] : state.cases) {
+    auto w = state.work_ms.find(id);
+    stats.Apply(nullptr, c, w == state.work_ms.end() ? 0 : w->second);
+  }
+  return stats;
+}
+
+namespace {
+
+// The stats family against the figures of the rebuilt cases. A stored key whose value
+// summed to zero is the same as no key.
+Status CompareStats(const storage::Store& store, const RebuiltState& state,
+                    std::vector<std::string>& problems, size_t max) {
+  const StatsDelta want = StatsOf(state);
+  size_t matched = 0;
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(
+      store.Scan(Family::kStats, "", "", [&](std::string_view k, std::string_view v) {
+        storage::Counters have;
+        if (!storage::Counters::Decode(v, have)) {
+          problems.push_back("a stats value does not decode");
+          return problems.size() < max;
+        }
+        auto it = want.changes().find(std::string(k));
+        const bool expected = it != want.changes().end() && !it->second.empty();
+        if (expected) ++matched;
+        if (expected ? !(it->second == have) : !have.empty()) {
+          problems.push_back("stats key " + HexEncode(k) + " differs from the log's rebuild");
+        }
+        return problems.size() < max;
+      }));
+  size_t wanted = 0;
+  for (const auto& [k, c] : want.changes()) wanted += c.empty() ? 0 : 1;
+  if (matched != wanted && problems.size() < max) {
+    problems.push_back("stats: " + std::to_string(wanted - matched) +
+                       " keys of the log's rebuild are missing");
+  }
+  return failure;
+}
+
+}  // namespace
+
 Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
   RebuiltState state;
   Status failure;
+  // The calendar of the last activation: closures are measured in its working time.
+  std::optional<rules::Calendar> calendar;
   WANGGE_RETURN_IF_ERROR(log.Scan(Seq{1}, until, [&](Seq seq, std::string_view payload) {
     auto record = DecodeRecord(seq, payload);
     if (!record.ok()) {
@@ -47,8 +95,16 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       return false;
     }
     ++state.records;
-    if (std::holds_alternative<RulesActivation>(record->body)) {
+    if (const auto* a = std::get_if<RulesActivation>(&record->body)) {
       state.rules_seq = seq;
+      auto loaded = rules::Calendar::Load(a->calendar, "activated calendar");
+      if (!loaded.ok()) {
+        failure =
+            Corruption("record " + std::to_string(seq.value) +
+                       " activates a calendar that does not load: " + loaded.status().message());
+        return false;
+      }
+      calendar = std::move(loaded).value();
       return true;
     }
     if (std::holds_alternative<Report>(record->body)) {
@@ -72,6 +128,10 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       failure = Corruption("record " + std::to_string(seq.value) +
                            " does not apply: " + next.status().message());
       return false;
+    }
+    if (next->status == CaseStatus::kClosed && it->second.status != CaseStatus::kClosed) {
+      const rules::Calendar& cal = calendar ? *calendar : rules::Calendar::BuiltIn();
+      state.work_ms[id] = cal.WorkingMsBetween(next->received_at, next->closed_at);
     }
     it->second = std::move(next).value();
     state.history.emplace_back(id, seq);
@@ -122,6 +182,7 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   CompareKeySets(want_owner, owner, "owner", problems, max_problems);
   WANGGE_ASSIGN_OR_RETURN(auto history, KeysOf(store, Family::kHistory));
   CompareKeySets(want_history, history, "history", problems, max_problems);
+  WANGGE_RETURN_IF_ERROR(CompareStats(store, state, problems, max_problems));
   return problems;
 }
 

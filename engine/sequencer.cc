@@ -7,6 +7,7 @@
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
+#include "engine/stats.h"
 
 namespace wangge::engine {
 
@@ -24,6 +25,7 @@ struct Sequencer::Batch {
   struct Touched {
     std::optional<Case> before;  // as stored; empty for a case created in this batch
     Case after;
+    int64_t work_ms = 0;  // working time from receipt to closure, set when it closes
   };
   Batch(storage::Store& store, std::shared_ptr<const rules::Ruleset> active)
       : set(store), rules(std::move(active)) {}
@@ -163,9 +165,13 @@ void Sequencer::Process(std::vector<Item>& items) {
   }
 
   if (batch.records > 0) {
+    StatsDelta stats;
     for (auto& [id, t] : batch.touched) {
-      WriteCaseChange(batch.set, t.before ? &*t.before : nullptr, t.after);
+      const Case* before = t.before ? &*t.before : nullptr;
+      WriteCaseChange(batch.set, before, t.after);
+      stats.Apply(before, t.after, t.work_ms);
     }
+    stats.WriteTo(batch.set);
     Status s = log_.Commit(batch.set);
     if (!s.ok()) {
       // Nothing of this batch is durable: no command in it may be acknowledged.
@@ -234,7 +240,12 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
   batch.set.Put(storage::Family::kHistory, HistoryKey(t.case_id, record.seq), {});
-  batch.touched.find(t.case_id)->second.after = next;
+  auto& touched = batch.touched.find(t.case_id)->second;
+  if (next.status == CaseStatus::kClosed && current->status != CaseStatus::kClosed) {
+    // Under the calendar in force at this record, as replay computes it.
+    touched.work_ms = batch.rules->calendar().WorkingMsBetween(next.received_at, next.closed_at);
+  }
+  touched.after = next;
   return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};
 }
 

@@ -29,9 +29,9 @@ std::string_view FamilyName(Family f);
 
 // The on-disk format this build writes and reads. A directory with a larger
 // number was written by a newer wangge and is refused.
-// Format 2 added the history family; a format-1 directory is upgraded by the first
-// writer that opens it (engine::Engine::Open).
-inline constexpr uint32_t kFormatVersion = 2;
+// Format 2 added the history family, format 3 the stats family's contents; an older
+// directory is upgraded by the first writer that opens it (engine::Engine::Open).
+inline constexpr uint32_t kFormatVersion = 3;
 
 struct StoreOptions {
   // Data directory. Required.

@@ -1,5 +1,8 @@
 #include "engine/core/time.h"
 
+#include <charconv>
+#include <cstdio>
+
 namespace wangge {
 namespace {
 
@@ -122,6 +125,37 @@ int64_t DayNumber(int year, unsigned month, unsigned day) {
                                               std::chrono::day{day}})
       .time_since_epoch()
       .count();
+}
+
+CivilDate CivilFromDays(int64_t days) {
+  const std::chrono::year_month_day ymd{sys_days(std::chrono::days(days))};
+  return CivilDate{static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                   static_cast<unsigned>(ymd.day())};
+}
+
+Result<int64_t> ParseDate(std::string_view text) {
+  int year = 0;
+  unsigned month = 0, day = 0;
+  auto digits = [&](size_t at, size_t n, auto& out) {
+    if (at + n > text.size()) return false;
+    auto r = std::from_chars(text.data() + at, text.data() + at + n, out);
+    return r.ec == std::errc() && r.ptr == text.data() + at + n;
+  };
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !digits(0, 4, year) ||
+      !digits(5, 2, month) || !digits(8, 2, day)) {
+    return InvalidArgument("'" + std::string(text) + "' is not a date YYYY-MM-DD");
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
+                                        std::chrono::day{day}};
+  if (!ymd.ok()) return InvalidArgument("'" + std::string(text) + "' is not a calendar date");
+  return DayNumber(year, month, day);
+}
+
+std::string FormatDate(int64_t days) {
+  const CivilDate d = CivilFromDays(days);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", d.year, d.month, d.day);
+  return buf;
 }
 
 TimeMs SystemClock::Now() const {

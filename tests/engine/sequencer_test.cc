@@ -334,13 +334,13 @@ TEST_F(SequencerTest, HistoryListsEveryStepOfACaseWithTheStateAfterIt) {
   ExpectConsistent();
 }
 
-TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryIndexOnOpen) {
+TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryAndStatsOnOpen) {
   ASSERT_TRUE(Run(ReportCommand("u-1")).ok());
   ASSERT_TRUE(
       Run(TransitionCommand("u-1", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
   engine_.reset();
   {
-    // Make it look as format 1 wrote it: no history entries, version 1.
+    // Make it look as format 1 wrote it: no history entries, no stats, version 1.
     storage::StoreOptions so;
     so.path = dir_.Sub("data");
     auto store = storage::Store::Open(so);
@@ -350,6 +350,13 @@ TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryIndexOnOpen) {
                     ->Scan(storage::Family::kHistory, "", "",
                            [&](std::string_view k, std::string_view) {
                              set.Delete(storage::Family::kHistory, k);
+                             return true;
+                           })
+                    .ok());
+    ASSERT_TRUE((*store)
+                    ->Scan(storage::Family::kStats, "", "",
+                           [&](std::string_view k, std::string_view) {
+                             set.Delete(storage::Family::kStats, k);
                              return true;
                            })
                     .ok());

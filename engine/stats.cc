@@ -1,0 +1,397 @@
+#include "engine/stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "engine/case_index.h"
+#include "engine/codec.h"
+#include "engine/core/bytes.h"
+
+namespace wangge::engine {
+namespace {
+
+using storage::Counters;
+using storage::Family;
+
+constexpr std::array<std::string_view, 6> kDimNames = {"none", "office", "village",
+                                                       "grid", "worker", "category"};
+
+// The cubes kept: every grouping without a filter, and every grouping under a filter
+// on office, village or category.
+struct Cube {
+  Dim filter;
+  Dim group;
+};
+constexpr std::array<Dim, 6> kAllDims = {Dim::kNone, Dim::kOffice, Dim::kVillage,
+                                         Dim::kGrid, Dim::kWorker, Dim::kCategory};
+constexpr std::array<Dim, 3> kFilterDims = {Dim::kOffice, Dim::kVillage, Dim::kCategory};
+
+std::vector<Cube> MakeCubes() {
+  std::vector<Cube> cubes;
+  for (Dim g : kAllDims) cubes.push_back({Dim::kNone, g});
+  for (Dim f : kFilterDims) {
+    for (Dim g : kAllDims) {
+      if (g != f) cubes.push_back({f, g});
+    }
+  }
+  return cubes;
+}
+const std::vector<Cube>& Cubes() {
+  static const std::vector<Cube> cubes = MakeCubes();
+  return cubes;
+}
+
+bool IsFilterDim(Dim d) {
+  return std::find(kFilterDims.begin(), kFilterDims.end(), d) != kFilterDims.end();
+}
+
+enum Level : uint8_t { kMonth = 1, kDay = 2 };
+
+int64_t MonthOfDay(int64_t day) {
+  const CivilDate d = CivilFromDays(day);
+  return int64_t{d.year} * 12 + (d.month - 1);
+}
+int64_t FirstDayOfMonth(int64_t month) {
+  const int64_t year = month >= 0 ? month / 12 : (month - 11) / 12;
+  return DayNumber(static_cast<int>(year), static_cast<unsigned>(month - year * 12 + 1), 1);
+}
+
+void PutBucket(std::string& key, int64_t bucket) {
+  PutU32(key, static_cast<uint32_t>(static_cast<int32_t>(bucket)) ^ 0x8000'0000u);
+}
+int64_t BucketOf(std::string_view four) {
+  uint32_t raw = 0;
+  for (char c : four.substr(0, 4)) raw = raw << 8 | static_cast<uint8_t>(c);
+  return static_cast<int32_t>(raw ^ 0x8000'0000u);
+}
+
+// Key: filter dim, group dim, filter value, 0x00, level, bucket (i32, sign-flipped BE),
+// group value. One filter value's buckets are contiguous, and one bucket's groups.
+std::string Prefix(Cube cube, std::string_view filter_value, Level level) {
+  std::string key;
+  PutU8(key, static_cast<uint8_t>(cube.filter));
+  PutU8(key, static_cast<uint8_t>(cube.group));
+  key.append(filter_value);
+  PutU8(key, 0);
+  PutU8(key, level);
+  return key;
+}
+
+std::string_view ValueOf(const Case& c, Dim d) {
+  switch (d) {
+    case Dim::kOffice:
+      return c.office;
+    case Dim::kVillage:
+      return c.report.village;
+    case Dim::kGrid:
+      return c.report.grid;
+    case Dim::kWorker:
+      return c.reporter.id;
+    case Dim::kCategory:
+      return c.report.category;
+    case Dim::kNone:
+      break;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view DimName(Dim d) { return kDimNames[static_cast<size_t>(d)]; }
+
+std::optional<Dim> DimFromName(std::string_view name) {
+  for (size_t i = 0; i < kDimNames.size(); ++i) {
+    if (kDimNames[i] == name) return static_cast<Dim>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<Interval> IntervalFromName(std::string_view name) {
+  if (name == "none") return Interval::kNone;
+  if (name == "day") return Interval::kDay;
+  if (name == "week") return Interval::kWeek;
+  if (name == "month") return Interval::kMonth;
+  return std::nullopt;
+}
+
+int DurationBucket(int64_t ms) {
+  if (ms < 1000) return 0;
+  const double seconds = static_cast<double>(ms) / 1000.0;
+  const int k = static_cast<int>(std::ceil(std::log(seconds) / std::log(kHistogramGamma) - 1e-9));
+  return std::clamp(1 + k, 1, kHistogramBuckets - 1);
+}
+
+double BucketSeconds(int bucket) {
+  if (bucket <= 0) return 0;
+  return 2.0 * std::pow(kHistogramGamma, bucket - 1) / (kHistogramGamma + 1.0);
+}
+
+Counters Contribution(const Case& c, int64_t work_ms) {
+  Counters out;
+  if (c.status == CaseStatus::kCancelled) {
+    out.Add(slot::kCancelled, 1);
+    return out;
+  }
+  out.Add(slot::kTotal, 1);
+  if (c.extension_count > 0) out.Add(slot::kExtended, 1);
+  if (c.status != CaseStatus::kClosed) {
+    out.Add(slot::kOpen, 1);
+    return out;
+  }
+  const int64_t wall_ms = std::max<int64_t>(0, c.closed_at.ms - c.received_at.ms);
+  out.Add(slot::kClosed, 1);
+  if (c.closed_at <= c.deadline) out.Add(slot::kOnTime, 1);
+  if (c.reopen_count > 0) out.Add(slot::kRework, 1);
+  if (c.satisfaction > 0) {
+    out.Add(slot::kRated, 1);
+    if (c.satisfaction >= 4) out.Add(slot::kSatisfied, 1);
+  }
+  out.Add(slot::kCloseMsSum, wall_ms);
+  out.Add(slot::kCloseWorkMsSum, work_ms);
+  out.Add(static_cast<uint16_t>(slot::kWallHistogram + DurationBucket(wall_ms)), 1);
+  out.Add(static_cast<uint16_t>(slot::kWorkHistogram + DurationBucket(work_ms)), 1);
+  return out;
+}
+
+void StatsDelta::Apply(const Case* before, const Case& after, int64_t work_ms) {
+  const Counters now = Contribution(after, work_ms);
+  if (before && before->office == after.office) {
+    // Same groups and buckets (only the office of a case can change): one net change.
+    Counters change = now;
+    change.AddAll(Contribution(*before, 0), -1);
+    Add(after, change);
+    return;
+  }
+  if (before)
+    Add(*before, [&] {
+      Counters minus;
+      minus.AddAll(Contribution(*before, 0), -1);
+      return minus;
+    }());
+  Add(after, now);
+}
+
+void StatsDelta::Add(const Case& c, const Counters& delta) {
+  if (delta.empty()) return;
+  const int64_t day = ShanghaiDay(c.received_at);
+  const int64_t month = MonthOfDay(day);
+  for (const Cube& cube : Cubes()) {
+    for (Level level : {kMonth, kDay}) {
+      std::string key = Prefix(cube, ValueOf(c, cube.filter), level);
+      PutBucket(key, level == kMonth ? month : day);
+      key.append(ValueOf(c, cube.group));
+      changes_[std::move(key)].AddAll(delta);
+    }
+  }
+}
+
+void StatsDelta::WriteTo(storage::WriteSet& set) const {
+  for (const auto& [key, delta] : changes_) {
+    if (!delta.empty()) set.Merge(Family::kStats, key, delta.Encode());
+  }
+}
+
+std::optional<double> StatsRow::ClosureHours(double q, bool working) const {
+  const uint16_t base = working ? slot::kWorkHistogram : slot::kWallHistogram;
+  int64_t n = 0;
+  for (const auto& [s, v] : counters.slots()) {
+    if (s >= base && s < base + kHistogramBuckets) n += v;
+  }
+  if (n <= 0) return std::nullopt;
+  const auto rank =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * static_cast<double>(n) - 1e-9)));
+  int64_t seen = 0;
+  for (const auto& [s, v] : counters.slots()) {
+    if (s < base || s >= base + kHistogramBuckets) continue;
+    seen += v;
+    if (seen >= rank) return BucketSeconds(s - base) / 3600.0;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr int64_t kMinBucket = std::numeric_limits<int32_t>::min();
+constexpr int64_t kMaxBucket = std::numeric_limits<int32_t>::max();
+
+// A range of buckets of one level, inclusive.
+struct Span {
+  Level level;
+  int64_t lo;
+  int64_t hi;
+};
+
+// The spans that cover the days [from, to]: whole months at month level, the rest by day.
+// Intervals finer than a month read days only.
+std::vector<Span> Decompose(std::optional<int64_t> from, std::optional<int64_t> to,
+                            Interval interval) {
+  if (interval == Interval::kDay || interval == Interval::kWeek) {
+    return {Span{kDay, from.value_or(kMinBucket), to.value_or(kMaxBucket)}};
+  }
+  // First and last whole months inside the window.
+  const int64_t first_month =
+      from ? MonthOfDay(*from) + (FirstDayOfMonth(MonthOfDay(*from)) == *from ? 0 : 1) : kMinBucket;
+  const int64_t last_month =
+      to ? MonthOfDay(*to) - (FirstDayOfMonth(MonthOfDay(*to) + 1) - 1 == *to ? 0 : 1) : kMaxBucket;
+  std::vector<Span> spans;
+  if (first_month > last_month) {
+    spans.push_back(Span{kDay, *from, *to});  // both bounded: no whole month inside
+    return spans;
+  }
+  spans.push_back(Span{kMonth, first_month, last_month});
+  if (from && *from < FirstDayOfMonth(first_month)) {
+    spans.push_back(Span{kDay, *from, FirstDayOfMonth(first_month) - 1});
+  }
+  if (to && *to >= FirstDayOfMonth(last_month + 1)) {
+    spans.push_back(Span{kDay, FirstDayOfMonth(last_month + 1), *to});
+  }
+  return spans;
+}
+
+// The period label of a bucket under an interval: the first day of its day, week
+// (Monday) or month; "" without an interval.
+std::string PeriodOf(Level level, int64_t bucket, Interval interval) {
+  switch (interval) {
+    case Interval::kNone:
+      return {};
+    case Interval::kMonth:
+      return FormatDate(level == kMonth ? FirstDayOfMonth(bucket)
+                                        : FirstDayOfMonth(MonthOfDay(bucket)));
+    case Interval::kDay:
+      return FormatDate(bucket);
+    case Interval::kWeek: {
+      const int64_t monday = bucket - ((bucket % 7 + 7 + 3) % 7);  // 1970-01-05 was a Monday
+      return FormatDate(monday);
+    }
+  }
+  return {};
+}
+
+using Rows = std::map<std::pair<std::string, std::string>, StatsRow>;
+
+StatsRow& RowFor(Rows& rows, std::string period, std::string key) {
+  auto [it, inserted] = rows.try_emplace({period, key});
+  if (inserted) {
+    it->second.period = std::move(period);
+    it->second.key = std::move(key);
+  }
+  return it->second;
+}
+
+// Calls fn(bucket, group value, counters) for every key of `cube` under `filter_value`
+// in the span.
+template <typename Fn>
+Status ScanSpan(const storage::Store& store, Cube cube, std::string_view filter_value, Span span,
+                Fn&& fn) {
+  const std::string prefix = Prefix(cube, filter_value, span.level);
+  std::string start = prefix, end = prefix;
+  PutBucket(start, span.lo);
+  if (span.hi >= kMaxBucket) {
+    end.back() = static_cast<char>(span.level + 1);  // the next level's prefix
+  } else {
+    PutBucket(end, span.hi + 1);
+  }
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(
+      store.Scan(Family::kStats, start, end, [&](std::string_view k, std::string_view v) {
+        Counters counters;
+        if (k.size() < prefix.size() + 4 || !Counters::Decode(v, counters)) {
+          failure = Corruption("a stats value does not decode");
+          return false;
+        }
+        fn(BucketOf(k.substr(prefix.size(), 4)), k.substr(prefix.size() + 4), counters);
+        return true;
+      }));
+  return failure;
+}
+
+}  // namespace
+
+Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
+                               TimeMs last_event) {
+  if (q.filter != Dim::kNone && !IsFilterDim(q.filter)) {
+    return InvalidArgument("filters are kept for office, village and category only",
+                           std::string(DimName(q.filter)));
+  }
+  if (q.from_day && q.to_day && *q.from_day > *q.to_day) {
+    return InvalidArgument("from is after to", "from");
+  }
+  if (q.as_of < last_event) {
+    return InvalidArgument("as_of is before the last recorded event (" + FormatRfc3339(last_event) +
+                               "); the state at that time needs a replay",
+                           "as_of");
+  }
+  // A filter on the grouped dimension reads the unfiltered cube and keeps one group.
+  const bool same = q.filter != Dim::kNone && q.filter == q.group_by;
+  const Cube cube{same ? Dim::kNone : q.filter, q.group_by};
+  const std::string filter_value = same ? std::string() : q.filter_value;
+
+  Rows rows;
+  for (const Span& span : Decompose(q.from_day, q.to_day, q.interval)) {
+    WANGGE_RETURN_IF_ERROR(ScanSpan(store, cube, filter_value, span,
+                                    [&](int64_t bucket, std::string_view group, const Counters& c) {
+                                      RowFor(rows, PeriodOf(span.level, bucket, q.interval),
+                                             std::string(group))
+                                          .counters.AddAll(c);
+                                    }));
+  }
+
+  // Backlog: open cases received in the last 30 days by day of receipt; the rest of a
+  // row's open cases are older.
+  const int64_t as_of_day = ShanghaiDay(q.as_of);
+  const int64_t recent_from = std::max(q.from_day.value_or(kMinBucket), as_of_day - 29);
+  const int64_t recent_to = std::min(q.to_day.value_or(kMaxBucket), as_of_day);
+  if (recent_from <= recent_to) {
+    WANGGE_RETURN_IF_ERROR(ScanSpan(
+        store, cube, filter_value, Span{kDay, recent_from, recent_to},
+        [&](int64_t day, std::string_view group, const Counters& c) {
+          const int64_t open = c.Get(slot::kOpen);
+          if (open == 0) return;
+          const int64_t age = as_of_day - day;
+          size_t band = 0;
+          while (band < kBacklogBandDays.size() && age >= kBacklogBandDays[band]) ++band;
+          RowFor(rows, PeriodOf(kDay, day, q.interval), std::string(group)).backlog[band] += open;
+        }));
+  }
+  for (auto& [k, row] : rows) {
+    int64_t recent = 0;
+    for (size_t b = 0; b < kBacklogBandDays.size(); ++b) recent += row.backlog[b];
+    row.backlog.back() = row.Get(slot::kOpen) - recent;
+  }
+
+  // Overdue: open cases whose deadline passed by as_of, from the deadline index.
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(
+      store.Scan(Family::kDue, "", DueKey(q.as_of, ""), [&](std::string_view k, std::string_view) {
+        auto bytes = store.Get(Family::kCases, k.substr(8));
+        if (!bytes.ok()) {
+          failure = bytes.status();
+          return false;
+        }
+        if (!*bytes) return true;
+        auto c = DecodeCase(**bytes);
+        if (!c.ok()) {
+          failure = c.status();
+          return false;
+        }
+        const int64_t day = ShanghaiDay(c->received_at);
+        if (!c->open() || c->deadline >= q.as_of) return true;
+        if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) return true;
+        if (q.filter != Dim::kNone && ValueOf(*c, q.filter) != q.filter_value) return true;
+        RowFor(rows, PeriodOf(kDay, day, q.interval), std::string(ValueOf(*c, q.group_by)))
+            .overdue_open++;
+        return true;
+      }));
+  WANGGE_RETURN_IF_ERROR(failure);
+
+  StatsResult result;
+  for (auto& [k, row] : rows) {
+    if (same && row.key != q.filter_value) continue;
+    result.rows.push_back(std::move(row));
+  }
+  return result;
+}
+
+}  // namespace wangge::engine
