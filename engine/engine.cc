@@ -153,6 +153,23 @@ Result<CasePage> Engine::ListCases(const CaseQuery& query) const {
   return engine::ListCases(*store_, query);
 }
 
+Result<TimeMs> Engine::LastEventTime() const {
+  const Seq head = log_->head().seq;
+  if (head.value == 0) return TimeMs{};
+  std::string payload;
+  WANGGE_RETURN_IF_ERROR(log_->Scan(head, head, [&](Seq, std::string_view p) {
+    payload.assign(p);
+    return false;
+  }));
+  WANGGE_ASSIGN_OR_RETURN(Record record, DecodeRecord(head, payload));
+  return record.at;
+}
+
+Result<StatsResult> Engine::Stats(const StatsQuery& query) const {
+  WANGGE_ASSIGN_OR_RETURN(TimeMs last, LastEventTime());
+  return QueryStats(*store_, query, last);
+}
+
 Engine::~Engine() { Stop(); }
 
 void Engine::Stop() {

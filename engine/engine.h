@@ -10,6 +10,7 @@
 #include "engine/core/time.h"
 #include "engine/domain.h"
 #include "engine/sequencer.h"
+#include "engine/stats.h"
 #include "rules/ruleset.h"
 #include "storage/event_log.h"
 #include "storage/store.h"
@@ -67,6 +68,12 @@ class Engine {
   Result<std::vector<HistoryStep>> CaseHistory(std::string_view id) const {
     return ReadCaseHistory(*store_, *log_, id);
   }
+
+  // The time of the last log record (0 for an empty log).
+  Result<TimeMs> LastEventTime() const;
+
+  // Supervision figures; see engine/stats.h.
+  Result<StatsResult> Stats(const StatsQuery& query) const;
 
   // The case addressed by client id, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;

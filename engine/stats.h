@@ -56,7 +56,7 @@ inline constexpr uint16_t kWorkHistogram = 3000;  // + bucket, 0..1999
 
 // Closure-time histogram. Bucket 0 holds durations under one second; bucket 1 + k holds
 // (γ^(k−1), γ^k] seconds with γ = 1.02. A bucket's representative value 2γ^k / (γ + 1)
-// is within α = (γ − 1) / (γ + 1) < 0.99% of every duration in it.
+// is within α = (γ − 1) / (γ + 1) = 0.990% of every duration in it.
 inline constexpr double kHistogramGamma = 1.02;
 inline constexpr int kHistogramBuckets = 2000;
 int DurationBucket(int64_t ms);

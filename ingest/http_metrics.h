@@ -25,9 +25,10 @@ enum class Route : uint8_t {
   kCases,
   kTransitions,
   kRules,
+  kStats,
   kOther,  // unknown routes and requests that did not parse
 };
-inline constexpr size_t kRouteCount = 10;
+inline constexpr size_t kRouteCount = 11;
 
 std::string_view RouteName(Route r);
 

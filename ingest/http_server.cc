@@ -18,6 +18,7 @@
 
 #include "ingest/command_json.h"
 #include "ingest/http_metrics.h"
+#include "ingest/stats_json.h"
 
 namespace wangge::ingest {
 namespace {
@@ -264,6 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (at(1) == "reports" && path.size() == 2) route_ = Route::kReports;
     if (at(1) == "reports:batch" && path.size() == 2) route_ = Route::kBatch;
     if (at(1) == "rules" && path.size() == 2) route_ = Route::kRules;
+    if (at(1) == "stats" && path.size() == 2) route_ = Route::kStats;
     if (at(1) == "cases" && path.size() == 2) route_ = Route::kCases;
     if (at(1) == "cases" && path.size() == 3 && !path[2].empty()) route_ = Route::kCase;
     if (at(1) == "cases" && path.size() == 4 && at(3) == "transitions" && !path[2].empty()) {
@@ -285,6 +287,9 @@ class Session : public std::enable_shared_from_this<Session> {
       case Route::kCase:
         if (method != http::verb::get) return MethodNotAllowed("GET");
         return GetCase(*actor, path[2]);
+      case Route::kStats:
+        if (method != http::verb::get) return MethodNotAllowed("GET");
+        return GetStats(*actor, url->params());
       case Route::kTransitions:
         if (method != http::verb::post) return MethodNotAllowed("POST");
         return PostTransition(*actor, path[2]);
@@ -533,6 +538,50 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     return Status::Ok();
+  }
+
+  // GET /v1/stats: supervision figures (engine/stats.h). Handlers see their office's.
+  void GetStats(const engine::Actor& actor, boost::urls::params_view params) {
+    if (actor.role == engine::Role::kWorker) {
+      return Send(Error(request_, PermissionDenied("workers do not read statistics")));
+    }
+    StatsParams p;
+    std::vector<std::string> seen;
+    for (const auto& param : params) {
+      const std::string& key = param.key;
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        return Send(Error(request_, InvalidArgument("query parameter given twice", key)));
+      }
+      seen.push_back(key);
+      std::string* field = key == "from"       ? &p.from
+                           : key == "to"       ? &p.to
+                           : key == "group_by" ? &p.group_by
+                           : key == "office"   ? &p.office
+                           : key == "village"  ? &p.village
+                           : key == "category" ? &p.category
+                           : key == "as_of"    ? &p.as_of
+                           : key == "interval" ? &p.interval
+                                               : nullptr;
+      if (!field) {
+        return Send(Error(request_, InvalidArgument("unknown query parameter '" + key + "'", key)));
+      }
+      *field = param.value;
+    }
+    if (actor.role == engine::Role::kHandler) {
+      if ((!p.office.empty() && p.office != actor.office) || !p.village.empty() ||
+          !p.category.empty()) {
+        return Send(Error(request_, PermissionDenied("a handler reads only their own office's "
+                                                     "figures (filter: office)")));
+      }
+      p.office = actor.office;
+    }
+    engine::StatsQuery q;
+    if (Status s = BuildStatsQuery(p, server_.clock.Now(), q); !s.ok()) {
+      return Send(Error(request_, s));
+    }
+    auto result = server_.engine.Stats(q);
+    if (!result.ok()) return Send(Error(request_, result.status()));
+    Send(Json(request_, http::status::ok, StatsJson(q, *result)));
   }
 
   // GET /v1/rules: the active ruleset and the record that activated it.

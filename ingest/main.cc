@@ -22,6 +22,7 @@
 #include "ingest/import_311.h"
 #include "ingest/importer.h"
 #include "ingest/rules_command.h"
+#include "ingest/stats_json.h"
 #include "ingest/tokens.h"
 #include "rules/ruleset.h"
 
@@ -428,6 +429,34 @@ struct InfoArgs {
   bool check = false;
 };
 
+struct StatsArgs {
+  std::string data;
+  ingest::StatsParams params;
+  bool json = false;
+  bool csv = false;
+};
+
+int RunStats(const StatsArgs& args) {
+  engine::EngineOptions options;
+  options.store.path = args.data;
+  options.store.read_only = true;
+  SystemClock clock;
+  engine::StatsQuery query;
+  if (Status s = ingest::BuildStatsQuery(args.params, clock.Now(), query); !s.ok()) return Fail(s);
+  auto engine = engine::Engine::Open(options, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  auto result = (*engine)->Stats(query);
+  if (!result.ok()) return Fail(result.status());
+  if (args.json) {
+    std::cout << boost::json::serialize(ingest::StatsJson(query, *result)) << "\n";
+  } else if (args.csv) {
+    std::cout << ingest::StatsCsv(query, *result);
+  } else {
+    std::cout << ingest::StatsTable(query, *result);
+  }
+  return kExitOk;
+}
+
 int RunInfo(const InfoArgs& args) {
   engine::EngineOptions options;
   options.store.path = args.data;
@@ -585,6 +614,24 @@ int main(int argc, char** argv) {
   info_cmd->add_flag("--check", info.check,
                      "Also walk the hash chain and compare case state with a rebuild from the log");
 
+  StatsArgs stats;
+  auto* stats_cmd = app.add_subcommand(
+      "stats", "Closure and on-time rates, closure-time percentiles, overdue and backlog");
+  stats_cmd->add_option("--data", stats.data, "Data directory (opened read-only)")->required();
+  stats_cmd->add_option("--from", stats.params.from, "First day of receipt, YYYY-MM-DD (UTC+8)");
+  stats_cmd->add_option("--to", stats.params.to, "Last day of receipt, YYYY-MM-DD, inclusive");
+  stats_cmd->add_option("--group-by", stats.params.group_by,
+                        "none, office, village, grid, worker or category");
+  stats_cmd->add_option("--office", stats.params.office, "Only this office's cases");
+  stats_cmd->add_option("--village", stats.params.village, "Only this village's cases");
+  stats_cmd->add_option("--category", stats.params.category, "Only this category's cases");
+  stats_cmd->add_option("--interval", stats.params.interval,
+                        "A row per day, week or month of receipt");
+  stats_cmd->add_option("--as-of", stats.params.as_of,
+                        "Judge overdue and backlog at this RFC 3339 time (default: now)");
+  auto* json_flag = stats_cmd->add_flag("--json", stats.json, "JSON (the HTTP API's shape)");
+  stats_cmd->add_flag("--csv", stats.csv, "CSV with a header line")->excludes(json_flag);
+
   ingest::RulesArgs rules_args;
   auto* rules_cmd = app.add_subcommand("rules", "Check, test, explain and activate rulesets");
   rules_cmd->require_subcommand(1);
@@ -621,6 +668,7 @@ int main(int argc, char** argv) {
   if (*gen_cmd) return RunGen(gen);
   if (*import_cmd) return RunImport(import);
   if (*info_cmd) return RunInfo(info);
+  if (*stats_cmd) return RunStats(stats);
   if (*import311_cmd) return RunImport311(i311);
   if (*token_add_cmd) return RunTokenAdd(token);
   if (*serve_cmd) return RunServe(serve);

@@ -1,12 +1,21 @@
 // The wangge binary end to end: exit codes and messages of gen, import and info.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "engine/engine.h"
+#include "ingest/http_server.h"
+#include "ingest/tokens.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
 namespace {
@@ -169,6 +178,63 @@ TEST(CliTest, TokenAddPrintsTheTokenOnceAndStoresItsHash) {
   CliRun broken = Wangge("token add --tokens " + file + " --actor S1 --role supervisor");
   EXPECT_EQ(broken.exit_code, 2) << broken.output;
   EXPECT_NE(broken.output.find(":2:1:"), std::string::npos) << broken.output;
+}
+
+// `wangge stats` and GET /v1/stats give the same figures for the same query.
+TEST(CliTest, StatsFromTheCommandEqualStatsFromTheServer) {
+  wangge::testing::TempDir dir;
+  const std::string year = dir.Sub("year.ndjson"), data = dir.Sub("data");
+  ASSERT_EQ(Wangge("gen --reports 600 --seed 5 --out " + year).exit_code, 0);
+  ASSERT_EQ(Wangge("import --data " + data + " --create --no-sync " + year).exit_code, 0);
+  const std::string as_of = "2021-01-10T00:00:00+08:00";
+  const std::string query = "--from 2020-02-01 --to 2020-11-30 --group-by office --as-of " + as_of;
+  CliRun cli = Wangge("stats --data " + data + " --json " + query);
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  auto from_cli = boost::json::parse(cli.output).as_object();
+  int64_t total = 0;
+  for (const auto& row : from_cli.at("rows").as_array()) total += row.at("total").as_int64();
+  EXPECT_GT(total, 400);
+
+  wangge::testing::FakeClock clock;
+  wangge::engine::EngineOptions o;
+  o.store.path = data;
+  auto engine = wangge::engine::Engine::Open(o, clock);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto made = wangge::ingest::TokenStore::NewToken({"S-1", wangge::engine::Role::kSupervisor, ""});
+  ASSERT_TRUE(made.ok());
+  auto tokens = wangge::ingest::TokenStore::Parse(made->second + "\n", "tokens");
+  ASSERT_TRUE(tokens.ok());
+  wangge::ingest::ServerOptions so;
+  so.port = 0;
+  wangge::ingest::HttpServer server(**engine, *tokens, clock, so);
+  ASSERT_TRUE(server.Start().ok());
+  namespace net = boost::asio;
+  namespace http = boost::beast::http;
+  net::io_context ioc;
+  net::ip::tcp::socket socket(ioc);
+  socket.connect({net::ip::make_address("127.0.0.1"), server.port()});
+  http::request<http::string_body> req{
+      http::verb::get,
+      "/v1/stats?from=2020-02-01&to=2020-11-30&group_by=office&as_of=2021-01-10T00:00:00%2B08:00",
+      11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::authorization, "Bearer " + made->first);
+  http::write(socket, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  server.Stop();
+  (*engine)->Stop();
+  ASSERT_EQ(res.result_int(), 200u) << res.body();
+  EXPECT_EQ(boost::json::parse(res.body()), from_cli);
+
+  CliRun csv = Wangge("stats --data " + data + " --csv " + query);
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_EQ(std::count(csv.output.begin(), csv.output.end(), '\n'),
+            static_cast<long>(from_cli.at("rows").as_array().size()) + 1);
+  CliRun bad = Wangge("stats --data " + data + " --group-by colour");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("group_by"), std::string::npos) << bad.output;
 }
 
 }  // namespace

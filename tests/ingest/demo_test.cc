@@ -1,13 +1,12 @@
 // `wangge demo` end to end as a process: it builds its data, checks it, serves, and
 // stops cleanly on SIGTERM.
+#include <chrono>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>

@@ -533,5 +533,56 @@ TEST_F(HttpServerTest, AFullSequencerQueueAnswers503WithRetryAfterAndLosesNothin
   EXPECT_EQ(engine_->head().seq.value, 1u + static_cast<uint64_t>(created.load()));
 }
 
+TEST_F(HttpServerTest, StatsAnswerSupervisorsAndHandlersAndRefuseBadQueries) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("st-" + std::to_string(i)))
+                  .status,
+              201);
+  }
+  for (const char* action : {R"({"action":"accept"})", R"({"action":"resolve"})"}) {
+    ASSERT_EQ(Call(http::verb::post, "/v1/cases/st-0/transitions", handler_, action).status, 200);
+  }
+  ASSERT_EQ(Call(http::verb::post, "/v1/cases/st-0/transitions", worker_,
+                 R"({"action":"verify","satisfaction":5})")
+                .status,
+            200);
+  auto r = Call(http::verb::get, "/v1/stats?group_by=office", supervisor_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto rows = boost::json::parse(r.body).at("rows").as_array();
+  ASSERT_EQ(rows.size(), 1u) << r.body;
+  EXPECT_EQ(rows[0].at("key").as_string(), "zonghe-zhifa");
+  EXPECT_EQ(rows[0].at("total").as_int64(), 3);
+  EXPECT_EQ(rows[0].at("closed").as_int64(), 1);
+  EXPECT_EQ(rows[0].at("open").as_int64(), 2);
+  EXPECT_EQ(rows[0].at("satisfaction_rate").as_double(), 1.0);
+
+  auto mine = Call(http::verb::get, "/v1/stats", handler_);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(boost::json::parse(mine.body).at("office").as_string(), "zonghe-zhifa");
+  auto theirs = Call(http::verb::get, "/v1/stats", other_handler_);
+  ASSERT_EQ(theirs.status, 200) << theirs.body;
+  EXPECT_TRUE(boost::json::parse(theirs.body).at("rows").as_array().empty()) << theirs.body;
+  EXPECT_EQ(Call(http::verb::get, "/v1/stats?village=V07", handler_).status, 403);
+  EXPECT_EQ(Call(http::verb::get, "/v1/stats", worker_).status, 403);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {"from=2020-13-01", "from"},
+      {"to=yesterday", "to"},
+      {"group_by=colour", "group_by"},
+      {"interval=year", "interval"},
+      {"as_of=now", "as_of"},
+      {"office=a&village=b", "village"},
+      {"from=2020-03-02&to=2020-03-01", "from"},
+      {"grid=V07-G3", "grid"},
+      {"as_of=2001-01-01T00:00:00Z", "as_of"},
+  };
+  for (const auto& [query, field] : bad) {
+    auto b = Call(http::verb::get, "/v1/stats?" + query, supervisor_);
+    EXPECT_EQ(b.status, 400) << query << ": " << b.body;
+    EXPECT_NE(b.body.find("\"field\":\"" + field + "\""), std::string::npos)
+        << query << ": " << b.body;
+  }
+}
+
 }  // namespace
 }  // namespace wangge::ingest
