@@ -412,9 +412,12 @@ int RunDemo(const DemoArgs& args) {
       "overdue first\n"
       "  curl -s '{}/v1/cases?status=dispatched&limit=5' -H 'Authorization: Bearer {}'  # a "
       "handler's queue\n"
+      "  curl -s '{}/v1/stats?group_by=office' -H 'Authorization: Bearer {}'  # closure "
+      "rates\n"
       "  curl -s {}/metrics\n",
       (*engine)->head().seq.value, args.data, url, args.data, listing, url, url, worker,
-      FormatRfc3339(clock.Now()), url, sample_case, worker, url, supervisor, url, handler, url);
+      FormatRfc3339(clock.Now()), url, sample_case, worker, url, supervisor, url, handler, url,
+      supervisor, url);
   std::cout.flush();
   int signal = 0;
   sigwait(&signals, &signal);
