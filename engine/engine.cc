@@ -166,6 +166,11 @@ Result<TimeMs> Engine::LastEventTime() const {
 }
 
 Result<StatsResult> Engine::Stats(const StatsQuery& query) const {
+  if (store_->format_version() < 3) {
+    return FailedPrecondition("this data directory predates the figures (format " +
+                              std::to_string(store_->format_version()) +
+                              "); open it once with a writing command to compute them");
+  }
   WANGGE_ASSIGN_OR_RETURN(TimeMs last, LastEventTime());
   return QueryStats(*store_, query, last);
 }

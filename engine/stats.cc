@@ -269,19 +269,90 @@ std::string PeriodOf(Level level, int64_t bucket, Interval interval) {
   return {};
 }
 
-using Rows = std::map<std::pair<std::string, std::string>, StatsRow>;
-
-StatsRow& RowFor(Rows& rows, std::string period, std::string key) {
-  auto [it, inserted] = rows.try_emplace({period, key});
-  if (inserted) {
-    it->second.period = std::move(period);
-    it->second.key = std::move(key);
+// Adds encoded vectors into a dense array for the counters and the histogram buckets
+// under 1,000 (durations up to ~3 years); the rest go to a sparse overflow. A year of
+// a fine grouping adds thousands of vectors into each row, which a sorted sparse
+// vector would do in O(row size) each.
+class Accumulator {
+ public:
+  bool AddEncoded(std::string_view bytes) {
+    if (dense_.empty()) dense_.assign(kSize, 0);
+    return Counters::ForEachEncoded(bytes, [this](uint16_t slot, int64_t v) {
+      const int i = Index(slot);
+      if (i >= 0) {
+        dense_[static_cast<size_t>(i)] += v;
+      } else {
+        overflow_.Add(slot, v);
+      }
+    });
   }
-  return it->second;
-}
+  void FoldInto(Counters& out) const {
+    if (dense_.empty()) return;
+    Counters folded;  // built in slot order: counters, then the two histograms
+    for (uint16_t slot = 0; slot < kCounters; ++slot) folded.Append(slot, dense_[slot]);
+    for (uint16_t b = 0; b < kBuckets; ++b) {
+      folded.Append(static_cast<uint16_t>(slot::kWallHistogram + b), dense_[kCounters + b]);
+    }
+    for (uint16_t b = 0; b < kBuckets; ++b) {
+      folded.Append(static_cast<uint16_t>(slot::kWorkHistogram + b),
+                    dense_[kCounters + kBuckets + b]);
+    }
+    folded.AddAll(overflow_);
+    out.AddAll(folded);
+  }
 
-// Calls fn(bucket, group value, counters) for every key of `cube` under `filter_value`
-// in the span.
+ private:
+  static constexpr size_t kCounters = 16, kBuckets = 1000, kSize = kCounters + 2 * kBuckets;
+  static int Index(uint16_t slot) {
+    if (slot < kCounters) return slot;
+    if (slot >= slot::kWallHistogram && slot < slot::kWallHistogram + kBuckets) {
+      return static_cast<int>(kCounters + slot - slot::kWallHistogram);
+    }
+    if (slot >= slot::kWorkHistogram && slot < slot::kWorkHistogram + kBuckets) {
+      return static_cast<int>(kCounters + kBuckets + slot - slot::kWorkHistogram);
+    }
+    return -1;
+  }
+  std::vector<int64_t> dense_;
+  Counters overflow_;
+};
+
+struct RowState {
+  StatsRow row;
+  Accumulator sums;
+  int added = 0;  // vectors added so far
+};
+constexpr int kSparseAdds = 2;
+// Rows by period + 0x00 + group value (in that order, so rows come out by period).
+class Rows {
+ public:
+  RowState& For(std::string_view period, std::string_view key) {
+    scratch_.assign(period);
+    scratch_.push_back('\0');
+    scratch_.append(key);
+    auto it = rows_.find(scratch_);  // no allocation when the row exists
+    if (it == rows_.end()) {
+      it = rows_.emplace(scratch_, RowState{}).first;
+      it->second.row.period = std::string(period);
+      it->second.row.key = std::string(key);
+    }
+    return it->second;
+  }
+  size_t size() const { return rows_.size(); }
+  auto begin() { return rows_.begin(); }
+  auto end() { return rows_.end(); }
+
+ private:
+  std::map<std::string, RowState, std::less<>> rows_;
+  std::string scratch_;
+};
+
+// Rows beyond this many add sparse vectors directly: dense arrays (16 KB each) for every
+// row of a daily series of a fine grouping would not fit in memory.
+constexpr size_t kDenseRows = 2048;
+
+// Calls fn(bucket, group value, encoded counters) for every key of `cube` under
+// `filter_value` in the span.
 template <typename Fn>
 Status ScanSpan(const storage::Store& store, Cube cube, std::string_view filter_value, Span span,
                 Fn&& fn) {
@@ -296,12 +367,14 @@ Status ScanSpan(const storage::Store& store, Cube cube, std::string_view filter_
   Status failure;
   WANGGE_RETURN_IF_ERROR(
       store.Scan(Family::kStats, start, end, [&](std::string_view k, std::string_view v) {
-        Counters counters;
-        if (k.size() < prefix.size() + 4 || !Counters::Decode(v, counters)) {
+        if (k.size() < prefix.size() + 4) {
+          failure = Corruption("a stats key is malformed");
+          return false;
+        }
+        if (!fn(BucketOf(k.substr(prefix.size(), 4)), k.substr(prefix.size() + 4), v)) {
           failure = Corruption("a stats value does not decode");
           return false;
         }
-        fn(BucketOf(k.substr(prefix.size(), 4)), k.substr(prefix.size() + 4), counters);
         return true;
       }));
   return failure;
@@ -330,13 +403,21 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
 
   Rows rows;
   for (const Span& span : Decompose(q.from_day, q.to_day, q.interval)) {
-    WANGGE_RETURN_IF_ERROR(ScanSpan(store, cube, filter_value, span,
-                                    [&](int64_t bucket, std::string_view group, const Counters& c) {
-                                      RowFor(rows, PeriodOf(span.level, bucket, q.interval),
-                                             std::string(group))
-                                          .counters.AddAll(c);
-                                    }));
+    WANGGE_RETURN_IF_ERROR(
+        ScanSpan(store, cube, filter_value, span,
+                 [&](int64_t bucket, std::string_view group, std::string_view value) {
+                   RowState& r = rows.For(PeriodOf(span.level, bucket, q.interval), group);
+                   // Dense only for rows that add up many vectors (its fixed cost is 16 KB).
+                   if (++r.added > kSparseAdds && rows.size() <= kDenseRows) {
+                     return r.sums.AddEncoded(value);
+                   }
+                   Counters c;
+                   if (!Counters::Decode(value, c)) return false;
+                   r.row.counters.AddAll(c);
+                   return true;
+                 }));
   }
+  for (auto& [k, r] : rows) r.sums.FoldInto(r.row.counters);
 
   // Backlog: open cases received in the last 30 days by day of receipt; the rest of a
   // row's open cases are older.
@@ -344,18 +425,20 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
   const int64_t recent_from = std::max(q.from_day.value_or(kMinBucket), as_of_day - 29);
   const int64_t recent_to = std::min(q.to_day.value_or(kMaxBucket), as_of_day);
   if (recent_from <= recent_to) {
-    WANGGE_RETURN_IF_ERROR(ScanSpan(
-        store, cube, filter_value, Span{kDay, recent_from, recent_to},
-        [&](int64_t day, std::string_view group, const Counters& c) {
-          const int64_t open = c.Get(slot::kOpen);
-          if (open == 0) return;
-          const int64_t age = as_of_day - day;
-          size_t band = 0;
-          while (band < kBacklogBandDays.size() && age >= kBacklogBandDays[band]) ++band;
-          RowFor(rows, PeriodOf(kDay, day, q.interval), std::string(group)).backlog[band] += open;
-        }));
+    WANGGE_RETURN_IF_ERROR(
+        ScanSpan(store, cube, filter_value, Span{kDay, recent_from, recent_to},
+                 [&](int64_t day, std::string_view group, std::string_view value) {
+                   const int64_t open = Counters::GetEncoded(value, slot::kOpen);
+                   if (open == 0) return true;
+                   const int64_t age = as_of_day - day;
+                   size_t band = 0;
+                   while (band < kBacklogBandDays.size() && age >= kBacklogBandDays[band]) ++band;
+                   rows.For(PeriodOf(kDay, day, q.interval), group).row.backlog[band] += open;
+                   return true;
+                 }));
   }
-  for (auto& [k, row] : rows) {
+  for (auto& [k, state] : rows) {
+    StatsRow& row = state.row;
     int64_t recent = 0;
     for (size_t b = 0; b < kBacklogBandDays.size(); ++b) recent += row.backlog[b];
     row.backlog.back() = row.Get(slot::kOpen) - recent;
@@ -380,16 +463,15 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
         if (!c->open() || c->deadline >= q.as_of) return true;
         if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) return true;
         if (q.filter != Dim::kNone && ValueOf(*c, q.filter) != q.filter_value) return true;
-        RowFor(rows, PeriodOf(kDay, day, q.interval), std::string(ValueOf(*c, q.group_by)))
-            .overdue_open++;
+        rows.For(PeriodOf(kDay, day, q.interval), ValueOf(*c, q.group_by)).row.overdue_open++;
         return true;
       }));
   WANGGE_RETURN_IF_ERROR(failure);
 
   StatsResult result;
-  for (auto& [k, row] : rows) {
-    if (same && row.key != q.filter_value) continue;
-    result.rows.push_back(std::move(row));
+  for (auto& [k, state] : rows) {
+    if (same && state.row.key != q.filter_value) continue;
+    result.rows.push_back(std::move(state.row));
   }
   return result;
 }

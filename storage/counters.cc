@@ -25,7 +25,42 @@ int64_t Counters::Get(uint16_t slot) const {
 }
 
 void Counters::AddAll(const Counters& other, int64_t sign) {
-  for (const auto& [slot, value] : other.slots_) Add(slot, sign * value);
+  if (other.slots_.empty()) return;
+  if (other.slots_.size() * 8 < slots_.size()) {
+    // A small vector into a large one (a day's histogram into a year's): search forward
+    // from the last position instead of rebuilding the large one.
+    auto from = slots_.begin();
+    for (const auto& [slot, value] : other.slots_) {
+      from = std::lower_bound(from, slots_.end(), slot,
+                              [](const auto& p, uint16_t s) { return p.first < s; });
+      if (from != slots_.end() && from->first == slot) {
+        from->second += sign * value;
+        if (from->second == 0) from = slots_.erase(from);
+      } else {
+        from = slots_.insert(from, {slot, sign * value}) + 1;
+      }
+    }
+    return;
+  }
+  // A linear merge of two sorted runs: adding histograms stays O(n + m).
+  std::vector<std::pair<uint16_t, int64_t>> out;
+  out.reserve(slots_.size() + other.slots_.size());
+  auto a = slots_.cbegin();
+  auto b = other.slots_.cbegin();
+  while (a != slots_.cend() || b != other.slots_.cend()) {
+    if (b == other.slots_.cend() || (a != slots_.cend() && a->first < b->first)) {
+      out.push_back(*a++);
+    } else if (a == slots_.cend() || b->first < a->first) {
+      out.emplace_back(b->first, sign * b->second);
+      ++b;
+    } else {
+      const int64_t v = a->second + sign * b->second;
+      if (v != 0) out.emplace_back(a->first, v);
+      ++a;
+      ++b;
+    }
+  }
+  slots_ = std::move(out);
 }
 
 std::string Counters::Encode() const {
@@ -36,6 +71,17 @@ std::string Counters::Encode() const {
     PutI64(out, value);
   }
   return out;
+}
+
+int64_t Counters::GetEncoded(std::string_view bytes, uint16_t slot) {
+  ByteReader r(bytes);
+  uint16_t s = 0;
+  int64_t value = 0;
+  while (r.U16(s) && r.I64(value)) {
+    if (s == slot) return value;
+    if (s > slot) break;
+  }
+  return 0;
 }
 
 bool Counters::Decode(std::string_view bytes, Counters& out) {

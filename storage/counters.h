@@ -15,6 +15,12 @@ namespace wangge::storage {
 class Counters {
  public:
   void Add(uint16_t slot, int64_t delta);
+  // Add for a slot above every slot held (building a vector in slot order); O(1).
+  void Append(uint16_t slot, int64_t value) {
+    if (value == 0) return;
+    if (!slots_.empty() && slots_.back().first >= slot) return Add(slot, value);
+    slots_.emplace_back(slot, value);
+  }
   int64_t Get(uint16_t slot) const;
   // Adds `sign` × every slot of `other`.
   void AddAll(const Counters& other, int64_t sign = 1);
@@ -24,6 +30,23 @@ class Counters {
 
   // u16 slot then i64 value (both big-endian) for each non-zero slot, in slot order.
   std::string Encode() const;
+  // The value of one slot read straight from an encoding (0 when absent or malformed):
+  // cheaper than Decode when one slot is wanted.
+  static int64_t GetEncoded(std::string_view bytes, uint16_t slot);
+  // Calls fn(slot, value) for each pair of an encoding, in slot order; false when
+  // `bytes` is not an encoding (fn may have seen some pairs).
+  template <typename Fn>
+  static bool ForEachEncoded(std::string_view bytes, Fn&& fn) {
+    if (bytes.size() % 10 != 0) return false;
+    for (size_t i = 0; i < bytes.size(); i += 10) {
+      uint64_t v = 0;
+      for (size_t j = 2; j < 10; ++j) v = v << 8 | static_cast<uint8_t>(bytes[i + j]);
+      const auto slot = static_cast<uint16_t>(static_cast<uint8_t>(bytes[i]) << 8 |
+                                              static_cast<uint8_t>(bytes[i + 1]));
+      fn(slot, static_cast<int64_t>(v ^ (uint64_t{1} << 63)));
+    }
+    return true;
+  }
   // False, leaving `out` unspecified, when `bytes` is not an encoding.
   static bool Decode(std::string_view bytes, Counters& out);
 

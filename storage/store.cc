@@ -1,6 +1,7 @@
 #include "storage/store.h"
 
 #include <array>
+#include <deque>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
 #include "engine/core/bytes.h"
@@ -44,19 +46,39 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Internal(msg);
 }
 
-// The stats family's values are Counters; a merge operand is a Counters delta.
-class CountersMerge final : public rocksdb::AssociativeMergeOperator {
+// The stats family's values are Counters; a merge operand is a Counters delta. All
+// operands of a key are summed in one pass (a pairwise merge would re-encode the
+// growing sum once per operand).
+class CountersMerge final : public rocksdb::MergeOperator {
  public:
-  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* new_value, rocksdb::Logger*) const override {
-    Counters sum, delta;
-    if (existing && !Counters::Decode(existing->ToStringView(), sum)) return false;
-    if (!Counters::Decode(value.ToStringView(), delta)) return false;
-    sum.AddAll(delta);
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    Counters sum;
+    if (in.existing_value && !Counters::Decode(in.existing_value->ToStringView(), sum)) {
+      return false;
+    }
+    if (!AddOperands(in.operand_list, sum)) return false;
+    out->new_value = sum.Encode();
+    return true;
+  }
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger*) const override {
+    Counters sum;
+    if (!AddOperands(operands, sum)) return false;
     *new_value = sum.Encode();
     return true;
   }
   const char* Name() const override { return "wangge.CountersMerge"; }
+
+ private:
+  template <typename List>
+  static bool AddOperands(const List& operands, Counters& sum) {
+    Counters delta;
+    for (const rocksdb::Slice& op : operands) {
+      if (!Counters::Decode(op.ToStringView(), delta)) return false;
+      sum.AddAll(delta);
+    }
+    return true;
+  }
 };
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -72,7 +94,20 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (f == Family::kLog) cf.write_buffer_size = 64 << 20;
-  if (f == Family::kStats) cf.merge_operator = std::make_shared<CountersMerge>();
+  if (f == Family::kDue || f == Family::kOwner) {
+    // Index entries are deleted as cases move: tombstones pile up in front of the live
+    // entries that scans want. Small memtables and compaction of deletion-dense files
+    // keep them few.
+    cf.write_buffer_size = 4 << 20;
+    cf.table_properties_collector_factories.emplace_back(
+        rocksdb::NewCompactOnDeletionCollectorFactory(128, 32));
+  }
+  if (f == Family::kStats) {
+    cf.merge_operator = std::make_shared<CountersMerge>();
+    // Hot keys (today, this month) get an operand per commit until a flush folds them:
+    // a small memtable keeps the operands a query must add up few.
+    cf.write_buffer_size = 4 << 20;
+  }
   return cf;
 }
 
@@ -229,6 +264,12 @@ Status Store::Write(WriteSet& set) {
     format_pending_ = false;
   }
   return s;
+}
+
+Status Store::Compact(Family f) {
+  rocksdb::CompactRangeOptions o;
+  return FromRocks(rep_->db->CompactRange(o, rep_->handle(f), nullptr, nullptr),
+                   "compacting " + std::string(FamilyName(f)));
 }
 
 void Store::PutCurrentFormat(WriteSet& set) {

@@ -103,6 +103,10 @@ class Store {
 
   const StoreOptions& options() const { return options_; }
 
+  // Flushes and compacts a family (merge operands are folded into values). For tools
+  // and benchmarks; RocksDB compacts on its own in normal running.
+  Status Compact(Family f);
+
   // The format the directory was written in (kFormatVersion for a new one).
   uint32_t format_version() const { return format_version_; }
   // Adds to `set` the record that the directory is now in kFormatVersion; the version
