@@ -52,6 +52,7 @@ Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
     case Action::kReturn:
     case Action::kReopen:
     case Action::kCancel:
+    case Action::kEscalate:  // 督办 states its reason
       if (t.note.empty()) {
         return InvalidArgument(std::string(ActionName(t.action)) + " needs a note", "note");
       }

@@ -439,6 +439,68 @@ struct StatsArgs {
   bool csv = false;
 };
 
+struct OverdueArgs {
+  std::string data;
+  std::string office;
+  std::string village;
+  std::string as_of;
+  size_t limit = 50;
+  bool json = false;
+};
+
+// Open cases past their deadline, oldest deadline first.
+int RunOverdue(const OverdueArgs& args) {
+  SystemClock clock;
+  engine::CaseQuery q;
+  q.overdue = true;
+  q.office = args.office;
+  q.village = args.village;
+  q.as_of = clock.Now();
+  if (!args.as_of.empty()) {
+    auto t = ParseRfc3339(args.as_of);
+    if (!t.ok()) return Fail(InvalidArgument(t.status().message(), "as-of"));
+    q.as_of = *t;
+  }
+  engine::EngineOptions options;
+  options.store.path = args.data;
+  options.store.read_only = true;
+  auto engine = engine::Engine::Open(options, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  std::vector<engine::Case> found;
+  do {
+    q.limit = args.limit - found.size();
+    auto page = (*engine)->ListCases(q);
+    if (!page.ok()) return Fail(page.status());
+    for (auto& c : page->cases) found.push_back(std::move(c));
+    q.after = page->next;
+  } while (!q.after.empty() && found.size() < args.limit);
+  if (args.json) {
+    boost::json::array rows;
+    for (const auto& c : found) {
+      rows.push_back(boost::json::object{{"case_id", c.report.client_id},
+                                         {"office", c.office},
+                                         {"village", c.report.village},
+                                         {"category", c.report.category},
+                                         {"status", std::string(engine::StatusName(c.status))},
+                                         {"deadline", FormatRfc3339(c.deadline)},
+                                         {"received_at", FormatRfc3339(c.received_at)}});
+    }
+    std::cout << boost::json::serialize(rows) << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("{:<38}{:<22}{:<8}{:<22}{:<12}{:<27}{:>10}\n", "case", "office",
+                           "village", "category", "status", "deadline", "late_h");
+  for (const auto& c : found) {
+    std::cout << fmt::format("{:<38}{:<22}{:<8}{:<22}{:<12}{:<27}{:>10.1f}\n", c.report.client_id,
+                             c.office, c.report.village, c.report.category,
+                             engine::StatusName(c.status), FormatRfc3339(c.deadline),
+                             static_cast<double>(q.as_of.ms - c.deadline.ms) / 3.6e6);
+  }
+  std::cout << fmt::format("{} overdue as of {}{}\n", found.size(), FormatRfc3339(q.as_of),
+                           q.after.empty() ? "" : " (more: raise --limit)");
+  return kExitOk;
+}
+
 int RunStats(const StatsArgs& args) {
   engine::EngineOptions options;
   options.store.path = args.data;
@@ -635,6 +697,18 @@ int main(int argc, char** argv) {
   auto* json_flag = stats_cmd->add_flag("--json", stats.json, "JSON (the HTTP API's shape)");
   stats_cmd->add_flag("--csv", stats.csv, "CSV with a header line")->excludes(json_flag);
 
+  OverdueArgs overdue;
+  auto* overdue_cmd =
+      app.add_subcommand("overdue", "Open cases past their deadline, oldest deadline first");
+  overdue_cmd->add_option("--data", overdue.data, "Data directory (opened read-only)")->required();
+  overdue_cmd->add_option("--office", overdue.office, "Only this office's cases");
+  overdue_cmd->add_option("--village", overdue.village, "Only this village's cases");
+  overdue_cmd->add_option("--as-of", overdue.as_of, "Judge at this RFC 3339 time (default: now)");
+  overdue_cmd->add_option("--limit", overdue.limit, "Most cases listed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  overdue_cmd->add_flag("--json", overdue.json, "A JSON array");
+
   ingest::RulesArgs rules_args;
   auto* rules_cmd = app.add_subcommand("rules", "Check, test, explain and activate rulesets");
   rules_cmd->require_subcommand(1);
@@ -672,6 +746,7 @@ int main(int argc, char** argv) {
   if (*import_cmd) return RunImport(import);
   if (*info_cmd) return RunInfo(info);
   if (*stats_cmd) return RunStats(stats);
+  if (*overdue_cmd) return RunOverdue(overdue);
   if (*import311_cmd) return RunImport311(i311);
   if (*token_add_cmd) return RunTokenAdd(token);
   if (*serve_cmd) return RunServe(serve);

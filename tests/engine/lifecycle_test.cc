@@ -176,6 +176,10 @@ TEST(LifecycleTest, MissingOrBadFieldsAreInvalidArguments) {
   std::get<Transition>(back.body).note.clear();
   EXPECT_EQ(ApplyTransition(open, back).status().field(), "note");
 
+  Record urge = TransitionRecord(A::kEscalate, R::kSupervisor, open);
+  std::get<Transition>(urge.body).note.clear();
+  EXPECT_EQ(ApplyTransition(open, urge).status().field(), "note");
+
   Record early = TransitionRecord(A::kResolve, R::kHandler, open);
   early.at = TimeMs{open.received_at.ms - 1};
   EXPECT_EQ(ApplyTransition(open, early).status().field(), "at");

@@ -237,4 +237,38 @@ TEST(CliTest, StatsFromTheCommandEqualStatsFromTheServer) {
   EXPECT_NE(bad.output.find("group_by"), std::string::npos) << bad.output;
 }
 
+TEST(CliTest, OverdueListsOpenCasesOldestDeadlineFirst) {
+  wangge::testing::TempDir dir;
+  const std::string stream = dir.Sub("open.ndjson"), data = dir.Sub("data");
+  {
+    std::ofstream out(stream);
+    // Severity 4 gets a shorter limit than 1, so the later report is due first.
+    const std::pair<const char*, int> reports[] = {{"2020-03-02T09:00:00+08:00", 1},
+                                                   {"2020-03-03T09:00:00+08:00", 4},
+                                                   {"2020-03-04T09:00:00+08:00", 1}};
+    int n = 0;
+    for (const auto& [at, severity] : reports) {
+      out << R"({"kind":"report","at":")" << at << R"(","actor":"W017","report":{"client_id":"od-)"
+          << n++ << R"(","category":"env.garbage","village":"V07","grid":"V07-G3","severity":)"
+          << severity << R"(,"reported_at":")" << at << "\"}}\n";
+    }
+  }
+  ASSERT_EQ(Wangge("import --data " + data + " --create --no-sync " + stream).exit_code, 0);
+  CliRun json = Wangge("overdue --data " + data + " --as-of 2020-04-01T00:00:00+08:00 --json");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto rows = boost::json::parse(json.output).as_array();
+  ASSERT_EQ(rows.size(), 3u) << json.output;
+  std::vector<std::string> deadlines;
+  for (const auto& r : rows) deadlines.emplace_back(r.at("deadline").as_string());
+  EXPECT_TRUE(std::is_sorted(deadlines.begin(), deadlines.end())) << json.output;
+  CliRun none = Wangge("overdue --data " + data + " --as-of 2020-03-02T10:00:00+08:00");
+  EXPECT_NE(none.output.find("0 overdue"), std::string::npos) << none.output;
+  CliRun one = Wangge("overdue --data " + data + " --as-of 2020-04-01T00:00:00+08:00 --limit 1");
+  EXPECT_NE(one.output.find("1 overdue"), std::string::npos) << one.output;
+  EXPECT_NE(one.output.find("more"), std::string::npos) << one.output;
+  CliRun elsewhere =
+      Wangge("overdue --data " + data + " --as-of 2020-04-01T00:00:00+08:00 --office shichang");
+  EXPECT_NE(elsewhere.output.find("0 overdue"), std::string::npos) << elsewhere.output;
+}
+
 }  // namespace
