@@ -322,7 +322,7 @@ struct RowState {
   Accumulator sums;
   int added = 0;  // vectors added so far
 };
-constexpr int kSparseAdds = 2;
+constexpr int kSparseAdds = 3;
 // Rows by period + 0x00 + group value (in that order, so rows come out by period).
 class Rows {
  public:
