@@ -1,7 +1,10 @@
 #include "engine/case_index.h"
 
+#include <algorithm>
+
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
+#include "engine/lifecycle.h"
 
 namespace wangge::engine {
 
@@ -34,6 +37,26 @@ std::string HistoryKey(std::string_view case_id, Seq seq) {
   return key;
 }
 
+std::string TimerKey(TimeMs at, TimerKind kind, std::string_view case_id) {
+  std::string key;
+  key.reserve(9 + case_id.size());
+  PutI64(key, at.ms);
+  PutU8(key, static_cast<uint8_t>(kind));
+  key.append(case_id);
+  return key;
+}
+
+std::vector<std::string> TimerKeys(const Case& c) {
+  std::vector<std::string> keys;
+  if (!c.open()) return keys;
+  const std::string& id = c.report.client_id;
+  if (c.warned_at.ms == 0) {
+    if (auto at = WarningTime(c)) keys.push_back(TimerKey(*at, TimerKind::kWarning, id));
+  }
+  if (c.breached_at.ms == 0) keys.push_back(TimerKey(c.deadline, TimerKind::kBreach, id));
+  return keys;
+}
+
 void WriteCaseChange(storage::WriteSet& set, const Case* before, const Case& after) {
   const std::string& id = after.report.client_id;
   set.Put(Family::kCases, id, EncodeCase(after));
@@ -43,6 +66,19 @@ void WriteCaseChange(storage::WriteSet& set, const Case* before, const Case& aft
   if (due_changed) {
     if (before && before->open()) set.Delete(Family::kDue, DueKey(before->deadline, id));
     if (after.open()) set.Put(Family::kDue, DueKey(after.deadline, id), {});
+  }
+  const std::vector<std::string> old_timers =
+      before ? TimerKeys(*before) : std::vector<std::string>();
+  const std::vector<std::string> new_timers = TimerKeys(after);
+  for (const auto& k : old_timers) {
+    if (std::find(new_timers.begin(), new_timers.end(), k) == new_timers.end()) {
+      set.Delete(Family::kTimers, k);
+    }
+  }
+  for (const auto& k : new_timers) {
+    if (std::find(old_timers.begin(), old_timers.end(), k) == old_timers.end()) {
+      set.Put(Family::kTimers, k, {});
+    }
   }
   const bool owner_changed =
       !before || before->office != after.office || before->status != after.status;

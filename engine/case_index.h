@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/core/ids.h"
 #include "engine/domain.h"
@@ -18,6 +19,11 @@ std::string OwnerKey(std::string_view office, CaseStatus status, std::string_vie
 
 // history: client id + 0x00 + sequence (u64 BE); one per record of the case.
 std::string HistoryKey(std::string_view case_id, Seq seq);
+
+// timers: fire time (i64 BE) + kind (u8) + client id; the timers an open case has not
+// fired yet (engine/lifecycle.h WarningTime, and its deadline).
+std::string TimerKey(TimeMs at, TimerKind kind, std::string_view case_id);
+std::vector<std::string> TimerKeys(const Case& c);
 
 // Adds to `set` what moves the store from `before` (nullptr: new case) to `after`:
 // the case value and the due and owner index entries.

@@ -140,10 +140,10 @@ Result<std::vector<HistoryStep>> ReadCaseHistory(const storage::Store& store,
       steps.push_back(HistoryStep{std::move(record), std::move(created)});
       continue;
     }
-    if (steps.empty() || !std::holds_alternative<Transition>(record.body)) {
+    if (steps.empty() || CaseIdOf(record.body) != id) {
       return Corruption(where + " is not a step of this case");
     }
-    auto next = ApplyTransition(steps.back().after, record);
+    auto next = ApplyCaseRecord(steps.back().after, record);
     if (!next.ok()) return Corruption(where + " does not apply: " + next.status().message());
     steps.push_back(HistoryStep{std::move(record), std::move(next).value()});
   }

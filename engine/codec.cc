@@ -9,6 +9,7 @@ namespace {
 constexpr uint8_t kKindReport = 1;
 constexpr uint8_t kKindTransition = 2;
 constexpr uint8_t kKindRules = 3;
+constexpr uint8_t kKindTimer = 4;
 
 void PutTime(std::string& out, TimeMs t) { PutI64(out, t.ms); }
 bool GetTime(ByteReader& r, TimeMs& t) { return r.I64(t.ms); }
@@ -145,9 +146,10 @@ std::string EncodeRecord(const Record& record) {
   std::string out;
   out.reserve(256);
   PutU8(out, kRecordFormat);
-  const uint8_t kind = std::holds_alternative<Report>(record.body)       ? kKindReport
-                       : std::holds_alternative<Transition>(record.body) ? kKindTransition
-                                                                         : kKindRules;
+  const uint8_t kind = std::holds_alternative<Report>(record.body)            ? kKindReport
+                       : std::holds_alternative<Transition>(record.body)      ? kKindTransition
+                       : std::holds_alternative<RulesActivation>(record.body) ? kKindRules
+                                                                              : kKindTimer;
   PutU8(out, kind);
   PutTime(out, record.at);
   PutActor(out, record.actor);
@@ -156,11 +158,16 @@ std::string EncodeRecord(const Record& record) {
     PutRouting(out, record.routing);
   } else if (kind == kKindTransition) {
     PutTransition(out, std::get<Transition>(record.body));
-  } else {
+  } else if (kind == kKindRules) {
     const auto& a = std::get<RulesActivation>(record.body);
     PutString(out, a.version);
     PutString(out, a.ruleset);
     PutString(out, a.calendar);
+  } else {
+    const auto& t = std::get<TimerFired>(record.body);
+    PutString(out, t.case_id);
+    PutU8(out, static_cast<uint8_t>(t.kind));
+    PutStrings(out, t.notified);
   }
   return out;
 }
@@ -190,6 +197,15 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
       return bad("bad rules activation");
     }
     record.body = std::move(a);
+  } else if (kind == kKindTimer) {
+    TimerFired t;
+    uint8_t timer_kind = 0;
+    if (!r.String(t.case_id) || !r.U8(timer_kind) || !GetStrings(r, t.notified) || timer_kind < 1 ||
+        timer_kind > 2) {
+      return bad("bad timer");
+    }
+    t.kind = static_cast<TimerKind>(timer_kind);
+    record.body = std::move(t);
   } else {
     return bad("unknown record kind " + std::to_string(kind));
   }
@@ -223,6 +239,8 @@ std::string EncodeCase(const Case& c) {
   PutU16(out, static_cast<uint16_t>(c.extension_count));
   PutU16(out, static_cast<uint16_t>(c.return_count));
   PutU8(out, static_cast<uint8_t>(c.satisfaction));
+  PutTime(out, c.warned_at);
+  PutTime(out, c.breached_at);
   return out;
 }
 
@@ -230,7 +248,9 @@ Result<Case> DecodeCase(std::string_view bytes) {
   ByteReader r(bytes);
   Case c;
   uint8_t format, status, satisfaction;
-  if (!r.U8(format) || format != kCaseFormat) return Corruption("case: unknown format");
+  if (!r.U8(format) || format < 1 || format > kCaseFormat) {
+    return Corruption("case: unknown format");
+  }
   bool ok = GetReport(r, c.report) && GetActor(r, c.reporter) && r.U64(c.created_seq.value) &&
             r.U64(c.last_seq.value) && GetTime(r, c.received_at) && GetTime(r, c.updated_at) &&
             r.U8(status) && r.String(c.office) && GetTime(r, c.deadline) &&
@@ -239,7 +259,7 @@ Result<Case> DecodeCase(std::string_view bytes) {
             GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) && GetTime(r, c.closed_at) &&
             GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
             GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) && r.U8(satisfaction) &&
-            r.done();
+            (format < 2 || (GetTime(r, c.warned_at) && GetTime(r, c.breached_at))) && r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }

@@ -11,7 +11,8 @@
 namespace wangge::engine {
 
 inline constexpr uint8_t kRecordFormat = 1;
-inline constexpr uint8_t kCaseFormat = 1;
+// Case format 2 added warned_at and breached_at; format 1 still decodes (both 0).
+inline constexpr uint8_t kCaseFormat = 2;
 
 // The payload stored in the log for `record` (its seq is the log key, not encoded).
 std::string EncodeRecord(const Record& record);

@@ -24,12 +24,13 @@ std::optional<E> FromName(const std::array<std::pair<E, std::string_view>, N>& t
   return std::nullopt;
 }
 
-constexpr std::array<std::pair<Role, std::string_view>, 5> kRoles = {{
+constexpr std::array<std::pair<Role, std::string_view>, 6> kRoles = {{
     {Role::kWorker, "worker"},
     {Role::kHandler, "handler"},
     {Role::kSupervisor, "supervisor"},
     {Role::kAuditor, "auditor"},
     {Role::kAdmin, "admin"},
+    {Role::kSystem, "system"},
 }};
 
 constexpr std::array<std::pair<CaseStatus, std::string_view>, 6> kStatuses = {{
@@ -73,6 +74,9 @@ Status CheckId(std::string_view value, const char* field) {
 }  // namespace
 
 std::string_view RoleName(Role r) { return NameOf(kRoles, r); }
+std::string_view TimerKindName(TimerKind k) {
+  return k == TimerKind::kWarning ? "deadline_warning" : "deadline_breach";
+}
 std::string_view StatusName(CaseStatus s) { return NameOf(kStatuses, s); }
 std::string_view ActionName(Action a) { return NameOf(kActions, a); }
 std::optional<Role> RoleFromName(std::string_view n) { return FromName(kRoles, n); }

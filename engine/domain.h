@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "engine/core/ids.h"
 #include "engine/core/status.h"
@@ -21,6 +22,7 @@ enum class Role : uint8_t {
   kSupervisor = 3,  // command centre: reassigns, escalates, extends, closes, cancels
   kAuditor = 4,     // reads only
   kAdmin = 5,       // manages rulesets; no case transitions
+  kSystem = 6,      // wangge itself: deadline timers. Never a token's or a command's role.
 };
 
 enum class CaseStatus : uint8_t {
@@ -109,7 +111,23 @@ struct RulesActivation {
   friend bool operator==(const RulesActivation&, const RulesActivation&) = default;
 };
 
-using CommandBody = std::variant<Report, Transition, RulesActivation>;
+// Persisted: values are never renumbered.
+enum class TimerKind : uint8_t {
+  kWarning = 1,  // the case reached its warning point (a share of its time limit)
+  kBreach = 2,   // the case is past its deadline
+};
+std::string_view TimerKindName(TimerKind k);  // "deadline_warning", "deadline_breach"
+
+// A deadline timer that fired: recorded by the engine, so replay reproduces it.
+// `notified` are the offices the routing's escalation chain names for this kind.
+struct TimerFired {
+  std::string case_id;
+  TimerKind kind = TimerKind::kWarning;
+  std::vector<std::string> notified;  // filled by the sequencer
+  friend bool operator==(const TimerFired&, const TimerFired&) = default;
+};
+
+using CommandBody = std::variant<Report, Transition, RulesActivation, TimerFired>;
 
 // A validated input on its way to the sequencer. `at` is the command's own time for
 // recorded streams (import); empty means "the sequencer's receive time".
@@ -148,7 +166,9 @@ struct Case {
   TimeMs accepted_at;  // 0 = not yet
   TimeMs resolved_at;
   TimeMs closed_at;
-  int escalation_level = 0;
+  int escalation_level = 0;  // manual escalations plus a fired breach timer
+  TimeMs warned_at;          // when the warning timer fired; 0 = not yet
+  TimeMs breached_at;        // when the breach timer fired; 0 = not yet
   int reopen_count = 0;
   int extension_count = 0;
   int return_count = 0;

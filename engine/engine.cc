@@ -1,14 +1,21 @@
 #include "engine/engine.h"
 
+#include <future>
+#include <vector>
+
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
+#include "engine/lifecycle.h"
 #include "engine/replay.h"
 
 namespace wangge::engine {
 
 Status EngineOptions::Validate() const {
   WANGGE_RETURN_IF_ERROR(store.Validate());
+  if (timer_interval.count() <= 0) {
+    return InvalidArgument("timer_interval must be positive", "timer_interval");
+  }
   return sequencer.Validate();
 }
 
@@ -69,8 +76,9 @@ Result<StatusCounts> CountByStatus(const storage::Store& store) {
   return counts;
 }
 
-// Brings a directory of an older format to kFormatVersion: format 1 lacked the history
-// index and formats 1 and 2 the stats figures, which are rebuilt from the log here.
+// Brings a directory of an older format to kFormatVersion, rebuilding from the log what
+// it lacks: the history index (format 1), the stats figures (formats 1-2), case format
+// 2 and the timers of open cases (formats 1-3).
 Status Upgrade(storage::Store& store, const storage::EventLog& log) {
   const uint32_t from = store.format_version();
   WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
@@ -87,11 +95,20 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
       WANGGE_RETURN_IF_ERROR(flush_if_full());
     }
   }
-  const StatsDelta stats = StatsOf(state);
-  for (const auto& [key, counters] : stats.changes()) {
-    if (counters.empty()) continue;
-    set.Merge(storage::Family::kStats, key, counters.Encode());
-    WANGGE_RETURN_IF_ERROR(flush_if_full());
+  if (from < 3) {
+    const StatsDelta stats = StatsOf(state);
+    for (const auto& [key, counters] : stats.changes()) {
+      if (counters.empty()) continue;
+      set.Merge(storage::Family::kStats, key, counters.Encode());
+      WANGGE_RETURN_IF_ERROR(flush_if_full());
+    }
+  }
+  if (from < 4) {  // case format 2 and the timers of open cases
+    for (const auto& [id, c] : state.cases) {
+      set.Put(storage::Family::kCases, id, EncodeCase(c));
+      for (const auto& key : TimerKeys(c)) set.Put(storage::Family::kTimers, key, {});
+      WANGGE_RETURN_IF_ERROR(flush_if_full());
+    }
   }
   store.PutCurrentFormat(set);
   return store.Write(set);
@@ -118,12 +135,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
   WANGGE_ASSIGN_OR_RETURN(auto counts, CountByStatus(*engine->store_));
   engine->sequencer_->SetStatusCounts(counts);
   engine->sequencer_->Start();
+  engine->clock_ = &clock;
   if (!activated) {
     auto r = engine->ActivateRules(std::string(rules::Ruleset::BuiltInText()),
                                    std::string(rules::Calendar::BuiltInText()),
                                    Actor{"system", Role::kAdmin, ""});
     if (!r.ok()) return r.status();
   }
+  if (options.timers) engine->StartTimers(options.timer_interval);
   return engine;
 }
 
@@ -175,9 +194,50 @@ Result<StatsResult> Engine::Stats(const StatsQuery& query) const {
   return QueryStats(*store_, query, last);
 }
 
+Result<int> Engine::FireDueTimers() {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  const TimeMs now = clock_->Now();
+  std::vector<Command> due;
+  WANGGE_RETURN_IF_ERROR(store_->Scan(
+      storage::Family::kTimers, "", TimerKey(TimeMs{now.ms + 1}, TimerKind::kWarning, ""),
+      [&](std::string_view key, std::string_view) {
+        if (key.size() < 9) return true;
+        const auto kind = static_cast<TimerKind>(static_cast<uint8_t>(key[8]));
+        due.push_back(Command{Actor{"timer", Role::kSystem, ""}, std::nullopt,
+                              TimerFired{std::string(key.substr(9)), kind, {}}});
+        return due.size() < 10'000;  // the rest on the next tick
+      }));
+  std::vector<std::future<Result<Outcome>>> pending;
+  for (auto& c : due) pending.push_back(sequencer_->Submit(std::move(c)));
+  int fired = 0;
+  for (auto& f : pending) {
+    auto r = f.get();
+    // A timer that is no longer due (the case moved on meanwhile) is refused: fine.
+    if (r.ok()) ++fired;
+  }
+  return fired;
+}
+
+void Engine::StartTimers(std::chrono::milliseconds interval) {
+  timer_thread_ = std::thread([this, interval] {
+    std::unique_lock lock(timer_mu_);
+    while (!timer_cv_.wait_for(lock, interval, [this] { return timer_stop_; })) {
+      lock.unlock();
+      (void)FireDueTimers();  // a failed commit is retried on the next tick
+      lock.lock();
+    }
+  });
+}
+
 Engine::~Engine() { Stop(); }
 
 void Engine::Stop() {
+  {
+    std::lock_guard lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_thread_.joinable()) timer_thread_.join();
   if (sequencer_) sequencer_->Stop();
 }
 

@@ -1,9 +1,13 @@
 // The engine: one data directory's store, log and sequencer, opened together.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include "engine/case_query.h"
 #include "engine/core/status.h"
@@ -20,6 +24,11 @@ namespace wangge::engine {
 struct EngineOptions {
   storage::StoreOptions store;
   SequencerOptions sequencer;
+  // Fire deadline timers (warnings and breaches) from a background thread, checking
+  // every `timer_interval`. Off for imports and tools; `wangge serve` turns it on.
+  // Default: off, 1 s.
+  bool timers = false;
+  std::chrono::milliseconds timer_interval{1000};
 
   Status Validate() const;
 };
@@ -78,15 +87,27 @@ class Engine {
   // The case addressed by client id, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;
 
-  // Stops the sequencer after committing what is queued. Idempotent.
+  // Records every timer due by the clock's now (warning points and deadlines of open
+  // cases), one record each, and waits for them. Returns how many were recorded.
+  // The timer thread calls this; tests call it directly.
+  Result<int> FireDueTimers();
+
+  // Stops the timer thread, then the sequencer after committing what is queued.
+  // Idempotent.
   void Stop();
 
  private:
   Engine() = default;
+  void StartTimers(std::chrono::milliseconds interval);
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::EventLog> log_;
   std::shared_ptr<const rules::Ruleset> loaded_rules_;  // as of Open
   std::unique_ptr<Sequencer> sequencer_;
+  const Clock* clock_ = nullptr;
+  std::thread timer_thread_;
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ = false;  // guarded by timer_mu_
 };
 
 }  // namespace wangge::engine

@@ -25,6 +25,7 @@ bool MaySee(const Actor& actor, const Case& c) {
     case Role::kSupervisor:
     case Role::kAuditor:
     case Role::kAdmin:
+    case Role::kSystem:
       return true;
   }
   return false;
@@ -117,6 +118,7 @@ bool RoleMayAct(Role role, Action action) {
              action == Action::kEscalate || action == Action::kExtend || action == Action::kCancel;
     case Role::kAuditor:
     case Role::kAdmin:
+    case Role::kSystem:  // fires timers only, never transitions
       return false;
   }
   return false;
@@ -202,6 +204,45 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
       out.closed_at = record.at;
       break;
   }
+  return out;
+}
+
+std::string_view CaseIdOf(const CommandBody& body) {
+  if (const auto* t = std::get_if<Transition>(&body)) return t->case_id;
+  if (const auto* f = std::get_if<TimerFired>(&body)) return f->case_id;
+  return {};
+}
+
+Result<Case> ApplyCaseRecord(const Case& c, const Record& record) {
+  if (std::holds_alternative<TimerFired>(record.body)) return ApplyTimer(c, record);
+  return ApplyTransition(c, record);
+}
+
+std::optional<TimeMs> WarningTime(const Case& c) {
+  const int pct = c.escalation.warn_at_percent;
+  if (pct <= 0 || pct >= 100 || c.deadline <= c.received_at) return std::nullopt;
+  return TimeMs{c.received_at.ms + (c.deadline.ms - c.received_at.ms) * pct / 100};
+}
+
+Result<Case> ApplyTimer(const Case& c, const Record& record) {
+  const auto& timer = std::get<TimerFired>(record.body);
+  if (!c.open()) return FailedPrecondition("case " + c.report.client_id + " is not open");
+  Case out = c;
+  if (timer.kind == TimerKind::kWarning) {
+    const auto due = WarningTime(c);
+    if (!due || c.warned_at.ms != 0 || record.at < *due) {
+      return FailedPrecondition("no warning is due for case " + c.report.client_id);
+    }
+    out.warned_at = record.at;
+  } else {
+    if (c.breached_at.ms != 0 || record.at < c.deadline) {
+      return FailedPrecondition("no breach is due for case " + c.report.client_id);
+    }
+    out.breached_at = record.at;
+    out.escalation_level = Bump(c.escalation_level);
+  }
+  out.last_seq = record.seq;
+  out.updated_at = record.at;
   return out;
 }
 

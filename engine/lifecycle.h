@@ -27,4 +27,21 @@ Case CaseFromReport(const Record& record);
 // REQUIRES: record.body holds a Transition addressed to c.
 Result<Case> ApplyTransition(const Case& c, const Record& record);
 
+// The case a transition or timer record addresses; empty for reports and activations.
+std::string_view CaseIdOf(const CommandBody& body);
+
+// ApplyTransition or ApplyTimer, by the record's kind.
+// REQUIRES: record.body holds a Transition or a TimerFired addressed to c.
+Result<Case> ApplyCaseRecord(const Case& c, const Record& record);
+
+// When a case reaches its warning point: the routing's warn_at_percent of the span from
+// receipt to the deadline in force (wall clock); nullopt when the rule sets none.
+std::optional<TimeMs> WarningTime(const Case& c);
+
+// The case after a deadline timer record. kFailedPrecondition when the case is closed
+// or cancelled, the timer already fired, or its time has not come by record.at (the
+// sequencer drops such a command; replay never meets one).
+// REQUIRES: record.body holds a TimerFired addressed to c.
+Result<Case> ApplyTimer(const Case& c, const Record& record);
+
 }  // namespace wangge::engine

@@ -117,13 +117,13 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       state.history.emplace_back(id, seq);
       return true;
     }
-    const std::string& id = std::get<Transition>(record->body).case_id;
+    const std::string id(CaseIdOf(record->body));
     auto it = state.cases.find(id);
     if (it == state.cases.end()) {
       failure = Corruption("record " + std::to_string(seq.value) + " moves unknown case " + id);
       return false;
     }
-    auto next = ApplyTransition(it->second, *record);
+    auto next = ApplyCaseRecord(it->second, *record);
     if (!next.ok()) {
       failure = Corruption("record " + std::to_string(seq.value) +
                            " does not apply: " + next.status().message());
@@ -183,6 +183,12 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   WANGGE_ASSIGN_OR_RETURN(auto history, KeysOf(store, Family::kHistory));
   CompareKeySets(want_history, history, "history", problems, max_problems);
   WANGGE_RETURN_IF_ERROR(CompareStats(store, state, problems, max_problems));
+  std::set<std::string> want_timers;
+  for (const auto& [id, c] : state.cases) {
+    for (auto& k : TimerKeys(c)) want_timers.insert(std::move(k));
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto timers, KeysOf(store, Family::kTimers));
+  CompareKeySets(want_timers, timers, "timers", problems, max_problems);
   return problems;
 }
 

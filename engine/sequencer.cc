@@ -159,8 +159,10 @@ void Sequencer::Process(std::vector<Item>& items) {
       results.push_back(ApplyReport(cmd, *report, batch));
     } else if (const auto* t = std::get_if<Transition>(&cmd.body)) {
       results.push_back(ApplyTransitionCommand(cmd, *t, batch));
+    } else if (const auto* a = std::get_if<RulesActivation>(&cmd.body)) {
+      results.push_back(ApplyRules(cmd, *a, batch));
     } else {
-      results.push_back(ApplyRules(cmd, std::get<RulesActivation>(cmd.body), batch));
+      results.push_back(ApplyTimerCommand(cmd, std::get<TimerFired>(cmd.body), batch));
     }
   }
 
@@ -246,6 +248,27 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
     touched.work_ms = batch.rules->calendar().WorkingMsBetween(next.received_at, next.closed_at);
   }
   touched.after = next;
+  return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};
+}
+
+Result<Outcome> Sequencer::ApplyTimerCommand(const Command& cmd, const TimerFired& timer,
+                                             Batch& batch) {
+  if (cmd.actor.role != Role::kSystem) return PermissionDenied("only wangge fires timers");
+  WANGGE_ASSIGN_OR_RETURN(const Case* current, LoadCase(timer.case_id, batch));
+  if (!current) return NotFound("no case with client id " + timer.case_id);
+  TimerFired recorded = timer;
+  recorded.notified =
+      timer.kind == TimerKind::kWarning ? current->escalation.warn : current->escalation.breach;
+  Record record;
+  record.at = cmd.at.value_or(clock_.Now());
+  record.actor = cmd.actor;
+  record.body = std::move(recorded);
+  record.seq = log_.NextSeq();
+  WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTimer(*current, record));
+  log_.Append(batch.set, EncodeRecord(record));
+  ++batch.records;
+  batch.set.Put(storage::Family::kHistory, HistoryKey(timer.case_id, record.seq), {});
+  batch.touched.find(timer.case_id)->second.after = next;
   return Outcome{Outcome::Kind::kApplied, record.seq, std::move(next)};
 }
 

@@ -115,6 +115,7 @@ class Sequencer {
   Result<Outcome> ApplyReport(const Command& cmd, const Report& report, Batch& batch);
   Result<Outcome> ApplyTransitionCommand(const Command& cmd, const Transition& t, Batch& batch);
   Result<Outcome> ApplyRules(const Command& cmd, const RulesActivation& a, Batch& batch);
+  Result<Outcome> ApplyTimerCommand(const Command& cmd, const TimerFired& timer, Batch& batch);
   Result<const Case*> LoadCase(const std::string& id, Batch& batch);
   // Counts a durable commit of `commands` commands.
   void RecordCommit(const Batch& batch, size_t commands);

@@ -15,11 +15,12 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 }
 
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
-                                                       bool sync, const Clock& clock) {
+                                                       bool sync, const Clock& clock, bool timers) {
   engine::EngineOptions options;
   options.store.path = data;
   options.store.create_if_missing = create;
   options.store.sync = sync;
+  options.timers = timers;
   return engine::Engine::Open(options, clock);
 }
 

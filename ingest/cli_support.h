@@ -16,6 +16,7 @@ Result<std::string> ReadWholeFile(const std::string& path);
 // Opens the data directory for writing, as the importing commands do: `create` makes it
 // when missing; `sync` false skips the fsync of each group commit. `clock` outlives it.
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
-                                                       bool sync, const Clock& clock);
+                                                       bool sync, const Clock& clock,
+                                                       bool timers = false);
 
 }  // namespace wangge::ingest

@@ -16,6 +16,7 @@ using engine::Action;
 using engine::Command;
 using engine::Report;
 using engine::Role;
+using engine::TimerFired;
 using engine::Transition;
 
 // Decoding state for one line: the line's start (for columns) and the first error.
@@ -325,7 +326,8 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     if (key == "role") {
       const char* where = Where(v);
       if (!GetString(ctx, v, "role", role_name)) return false;
-      if (!engine::RoleFromName(role_name)) {
+      auto role = engine::RoleFromName(role_name);
+      if (!role || *role == engine::Role::kSystem) {
         return ctx.Fail("role", "unknown role '" + role_name + "'", where);
       }
       return true;
@@ -559,6 +561,14 @@ std::string EncodeCommand(const Command& command) {
       j.Time(*t->until);
     }
     j.Close();
+  } else if (const auto* f = std::get_if<TimerFired>(&command.body)) {
+    // Timers are recorded by wangge, not taken from a stream (docs/wire-format.md).
+    j.Key("kind");
+    j.String("timer");
+    j.Key("case");
+    j.String(f->case_id);
+    j.Key("timer");
+    j.String(engine::TimerKindName(f->kind));
   } else {
     // Rules activations are not part of the command stream yet (docs/wire-format.md).
     j.Key("kind");

@@ -104,6 +104,11 @@ json::object StepJson(const engine::HistoryStep& step) {
     if (t->satisfaction != 0) o["satisfaction"] = t->satisfaction;
     if (!t->to_office.empty()) o["to_office"] = t->to_office;
     if (t->until) o["until"] = FormatRfc3339(*t->until);
+  } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
+    o["action"] = std::string(engine::TimerKindName(f->kind));
+    json::array notified;
+    for (const auto& office : f->notified) notified.push_back(json::string(office));
+    o["notified"] = std::move(notified);
   } else {
     o["action"] = "report";
     o["rule"] = r.routing.rule_id;

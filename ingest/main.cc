@@ -202,7 +202,7 @@ struct TokenArgs {
 
 int RunTokenAdd(const TokenArgs& args) {
   auto role = engine::RoleFromName(args.role);
-  if (!role) {
+  if (!role || *role == engine::Role::kSystem) {
     return Fail(
         InvalidArgument("--role must be worker, handler, supervisor, auditor or admin", "role"));
   }
@@ -290,7 +290,8 @@ int RunServe(const ServeArgs& args) {
   const sigset_t signals = BlockStopSignals();
 
   SystemClock clock;
-  auto engine = ingest::OpenForWriting(args.data, args.create, /*sync=*/true, clock);
+  auto engine =
+      ingest::OpenForWriting(args.data, args.create, /*sync=*/true, clock, /*timers=*/true);
   if (!engine.ok()) return Fail(engine.status());
   if (!args.rules.empty()) {
     if (Status s = ActivateRulesFile(**engine, args.rules); !s.ok()) return Fail(s);
@@ -342,7 +343,8 @@ int RunDemo(const DemoArgs& args) {
   const sigset_t signals = BlockStopSignals();
 
   SystemClock clock;
-  auto engine = ingest::OpenForWriting(args.data, /*create=*/true, /*sync=*/true, clock);
+  auto engine =
+      ingest::OpenForWriting(args.data, /*create=*/true, /*sync=*/true, clock, /*timers=*/true);
   if (!engine.ok()) return Fail(engine.status());
   if ((*engine)->head().seq.value <= 1) {
     std::cerr << fmt::format("demo: generating a town-year (seed {}) into {}\n", args.seed,

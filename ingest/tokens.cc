@@ -84,7 +84,7 @@ Result<TokenStore> TokenStore::Parse(std::string_view text, const std::string& n
       continue;
     }
     auto role = engine::RoleFromName(w[2]);
-    if (!role) {
+    if (!role || *role == engine::Role::kSystem) {
       problem(role_column, "unknown role '" + w[2] + "'");
       continue;
     }

@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "log", "cases", "due", "owner", "stats", "meta", "history"};
+    "log", "cases", "due", "owner", "stats", "meta", "history", "timers"};
 constexpr std::string_view kFormatKey = "format_version";
 
 // Maps a RocksDB status to ours; `what` says what was being done, for the message.
@@ -94,7 +94,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (f == Family::kLog) cf.write_buffer_size = 64 << 20;
-  if (f == Family::kDue || f == Family::kOwner) {
+  if (f == Family::kDue || f == Family::kOwner || f == Family::kTimers) {
     // Index entries are deleted as cases move: tombstones pile up in front of the live
     // entries that scans want. Small memtables and compaction of deletion-dense files
     // keep them few.

@@ -22,16 +22,18 @@ enum class Family : uint8_t {
   kStats = 4,    // dimension + bucket -> counters (maintained by the stats issue)
   kMeta = 5,     // name -> value (format version, log head)
   kHistory = 6,  // client id + 0x00 + sequence (u64 BE) -> empty: a case's records
+  kTimers = 7,   // fire time (i64 BE) + timer kind (u8) + client id -> empty; open cases
 };
-inline constexpr int kFamilyCount = 7;
+inline constexpr int kFamilyCount = 8;
 
 std::string_view FamilyName(Family f);
 
 // The on-disk format this build writes and reads. A directory with a larger
 // number was written by a newer wangge and is refused.
-// Format 2 added the history family, format 3 the stats family's contents; an older
-// directory is upgraded by the first writer that opens it (engine::Engine::Open).
-inline constexpr uint32_t kFormatVersion = 3;
+// Format 2 added the history family, format 3 the stats family's contents, format 4
+// the timers family and case format 2; an older directory is upgraded by the first
+// writer that opens it (engine::Engine::Open).
+inline constexpr uint32_t kFormatVersion = 4;
 
 struct StoreOptions {
   // Data directory. Required.

@@ -8,6 +8,7 @@
 #include "engine/case_index.h"
 #include "engine/core/bytes.h"
 #include "engine/engine.h"
+#include "engine/lifecycle.h"
 #include "engine/replay.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
@@ -371,6 +372,108 @@ TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryAndStatsOnOpen) {
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(steps->size(), 2u);
   ExpectConsistent();
+}
+
+TEST_F(SequencerTest, DeadlineTimersFireOnceAtTheirMomentAndSurviveRestart) {
+  ASSERT_TRUE(Run(ReportCommand("t-1")).ok());
+  auto c = engine_->GetCase("t-1");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  const Case routed = **c;
+  const auto warn_at = WarningTime(routed);
+  ASSERT_TRUE(warn_at.has_value());
+  ASSERT_LT(*warn_at, routed.deadline);
+
+  EXPECT_EQ(*engine_->FireDueTimers(), 0);
+  clock_.Set(TimeMs{warn_at->ms - 1});
+  EXPECT_EQ(*engine_->FireDueTimers(), 0);
+  clock_.Set(*warn_at);
+  EXPECT_EQ(*engine_->FireDueTimers(), 1);
+  EXPECT_EQ(*engine_->FireDueTimers(), 0);  // once
+  auto warned = engine_->GetCase("t-1");
+  EXPECT_EQ((*warned)->warned_at, *warn_at);
+  EXPECT_EQ((*warned)->breached_at.ms, 0);
+
+  Open();  // a restart neither repeats nor loses a timer
+  EXPECT_EQ(*engine_->FireDueTimers(), 0);
+  clock_.Set(routed.deadline);
+  EXPECT_EQ(*engine_->FireDueTimers(), 1);
+  EXPECT_EQ(*engine_->FireDueTimers(), 0);
+  auto breached = engine_->GetCase("t-1");
+  EXPECT_EQ((*breached)->breached_at, routed.deadline);
+  EXPECT_EQ((*breached)->escalation_level, 1);
+  EXPECT_EQ((*breached)->status, CaseStatus::kDispatched);
+
+  auto steps = engine_->CaseHistory("t-1");
+  ASSERT_TRUE(steps.ok());
+  ASSERT_EQ(steps->size(), 3u);
+  const auto& warning = std::get<TimerFired>((*steps)[1].record.body);
+  EXPECT_EQ(warning.kind, TimerKind::kWarning);
+  EXPECT_EQ(warning.notified, routed.escalation.warn);
+  EXPECT_EQ((*steps)[1].record.actor.role, Role::kSystem);
+  const auto& breach = std::get<TimerFired>((*steps)[2].record.body);
+  EXPECT_EQ(breach.kind, TimerKind::kBreach);
+  EXPECT_EQ(breach.notified, routed.escalation.breach);
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, ClosedCasesFireNoTimersAndExtensionsMoveTheBreach) {
+  ASSERT_TRUE(Run(ReportCommand("t-closed")).ok());
+  ASSERT_TRUE(Run(ReportCommand("t-extended")).ok());
+  const Actor handler = testing::Handler("zonghe-zhifa");
+  for (Action a : {Action::kAccept, Action::kResolve}) {
+    ASSERT_TRUE(Run(TransitionCommand("t-closed", a, handler)).ok());
+  }
+  Command verify = TransitionCommand("t-closed", Action::kVerify, testing::Worker());
+  std::get<Transition>(verify.body).satisfaction = 5;
+  ASSERT_TRUE(Run(std::move(verify)).ok());
+
+  const Case before = **engine_->GetCase("t-extended");
+  Command extend = TransitionCommand("t-extended", Action::kExtend, testing::Supervisor());
+  const TimeMs later{before.deadline.ms + 2 * 86'400'000};
+  std::get<Transition>(extend.body).until = later;
+  ASSERT_TRUE(Run(std::move(extend)).ok());
+
+  // The warning point moved with the deadline (80% of the longer span): nothing is due
+  // at the old deadline.
+  clock_.Set(before.deadline);
+  EXPECT_EQ(*engine_->FireDueTimers(), 0);
+  EXPECT_EQ((**engine_->GetCase("t-extended")).breached_at.ms, 0);
+  clock_.Set(later);
+  EXPECT_EQ(*engine_->FireDueTimers(), 2);  // its warning and its breach
+  EXPECT_EQ((**engine_->GetCase("t-extended")).breached_at, later);
+  EXPECT_EQ((**engine_->GetCase("t-closed")).warned_at.ms, 0);
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, TheTimerThreadFiresWithoutBeingAsked) {
+  engine_.reset();
+  EngineOptions o;
+  o.store.path = dir_.Sub("data");
+  o.timers = true;
+  o.timer_interval = std::chrono::milliseconds(10);
+  auto e = Engine::Open(o, clock_);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  engine_ = std::move(e).value();
+  ASSERT_TRUE(Run(ReportCommand("t-auto")).ok());
+  clock_.Set((**engine_->GetCase("t-auto")).deadline);
+  bool breached = false;
+  for (int i = 0; i < 300 && !breached; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    breached = (**engine_->GetCase("t-auto")).breached_at.ms != 0;
+  }
+  EXPECT_TRUE(breached);
+  engine_->Stop();
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, OnlyTheSystemFiresTimers) {
+  ASSERT_TRUE(Run(ReportCommand("t-forged")).ok());
+  clock_.Set((**engine_->GetCase("t-forged")).deadline);
+  auto forged = Run(
+      Command{testing::Supervisor(), std::nullopt, TimerFired{"t-forged", TimerKind::kBreach, {}}});
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
 }
 
 }  // namespace
