@@ -122,6 +122,9 @@ TEST(CommandJsonTest, MalformedLinesNameTheFieldAndColumn) {
       {R"({"kind": "transition", "at": "2020-01-01T00:00:00Z", "actor": "H", "role": "king", )"
        R"("case": "x", "transition": {"action": "accept"}})",
        "role", "unknown role", 76},
+      {R"({"kind": "transition", "at": "2020-01-01T00:00:00Z", "actor": "T", "role": "system", )"
+       R"("case": "x", "transition": {"action": "accept"}})",
+       "role", "unknown role", 76},
       {R"({"kind": "transition", "at": "2020-01-01T00:00:00Z", "actor": "S", "role": "supervisor", )"
        R"("case": "x", "transition": {"action": "fly"}})",
        "transition.action", "unknown action", 128},

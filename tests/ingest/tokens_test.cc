@@ -61,6 +61,10 @@ TEST(TokenStoreTest, BrokenFilesListEveryBadLine) {
   EXPECT_NE(m.find("tokens:5:69: unknown role 'wizard'"), std::string::npos) << m;
   EXPECT_NE(m.find("tokens:6:66: a handler needs an office id"), std::string::npos) << m;
   EXPECT_NE(m.find("tokens:7:1: this token appears twice"), std::string::npos) << m;
+  // The engine's own role is never a token's.
+  auto system = TokenStore::Parse(std::string(64, 'd') + " T-1 system\n", "tokens");
+  ASSERT_FALSE(system.ok());
+  EXPECT_NE(system.status().message().find("unknown role 'system'"), std::string::npos);
 }
 
 }  // namespace
