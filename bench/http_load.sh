@@ -14,6 +14,7 @@ seconds=${WANGGE_BENCH_SECONDS:-20}
 port=18480
 pg_port=18481
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/bench/pg.sh"
 wangge="$build/ingest/wangge"
 loadgen="$build/bench/wangge-loadgen"
 for bin in "$wangge" "$loadgen"; do
@@ -34,9 +35,7 @@ chmod 755 "$work"  # PostgreSQL runs as its own user and needs to reach $work/pg
 serve_pid=""
 cleanup() {
   [[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-  if [[ -f $work/pg/postmaster.pid ]]; then
-    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg" -m fast stop >/dev/null || true
-  fi
+  pg_stop "$work/pg"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -91,12 +90,7 @@ db_bench --benchmarks=fillseq --sync=1 --batch_size=100 --num=1000000 --db="$wor
 
 # --- PostgreSQL -----------------------------------------------------------------------
 echo "== PostgreSQL 15: one INSERT per report, synchronous_commit=on"
-mkdir -p "$work/pg" && chown postgres "$work/pg" && chmod 700 "$work/pg"
-runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$work/pg" -A trust -E UTF8 >/dev/null
-runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg" -l "$work/pg/log" -w \
-  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c fsync=on -c max_connections=100" \
-  start >/dev/null
-psql=(runuser -u postgres -- psql -q -h 127.0.0.1 -p $pg_port -d postgres -v ON_ERROR_STOP=1)
+pg_start "$work/pg" $pg_port synchronous_commit=on fsync=on max_connections=100
 "${psql[@]}" <<'SQL'
 CREATE TABLE reports (
   client_id text PRIMARY KEY, category text NOT NULL, village text NOT NULL,

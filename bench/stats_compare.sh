@@ -14,15 +14,14 @@ reports=${2:-1000000}
 data=${WANGGE_STATS_DIR:-/tmp/wangge-stats-$reports}
 pg_port=18482
 bench="$build/bench/stats_bench"
+source "$(dirname "$0")/pg.sh"
 [[ -x $bench ]] || { echo "stats_compare: $bench is missing; build first" >&2; exit 2; }
 [[ -x /usr/lib/postgresql/15/bin/postgres ]] || apt-get install -y -q postgresql >/dev/null
 
 work=$(mktemp -d /tmp/wangge-stats-cmp.XXXXXX)
 chmod 755 "$work"  # PostgreSQL runs as its own user
 cleanup() {
-  if [[ -f $work/pg/postmaster.pid ]]; then
-    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg" -m fast stop >/dev/null || true
-  fi
+  pg_stop "$work/pg"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,12 +41,7 @@ echo "== PostgreSQL 15: the same cases"
 # In time order, as a live table would be filled (BRIN depends on it).
 sort -t, -k8,8 -o "$work/cases.csv" "$work/cases.csv"
 chmod 644 "$work/cases.csv"
-mkdir -p "$work/pg" && chown postgres "$work/pg" && chmod 700 "$work/pg"
-runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$work/pg" -A trust -E UTF8 >/dev/null
-runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg" -l "$work/pg/log" -w \
-  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c work_mem=64MB" \
-  start >/dev/null
-psql=(runuser -u postgres -- psql -q -h 127.0.0.1 -p $pg_port -d postgres -v ON_ERROR_STOP=1)
+pg_start "$work/pg" $pg_port shared_buffers=1GB work_mem=64MB
 "${psql[@]}" <<SQL
 CREATE TABLE cases (id text, office text, village text, grid text, worker text,
   category text, status text, received_at timestamptz, deadline timestamptz,

@@ -79,7 +79,11 @@ std::string Prefix(Cube cube, std::string_view filter_value, Level level) {
   return key;
 }
 
-std::string_view ValueOf(const Case& c, Dim d) {
+}  // namespace
+
+std::string_view DimName(Dim d) { return kDimNames[static_cast<size_t>(d)]; }
+
+std::string_view GroupValue(const Case& c, Dim d) {
   switch (d) {
     case Dim::kOffice:
       return c.office;
@@ -96,10 +100,6 @@ std::string_view ValueOf(const Case& c, Dim d) {
   }
   return {};
 }
-
-}  // namespace
-
-std::string_view DimName(Dim d) { return kDimNames[static_cast<size_t>(d)]; }
 
 std::optional<Dim> DimFromName(std::string_view name) {
   for (size_t i = 0; i < kDimNames.size(); ++i) {
@@ -179,9 +179,9 @@ void StatsDelta::Add(const Case& c, const Counters& delta) {
   const int64_t month = MonthOfDay(day);
   for (const Cube& cube : Cubes()) {
     for (Level level : {kMonth, kDay}) {
-      std::string key = Prefix(cube, ValueOf(c, cube.filter), level);
+      std::string key = Prefix(cube, GroupValue(c, cube.filter), level);
       PutBucket(key, level == kMonth ? month : day);
-      key.append(ValueOf(c, cube.group));
+      key.append(GroupValue(c, cube.group));
       changes_[std::move(key)].AddAll(delta);
     }
   }
@@ -462,8 +462,8 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
         const int64_t day = ShanghaiDay(c->received_at);
         if (!c->open() || c->deadline >= q.as_of) return true;
         if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) return true;
-        if (q.filter != Dim::kNone && ValueOf(*c, q.filter) != q.filter_value) return true;
-        rows.For(PeriodOf(kDay, day, q.interval), ValueOf(*c, q.group_by)).row.overdue_open++;
+        if (q.filter != Dim::kNone && GroupValue(*c, q.filter) != q.filter_value) return true;
+        rows.For(PeriodOf(kDay, day, q.interval), GroupValue(*c, q.group_by)).row.overdue_open++;
         return true;
       }));
   WANGGE_RETURN_IF_ERROR(failure);

@@ -35,6 +35,9 @@ enum class Dim : uint8_t {
   kCategory = 5,
 };
 std::string_view DimName(Dim d);  // "none", "office", ...
+// The case's value of a dimension ("" for kNone): its office now, village, grid,
+// reporting worker or category.
+std::string_view GroupValue(const Case& c, Dim d);
 std::optional<Dim> DimFromName(std::string_view name);
 
 // Counter slots of a stats value. Persisted: never renumbered.

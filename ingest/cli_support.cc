@@ -14,6 +14,13 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return buf.str();
 }
 
+Result<std::unique_ptr<engine::Engine>> OpenReadOnly(const std::string& data, const Clock& clock) {
+  engine::EngineOptions options;
+  options.store.path = data;
+  options.store.read_only = true;
+  return engine::Engine::Open(options, clock);
+}
+
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
                                                        bool sync, const Clock& clock, bool timers) {
   engine::EngineOptions options;

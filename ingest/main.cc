@@ -463,10 +463,7 @@ int RunOverdue(const OverdueArgs& args) {
     if (!t.ok()) return Fail(InvalidArgument(t.status().message(), "as-of"));
     q.as_of = *t;
   }
-  engine::EngineOptions options;
-  options.store.path = args.data;
-  options.store.read_only = true;
-  auto engine = engine::Engine::Open(options, clock);
+  auto engine = ingest::OpenReadOnly(args.data, clock);
   if (!engine.ok()) return Fail(engine.status());
   std::vector<engine::Case> found;
   do {
@@ -504,13 +501,10 @@ int RunOverdue(const OverdueArgs& args) {
 }
 
 int RunStats(const StatsArgs& args) {
-  engine::EngineOptions options;
-  options.store.path = args.data;
-  options.store.read_only = true;
   SystemClock clock;
   engine::StatsQuery query;
   if (Status s = ingest::BuildStatsQuery(args.params, clock.Now(), query); !s.ok()) return Fail(s);
-  auto engine = engine::Engine::Open(options, clock);
+  auto engine = ingest::OpenReadOnly(args.data, clock);
   if (!engine.ok()) return Fail(engine.status());
   auto result = (*engine)->Stats(query);
   if (!result.ok()) return Fail(result.status());
@@ -525,11 +519,8 @@ int RunStats(const StatsArgs& args) {
 }
 
 int RunInfo(const InfoArgs& args) {
-  engine::EngineOptions options;
-  options.store.path = args.data;
-  options.store.read_only = true;
   SystemClock clock;
-  auto engine = engine::Engine::Open(options, clock);
+  auto engine = ingest::OpenReadOnly(args.data, clock);
   if (!engine.ok()) return Fail(engine.status());
   auto& store = (*engine)->store();
   std::map<std::string, uint64_t> by_status;

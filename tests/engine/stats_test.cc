@@ -49,27 +49,11 @@ std::string RefPeriod(int64_t day, Interval interval) {
   return "";
 }
 
-std::string_view RefValue(const Case& c, Dim d) {
-  switch (d) {
-    case Dim::kOffice:
-      return c.office;
-    case Dim::kVillage:
-      return c.report.village;
-    case Dim::kGrid:
-      return c.report.grid;
-    case Dim::kWorker:
-      return c.reporter.id;
-    case Dim::kCategory:
-      return c.report.category;
-    default:
-      return "";
-  }
-}
-
 // The q-quantile by nearest rank: the ceil(q·n)-th smallest.
 double ExactHours(std::vector<int64_t> ms, double q) {
   std::sort(ms.begin(), ms.end());
-  const auto rank = std::max<size_t>(1, static_cast<size_t>(std::ceil(q * static_cast<double>(ms.size()) - 1e-9)));
+  const auto rank = std::max<size_t>(
+      1, static_cast<size_t>(std::ceil(q * static_cast<double>(ms.size()) - 1e-9)));
   return static_cast<double>(ms[rank - 1]) / 3.6e6;
 }
 
@@ -81,8 +65,8 @@ std::map<std::pair<std::string, std::string>, RefRow> Reference(const std::vecto
   for (const Case& c : cases) {
     const int64_t day = ShanghaiDay(c.received_at);
     if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) continue;
-    if (q.filter != Dim::kNone && RefValue(c, q.filter) != q.filter_value) continue;
-    RefRow& r = rows[{RefPeriod(day, q.interval), std::string(RefValue(c, q.group_by))}];
+    if (q.filter != Dim::kNone && GroupValue(c, q.filter) != q.filter_value) continue;
+    RefRow& r = rows[{RefPeriod(day, q.interval), std::string(GroupValue(c, q.group_by))}];
     if (c.status == CaseStatus::kCancelled) {
       ++r.cancelled;
       continue;
@@ -250,7 +234,7 @@ TEST_F(StatsTest, RandomWindowsGroupingsFiltersAndIntervalsAgree) {
     q.group_by = dims[rng() % 6];
     q.filter = filters[rng() % 4];
     if (q.filter != Dim::kNone) {
-      q.filter_value = std::string(RefValue(cases_[rng() % cases_.size()], q.filter));
+      q.filter_value = std::string(GroupValue(cases_[rng() % cases_.size()], q.filter));
     }
     q.interval = intervals[rng() % 4];
     if (q.interval == Interval::kDay && !(q.from_day && q.to_day)) q.interval = Interval::kWeek;
