@@ -471,6 +471,9 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
   StatsResult result;
   for (auto& [k, state] : rows) {
     if (same && state.row.key != q.filter_value) continue;
+    // A key whose changes summed to zero (a case reassigned away from the office in a
+    // later commit than its report) leaves a row with no cases: not a row.
+    if (state.row.counters.empty() && state.row.overdue_open == 0) continue;
     result.rows.push_back(std::move(state.row));
   }
   return result;

@@ -476,5 +476,21 @@ TEST_F(SequencerTest, OnlyTheSystemFiresTimers) {
   EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
 }
 
+TEST_F(SequencerTest, AnOfficeACaseLeftHasNoStatsRow) {
+  ASSERT_TRUE(Run(ReportCommand("r-1")).ok());  // its own commit: zonghe-zhifa gets +1
+  Command reassign = TransitionCommand("r-1", Action::kReassign, testing::Supervisor());
+  std::get<Transition>(reassign.body).to_office = "shichang";
+  ASSERT_TRUE(Run(std::move(reassign)).ok());  // a later commit: zonghe-zhifa back to 0
+  StatsQuery q;
+  q.group_by = Dim::kOffice;
+  q.as_of = clock_.Now();
+  auto r = engine_->Stats(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->rows.size(), 1u);
+  EXPECT_EQ(r->rows[0].key, "shichang");
+  EXPECT_EQ(r->rows[0].Get(slot::kTotal), 1);
+  ExpectConsistent();
+}
+
 }  // namespace
 }  // namespace wangge::engine
