@@ -32,8 +32,17 @@ Record TransitionRecordWithEverything() {
   return r;
 }
 
+Record TimerRecord() {
+  Record r;
+  r.seq = Seq{44};
+  r.at = TimeMs{1'583'284'565'000};
+  r.actor = Actor{"timer", Role::kSystem, ""};
+  r.body = TimerFired{"5f0c6a1e", TimerKind::kBreach, {"zongzhi", "zhen-ducha"}};
+  return r;
+}
+
 TEST(CodecTest, RecordsRoundTrip) {
-  for (const Record& r : {ReportRecord(), TransitionRecordWithEverything()}) {
+  for (const Record& r : {ReportRecord(), TransitionRecordWithEverything(), TimerRecord()}) {
     auto back = DecodeRecord(r.seq, EncodeRecord(r));
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(*back, r);
@@ -46,7 +55,19 @@ TEST(CodecTest, CasesRoundTrip) {
   c.reopen_count = 2;
   c.satisfaction = 5;
   c.closed_at = TimeMs{7};
+  c.warned_at = TimeMs{8};
+  c.breached_at = TimeMs{9};
   auto back = DecodeCase(EncodeCase(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+}
+
+TEST(CodecTest, AFormatOneCaseStillDecodes) {
+  const Case c = CaseFromReport(ReportRecord());
+  std::string old = EncodeCase(c);
+  old.resize(old.size() - 16);  // format 1 ended before warned_at and breached_at
+  old[0] = 1;
+  auto back = DecodeCase(old);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, c);
 }
