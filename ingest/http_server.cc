@@ -120,6 +120,40 @@ json::object StepJson(const engine::HistoryStep& step) {
   return o;
 }
 
+// Calls fn(key, value) for each query parameter, in order; a key given twice is
+// refused before fn sees it. fn refuses keys it does not know.
+template <typename Fn>
+Status ForEachParam(boost::urls::params_view params, Fn&& fn) {
+  std::vector<std::string> seen;
+  for (const auto& p : params) {
+    const std::string& key = p.key;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return InvalidArgument("query parameter given twice", key);
+    }
+    seen.push_back(key);
+    WANGGE_RETURN_IF_ERROR(fn(key, p.value));
+  }
+  return Status::Ok();
+}
+
+// The parameters of GET /v1/stats.
+Status ParseStatsParams(boost::urls::params_view params, StatsParams& p) {
+  return ForEachParam(params, [&](const std::string& key, const std::string& value) {
+    std::string* field = key == "from"       ? &p.from
+                         : key == "to"       ? &p.to
+                         : key == "group_by" ? &p.group_by
+                         : key == "office"   ? &p.office
+                         : key == "village"  ? &p.village
+                         : key == "category" ? &p.category
+                         : key == "as_of"    ? &p.as_of
+                         : key == "interval" ? &p.interval
+                                             : nullptr;
+    if (!field) return InvalidArgument("unknown query parameter '" + key + "'", key);
+    *field = value;
+    return Status::Ok();
+  });
+}
+
 // Most cases in one page of GET /v1/cases.
 constexpr size_t kMaxListLimit = 500;
 
@@ -507,14 +541,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q) {
-    std::vector<std::string> seen;
-    for (const auto& p : params) {
-      const std::string& key = p.key;
-      const std::string& value = p.value;
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        return InvalidArgument("query parameter given twice", key);
-      }
-      seen.push_back(key);
+    return ForEachParam(params, [&](const std::string& key, const std::string& value) {
       if (key == "office") {
         q.office = value;
       } else if (key == "village") {
@@ -541,8 +568,8 @@ class Session : public std::enable_shared_from_this<Session> {
       } else {
         return InvalidArgument("unknown query parameter '" + key + "'", key);
       }
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   }
 
   // GET /v1/stats: supervision figures (engine/stats.h). Handlers see their office's.
@@ -551,27 +578,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(Error(request_, PermissionDenied("workers do not read statistics")));
     }
     StatsParams p;
-    std::vector<std::string> seen;
-    for (const auto& param : params) {
-      const std::string& key = param.key;
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        return Send(Error(request_, InvalidArgument("query parameter given twice", key)));
-      }
-      seen.push_back(key);
-      std::string* field = key == "from"       ? &p.from
-                           : key == "to"       ? &p.to
-                           : key == "group_by" ? &p.group_by
-                           : key == "office"   ? &p.office
-                           : key == "village"  ? &p.village
-                           : key == "category" ? &p.category
-                           : key == "as_of"    ? &p.as_of
-                           : key == "interval" ? &p.interval
-                                               : nullptr;
-      if (!field) {
-        return Send(Error(request_, InvalidArgument("unknown query parameter '" + key + "'", key)));
-      }
-      *field = param.value;
-    }
+    if (Status bad = ParseStatsParams(params, p); !bad.ok()) return Send(Error(request_, bad));
     if (actor.role == engine::Role::kHandler) {
       if ((!p.office.empty() && p.office != actor.office) || !p.village.empty() ||
           !p.category.empty()) {

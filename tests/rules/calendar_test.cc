@@ -98,14 +98,11 @@ TEST(CalendarTest, WorkingTimeArithmetic) {
     // Measuring the span back gives the minutes that were added.
     EXPECT_EQ(cal.WorkingMsBetween(At(c.start), At(c.expect)), c.minutes * 60'000) << c.name;
   }
-  EXPECT_EQ(cal.WorkingMsBetween(At("2020-03-02T12:00:00+08:00"),
-                                 At("2020-03-02T13:30:00+08:00")),
+  EXPECT_EQ(cal.WorkingMsBetween(At("2020-03-02T12:00:00+08:00"), At("2020-03-02T13:30:00+08:00")),
             0);  // lunch
-  EXPECT_EQ(cal.WorkingMsBetween(At("2020-03-03T09:00:00+08:00"),
-                                 At("2020-03-02T09:00:00+08:00")),
+  EXPECT_EQ(cal.WorkingMsBetween(At("2020-03-03T09:00:00+08:00"), At("2020-03-02T09:00:00+08:00")),
             0);  // backwards
-  EXPECT_EQ(cal.WorkingMsBetween(At("2020-03-02T00:00:00+08:00"),
-                                 At("2020-03-09T00:00:00+08:00")),
+  EXPECT_EQ(cal.WorkingMsBetween(At("2020-03-02T00:00:00+08:00"), At("2020-03-09T00:00:00+08:00")),
             5 * day * 60'000);  // one ordinary week
 }
 
