@@ -6,6 +6,7 @@
 # Usage: bench/stats_compare.sh [BUILD_DIR] [REPORTS]   (defaults: build 1000000)
 # Env:   WANGGE_STATS_DIR  reuse or create the wangge data directory here
 #        (default /tmp/wangge-stats-REPORTS)
+#        PG_RUNS  runs per PostgreSQL query (default 10)
 # Installs postgresql from Debian when it is missing (root).
 set -euo pipefail
 
@@ -13,6 +14,7 @@ build=${1:-build}
 reports=${2:-1000000}
 data=${WANGGE_STATS_DIR:-/tmp/wangge-stats-$reports}
 pg_port=18482
+pg_runs=${PG_RUNS:-10}
 bench="$build/bench/stats_bench"
 source "$(dirname "$0")/pg.sh"
 [[ -x $bench ]] || { echo "stats_compare: $bench is missing; build first" >&2; exit 2; }
@@ -34,7 +36,7 @@ fi
 
 echo "== wangge: GET /v1/stats equivalent (engine::QueryStats), 200 runs each, µs"
 "$bench" run "$data" 2>/dev/null | grep '^BM_' |
-  sed -E 's/^BM_Stats\/([a-z]+)\/([a-z]+)\/iterations:200 .*p50_us=([0-9.k]+) p99_us=([0-9.k]+) rows=([0-9]+).*/\1 \2 p50=\3 p99=\4 rows=\5/'
+  sed -E 's/^BM_Stats\/([a-z]+)\/([a-z]+)(\/[a-z]+)?\/iterations:200 .*p50_us=([0-9.k]+) p99_us=([0-9.k]+) rows=([0-9]+).*/\1 \2\3 p50=\4 p99=\5 rows=\6/'
 
 echo "== PostgreSQL 15: the same cases"
 "$bench" csv "$data" "$work/cases.csv"
@@ -51,8 +53,8 @@ VACUUM ANALYZE cases;
 SQL
 echo "rows: $("${psql[@]}" -tAc 'SELECT count(*) FROM cases')"
 
-query() {  # GROUP-COLUMN FROM TO
-  local key=$1 from=$2 to=$3 group=""
+query() {  # GROUP-COLUMN FROM TO [FILTER-CONDITION]
+  local key=$1 from=$2 to=$3 filter=${4:-} group=""
   [[ $key != "''" ]] && group="GROUP BY 1"
   cat <<SQL
 SELECT $key AS key,
@@ -65,7 +67,7 @@ SELECT $key AS key,
     FILTER (WHERE status = 'closed') AS hours,
   count(*) FILTER (WHERE satisfaction >= 4)::float8
     / nullif(count(*) FILTER (WHERE satisfaction > 0), 0) AS satisfaction_rate
-FROM cases WHERE received_at >= '$from 00:00+08' AND received_at < '$to 00:00+08' $group;
+FROM cases WHERE received_at >= '$from 00:00+08' AND received_at < '$to 00:00+08' $filter $group;
 SQL
 }
 
@@ -74,13 +76,23 @@ run_all() {  # LABEL
     for window in "month 2020-03-01 2020-04-01" "quarter 2020-04-01 2020-07-01" "year 2020-01-01 2021-01-01"; do
       set -- $window
       query "$key" "$2" "$3" >"$work/q.sql"
-      chmod 644 "$work/q.sql"
-      local ms
-      ms=$(runuser -u postgres -- pgbench -n -h 127.0.0.1 -p $pg_port -t 10 -f "$work/q.sql" postgres 2>&1 |
-        sed -n 's/latency average = \([0-9.]*\) ms/\1/p')
-      echo "$LABEL ${key//\'\'/none} $1 avg_ms=$ms"
+      echo "$LABEL ${key//\'\'/none} $1 avg_ms=$(pg_time)"
     done
   done
+  # A year under the busiest value of a filter, as stats_bench picks it.
+  for pair in "office grid" "office worker" "village worker" "category grid" "category worker"; do
+    set -- $pair
+    local value
+    value=$("${psql[@]}" -tAc "SELECT $1 FROM cases WHERE status <> 'cancelled' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+    query "$2" 2020-01-01 2021-01-01 "AND $1 = '$value'" >"$work/q.sql"
+    echo "$LABEL $2 year/$1 avg_ms=$(pg_time)"
+  done
+}
+
+pg_time() {  # mean latency of $work/q.sql in ms
+  chmod 644 "$work/q.sql"
+  runuser -u postgres -- pgbench -n -h 127.0.0.1 -p $pg_port -t "$pg_runs" -f "$work/q.sql" postgres 2>&1 |
+    sed -n 's/latency average = \([0-9.]*\) ms/\1/p'
 }
 
 LABEL=seqscan run_all

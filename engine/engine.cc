@@ -78,7 +78,7 @@ Result<StatusCounts> CountByStatus(const storage::Store& store) {
 
 // Brings a directory of an older format to kFormatVersion, rebuilding from the log what
 // it lacks: the history index (format 1), the stats figures (formats 1-2), case format
-// 2 and the timers of open cases (formats 1-3).
+// 2 and the timers of open cases (formats 1-3), the quarter and year figures (formats 3-4).
 Status Upgrade(storage::Store& store, const storage::EventLog& log) {
   const uint32_t from = store.format_version();
   WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
@@ -95,10 +95,10 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
       WANGGE_RETURN_IF_ERROR(flush_if_full());
     }
   }
-  if (from < 3) {
+  if (from < 5) {
     const StatsDelta stats = StatsOf(state);
     for (const auto& [key, counters] : stats.changes()) {
-      if (counters.empty()) continue;
+      if (counters.empty() || (from >= 3 && !IsRollupKey(key))) continue;
       set.Merge(storage::Family::kStats, key, counters.Encode());
       WANGGE_RETURN_IF_ERROR(flush_if_full());
     }
@@ -185,8 +185,9 @@ Result<TimeMs> Engine::LastEventTime() const {
 }
 
 Result<StatsResult> Engine::Stats(const StatsQuery& query) const {
-  if (store_->format_version() < 3) {
-    return FailedPrecondition("this data directory predates the figures (format " +
+  // Formats before 3 have no figures, before 5 no quarter and year keys.
+  if (store_->format_version() < 5) {
+    return FailedPrecondition("this data directory predates the current figures (format " +
                               std::to_string(store_->format_version()) +
                               "); open it once with a writing command to compute them");
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <span>
 
 #include "engine/case_index.h"
 #include "engine/codec.h"
@@ -47,7 +48,11 @@ bool IsFilterDim(Dim d) {
   return std::find(kFilterDims.begin(), kFilterDims.end(), d) != kFilterDims.end();
 }
 
-enum Level : uint8_t { kMonth = 1, kDay = 2 };
+// Period levels of a key. Quarters and years are kept for unfiltered cubes only: they
+// turn a long window over a fine grouping (a year by grid) into one key per group.
+enum Level : uint8_t { kMonth = 1, kDay = 2, kQuarter = 3, kYear = 4 };
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 int64_t MonthOfDay(int64_t day) {
   const CivilDate d = CivilFromDays(day);
@@ -177,14 +182,22 @@ void StatsDelta::Add(const Case& c, const Counters& delta) {
   if (delta.empty()) return;
   const int64_t day = ShanghaiDay(c.received_at);
   const int64_t month = MonthOfDay(day);
+  const std::pair<Level, int64_t> buckets[] = {
+      {kMonth, month}, {kDay, day}, {kQuarter, FloorDiv(month, 3)}, {kYear, FloorDiv(month, 12)}};
   for (const Cube& cube : Cubes()) {
-    for (Level level : {kMonth, kDay}) {
-      std::string key = Prefix(cube, GroupValue(c, cube.filter), level);
-      PutBucket(key, level == kMonth ? month : day);
+    const size_t levels = cube.filter == Dim::kNone ? 4 : 2;
+    for (size_t i = 0; i < levels; ++i) {
+      std::string key = Prefix(cube, GroupValue(c, cube.filter), buckets[i].first);
+      PutBucket(key, buckets[i].second);
       key.append(GroupValue(c, cube.group));
       changes_[std::move(key)].AddAll(delta);
     }
   }
+}
+
+bool IsRollupKey(std::string_view key) {
+  return key.size() > 3 && key[0] == static_cast<char>(Dim::kNone) &&
+         (key[3] == static_cast<char>(kQuarter) || key[3] == static_cast<char>(kYear));
 }
 
 void StatsDelta::WriteTo(storage::WriteSet& set) const {
@@ -223,10 +236,36 @@ struct Span {
   int64_t hi;
 };
 
-// The spans that cover the days [from, to]: whole months at month level, the rest by day.
-// Intervals finer than a month read days only.
+// Covers the whole months [m0, m1] (kMinBucket/kMaxBucket: unbounded) with the coarsest
+// levels from `levels` on: whole units of the first level, and the months left on either
+// side with the next ones. The last level must be months.
+struct LevelSize {
+  Level level;
+  int64_t months;
+};
+void CoverMonths(int64_t m0, int64_t m1, std::span<const LevelSize> levels,
+                 std::vector<Span>& spans) {
+  const auto [level, size] = levels.front();
+  const int64_t u0 = m0 == kMinBucket ? kMinBucket : FloorDiv(m0 + size - 1, size);
+  const int64_t u1 = m1 == kMaxBucket ? kMaxBucket : FloorDiv(m1 + 1, size) - 1;
+  if (u0 > u1) {
+    CoverMonths(m0, m1, levels.subspan(1), spans);
+    return;
+  }
+  spans.push_back(Span{level, u0, u1});
+  if (u0 != kMinBucket && m0 < u0 * size) {
+    CoverMonths(m0, u0 * size - 1, levels.subspan(1), spans);
+  }
+  if (u1 != kMaxBucket && (u1 + 1) * size - 1 < m1) {
+    CoverMonths((u1 + 1) * size, m1, levels.subspan(1), spans);
+  }
+}
+
+// The spans that cover the days [from, to]: whole years and quarters when `rollups`
+// (the cube keeps them and no interval splits the window), whole months, and the rest
+// by day. Intervals finer than a month read days only.
 std::vector<Span> Decompose(std::optional<int64_t> from, std::optional<int64_t> to,
-                            Interval interval) {
+                            Interval interval, bool rollups) {
   if (interval == Interval::kDay || interval == Interval::kWeek) {
     return {Span{kDay, from.value_or(kMinBucket), to.value_or(kMaxBucket)}};
   }
@@ -240,7 +279,10 @@ std::vector<Span> Decompose(std::optional<int64_t> from, std::optional<int64_t> 
     spans.push_back(Span{kDay, *from, *to});  // both bounded: no whole month inside
     return spans;
   }
-  spans.push_back(Span{kMonth, first_month, last_month});
+  static constexpr LevelSize kAll[] = {{kYear, 12}, {kQuarter, 3}, {kMonth, 1}};
+  const std::span<const LevelSize> levels(kAll);
+  CoverMonths(first_month, last_month,
+              rollups && interval == Interval::kNone ? levels : levels.last(1), spans);
   if (from && *from < FirstDayOfMonth(first_month)) {
     spans.push_back(Span{kDay, *from, FirstDayOfMonth(first_month) - 1});
   }
@@ -402,7 +444,7 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
   const std::string filter_value = same ? std::string() : q.filter_value;
 
   Rows rows;
-  for (const Span& span : Decompose(q.from_day, q.to_day, q.interval)) {
+  for (const Span& span : Decompose(q.from_day, q.to_day, q.interval, cube.filter == Dim::kNone)) {
     WANGGE_RETURN_IF_ERROR(
         ScanSpan(store, cube, filter_value, span,
                  [&](int64_t bucket, std::string_view group, std::string_view value) {

@@ -2,8 +2,9 @@
 // maintained on write and read in O(groups × buckets). See docs/stats.md.
 //
 // Every case contributes a storage::Counters vector (Contribution) to a set of keys:
-// for each kept cube (filter dimension, group dimension) and each of two period levels
-// (the month and the day of its receipt, UTC+8). A change of case state adds
+// for each kept cube (filter dimension, group dimension) and each period level of the
+// cube (the month and the day of its receipt, UTC+8; for unfiltered cubes also its
+// quarter and year). A change of case state adds
 // Contribution(after) − Contribution(before) to those keys, in the commit that changes
 // the case, through the stats family's merge operator. Closed and cancelled cases never
 // change again, so a closed case's working-time figure is computed once, at closure.
@@ -86,6 +87,10 @@ class StatsDelta {
   void Add(const Case& c, const storage::Counters& delta);
   std::unordered_map<std::string, storage::Counters> changes_;
 };
+
+// Whether a stats key is a quarter or year key of an unfiltered cube (added in storage
+// format 5).
+bool IsRollupKey(std::string_view key);
 
 // The period an interval splits a window into.
 enum class Interval : uint8_t { kNone, kDay, kWeek, kMonth };

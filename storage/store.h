@@ -31,9 +31,10 @@ std::string_view FamilyName(Family f);
 // The on-disk format this build writes and reads. A directory with a larger
 // number was written by a newer wangge and is refused.
 // Format 2 added the history family, format 3 the stats family's contents, format 4
-// the timers family and case format 2; an older directory is upgraded by the first
+// the timers family and case format 2, format 5 the quarter and year stats keys; an
+// older directory is upgraded by the first
 // writer that opens it (engine::Engine::Open).
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;
 
 struct StoreOptions {
   // Data directory. Required.

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
 #include "engine/replay.h"
+#include "engine/stats.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
@@ -372,6 +373,52 @@ TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryAndStatsOnOpen) {
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(steps->size(), 2u);
   ExpectConsistent();
+}
+
+TEST_F(SequencerTest, AFormatFourDirectoryGetsQuarterAndYearFiguresOnOpen) {
+  ASSERT_TRUE(Run(ReportCommand("q-1")).ok());
+  ASSERT_TRUE(
+      Run(TransitionCommand("q-1", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
+  engine_.reset();
+  int removed = 0;
+  {
+    storage::StoreOptions so;
+    so.path = dir_.Sub("data");
+    auto store = storage::Store::Open(so);
+    ASSERT_TRUE(store.ok());
+    storage::WriteSet set(**store);
+    ASSERT_TRUE((*store)
+                    ->Scan(storage::Family::kStats, "", "",
+                           [&](std::string_view k, std::string_view) {
+                             if (IsRollupKey(k)) {
+                               set.Delete(storage::Family::kStats, k);
+                               ++removed;
+                             }
+                             return true;
+                           })
+                    .ok());
+    std::string v;
+    PutU32(v, 4);
+    set.Put(storage::Family::kMeta, "format_version", v);
+    ASSERT_TRUE((*store)->Write(set).ok());
+  }
+  EXPECT_EQ(removed, 12);  // 6 unfiltered cubes × quarter and year
+  {
+    // A reader cannot upgrade: it refuses figures it lacks rather than answer wrong.
+    EngineOptions o;
+    o.store.path = dir_.Sub("data");
+    o.store.read_only = true;
+    auto reader = Engine::Open(o, clock_);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    StatsQuery q;
+    q.as_of = clock_.Now();
+    auto stats = (*reader)->Stats(q);
+    ASSERT_FALSE(stats.ok());
+    EXPECT_EQ(stats.status().code(), StatusCode::kFailedPrecondition);
+  }
+  Open();
+  EXPECT_EQ(engine_->store().format_version(), storage::kFormatVersion);
+  ExpectConsistent();  // the figures equal a rebuild from the log, roll-ups included
 }
 
 TEST_F(SequencerTest, DeadlineTimersFireOnceAtTheirMomentAndSurviveRestart) {

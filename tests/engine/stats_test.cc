@@ -247,10 +247,12 @@ TEST_F(StatsTest, RandomWindowsGroupingsFiltersAndIntervalsAgree) {
   }
 }
 
-TEST_F(StatsTest, WindowsOnMonthEdgesAgree) {
-  const int64_t edges[] = {DayNumber(2020, 2, 29), DayNumber(2020, 3, 1), DayNumber(2020, 3, 2),
-                           DayNumber(2020, 3, 31), DayNumber(2020, 4, 1), DayNumber(2020, 6, 30),
-                           DayNumber(2020, 7, 1)};
+// Month, quarter and year edges: the window is read from year, quarter, month and day keys.
+TEST_F(StatsTest, WindowsOnMonthQuarterAndYearEdgesAgree) {
+  const int64_t edges[] = {DayNumber(2019, 12, 31), DayNumber(2020, 1, 1),   DayNumber(2020, 2, 29),
+                           DayNumber(2020, 3, 1),   DayNumber(2020, 3, 2),   DayNumber(2020, 3, 31),
+                           DayNumber(2020, 4, 1),   DayNumber(2020, 6, 30),  DayNumber(2020, 7, 1),
+                           DayNumber(2020, 9, 30),  DayNumber(2020, 12, 31), DayNumber(2021, 1, 1)};
   for (int64_t from : edges) {
     for (int64_t to : edges) {
       if (from > to) continue;
