@@ -99,7 +99,9 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
     const StatsDelta stats = StatsOf(state);
     for (const auto& [key, counters] : stats.changes()) {
       if (counters.empty() || (from >= 3 && !IsRollupKey(key))) continue;
-      set.Merge(storage::Family::kStats, key, counters.Encode());
+      // Put, not Merge: these keys were absent, and an upgrade interrupted after some
+      // batches and run again must not count twice.
+      set.Put(storage::Family::kStats, key, counters.Encode());
       WANGGE_RETURN_IF_ERROR(flush_if_full());
     }
   }
