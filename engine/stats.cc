@@ -48,9 +48,13 @@ bool IsFilterDim(Dim d) {
   return std::find(kFilterDims.begin(), kFilterDims.end(), d) != kFilterDims.end();
 }
 
-// Period levels of a key. Quarters and years are kept for unfiltered cubes only: they
-// turn a long window over a fine grouping (a year by grid) into one key per group.
+// Period levels of a key. Quarters and years turn a long window into one key per group;
+// they are kept where a window would otherwise read many keys with many cases each:
+// unfiltered cubes, and cubes grouped by grid or worker (hundreds of groups).
 enum Level : uint8_t { kMonth = 1, kDay = 2, kQuarter = 3, kYear = 4 };
+bool HasRollups(Cube cube) {
+  return cube.filter == Dim::kNone || cube.group == Dim::kGrid || cube.group == Dim::kWorker;
+}
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -185,7 +189,7 @@ void StatsDelta::Add(const Case& c, const Counters& delta) {
   const std::pair<Level, int64_t> buckets[] = {
       {kMonth, month}, {kDay, day}, {kQuarter, FloorDiv(month, 3)}, {kYear, FloorDiv(month, 12)}};
   for (const Cube& cube : Cubes()) {
-    const size_t levels = cube.filter == Dim::kNone ? 4 : 2;
+    const size_t levels = HasRollups(cube) ? 4 : 2;
     for (size_t i = 0; i < levels; ++i) {
       std::string key = Prefix(cube, GroupValue(c, cube.filter), buckets[i].first);
       PutBucket(key, buckets[i].second);
@@ -196,8 +200,11 @@ void StatsDelta::Add(const Case& c, const Counters& delta) {
 }
 
 bool IsRollupKey(std::string_view key) {
-  return key.size() > 3 && key[0] == static_cast<char>(Dim::kNone) &&
-         (key[3] == static_cast<char>(kQuarter) || key[3] == static_cast<char>(kYear));
+  const size_t nul = key.find('\0', 2);  // after the filter value
+  if (key.size() < 2 || nul == std::string_view::npos || nul + 1 >= key.size()) return false;
+  const Cube cube{static_cast<Dim>(key[0]), static_cast<Dim>(key[1])};
+  const auto level = static_cast<uint8_t>(key[nul + 1]);
+  return HasRollups(cube) && (level == kQuarter || level == kYear);
 }
 
 void StatsDelta::WriteTo(storage::WriteSet& set) const {
@@ -444,7 +451,7 @@ Result<StatsResult> QueryStats(const storage::Store& store, const StatsQuery& q,
   const std::string filter_value = same ? std::string() : q.filter_value;
 
   Rows rows;
-  for (const Span& span : Decompose(q.from_day, q.to_day, q.interval, cube.filter == Dim::kNone)) {
+  for (const Span& span : Decompose(q.from_day, q.to_day, q.interval, HasRollups(cube))) {
     WANGGE_RETURN_IF_ERROR(
         ScanSpan(store, cube, filter_value, span,
                  [&](int64_t bucket, std::string_view group, std::string_view value) {

@@ -3,8 +3,8 @@
 //
 // Every case contributes a storage::Counters vector (Contribution) to a set of keys:
 // for each kept cube (filter dimension, group dimension) and each period level of the
-// cube (the month and the day of its receipt, UTC+8; for unfiltered cubes also its
-// quarter and year). A change of case state adds
+// cube (the month and the day of its receipt, UTC+8; for unfiltered cubes and cubes
+// grouped by grid or worker also its quarter and year). A change of case state adds
 // Contribution(after) − Contribution(before) to those keys, in the commit that changes
 // the case, through the stats family's merge operator. Closed and cancelled cases never
 // change again, so a closed case's working-time figure is computed once, at closure.
@@ -88,8 +88,7 @@ class StatsDelta {
   std::unordered_map<std::string, storage::Counters> changes_;
 };
 
-// Whether a stats key is a quarter or year key of an unfiltered cube (added in storage
-// format 5).
+// Whether a stats key is a quarter or year key (added in storage format 5).
 bool IsRollupKey(std::string_view key);
 
 // The period an interval splits a window into.

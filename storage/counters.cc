@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "engine/core/bytes.h"
-
 namespace wangge::storage {
 
 void Counters::Add(uint16_t slot, int64_t delta) {
@@ -64,20 +62,26 @@ void Counters::AddAll(const Counters& other, int64_t sign) {
 }
 
 std::string Counters::Encode() const {
-  std::string out;
-  out.reserve(slots_.size() * 10);
+  std::string out(slots_.size() * kPairBytes, '\0');
+  char* p = out.data();
   for (const auto& [slot, value] : slots_) {
-    PutU16(out, slot);
-    PutI64(out, value);
+    uint16_t s = slot;
+    auto v = static_cast<uint64_t>(value) ^ (uint64_t{1} << 63);
+    if constexpr (std::endian::native == std::endian::little) {
+      s = __builtin_bswap16(s);
+      v = __builtin_bswap64(v);
+    }
+    std::memcpy(p, &s, 2);
+    std::memcpy(p + 2, &v, 8);
+    p += kPairBytes;
   }
   return out;
 }
 
 int64_t Counters::GetEncoded(std::string_view bytes, uint16_t slot) {
-  ByteReader r(bytes);
-  uint16_t s = 0;
-  int64_t value = 0;
-  while (r.U16(s) && r.I64(value)) {
+  if (bytes.size() % kPairBytes != 0) return 0;
+  for (size_t i = 0; i < bytes.size(); i += kPairBytes) {
+    const auto [s, value] = LoadPair(bytes.data() + i);
     if (s == slot) return value;
     if (s > slot) break;
   }
@@ -86,13 +90,11 @@ int64_t Counters::GetEncoded(std::string_view bytes, uint16_t slot) {
 
 bool Counters::Decode(std::string_view bytes, Counters& out) {
   out.slots_.clear();
-  if (bytes.size() % 10 != 0) return false;
-  ByteReader r(bytes);
+  if (bytes.size() % kPairBytes != 0) return false;
+  out.slots_.reserve(bytes.size() / kPairBytes);
   int last = -1;
-  while (!r.done()) {
-    uint16_t slot = 0;
-    int64_t value = 0;
-    if (!r.U16(slot) || !r.I64(value)) return false;
+  for (size_t i = 0; i < bytes.size(); i += kPairBytes) {
+    const auto [slot, value] = LoadPair(bytes.data() + i);
     if (static_cast<int>(slot) <= last || value == 0) return false;  // sorted, no zeros
     last = slot;
     out.slots_.emplace_back(slot, value);

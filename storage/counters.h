@@ -3,7 +3,9 @@
 // delta (WriteSet::Merge) without reading the current value.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,13 +39,10 @@ class Counters {
   // `bytes` is not an encoding (fn may have seen some pairs).
   template <typename Fn>
   static bool ForEachEncoded(std::string_view bytes, Fn&& fn) {
-    if (bytes.size() % 10 != 0) return false;
-    for (size_t i = 0; i < bytes.size(); i += 10) {
-      uint64_t v = 0;
-      for (size_t j = 2; j < 10; ++j) v = v << 8 | static_cast<uint8_t>(bytes[i + j]);
-      const auto slot = static_cast<uint16_t>(static_cast<uint8_t>(bytes[i]) << 8 |
-                                              static_cast<uint8_t>(bytes[i + 1]));
-      fn(slot, static_cast<int64_t>(v ^ (uint64_t{1} << 63)));
+    if (bytes.size() % kPairBytes != 0) return false;
+    for (size_t i = 0; i < bytes.size(); i += kPairBytes) {
+      const auto [slot, value] = LoadPair(bytes.data() + i);
+      fn(slot, value);
     }
     return true;
   }
@@ -53,6 +52,20 @@ class Counters {
   friend bool operator==(const Counters&, const Counters&) = default;
 
  private:
+  static constexpr size_t kPairBytes = 10;
+  // One encoded pair: u16 slot, then the value with its sign bit flipped, both big-endian.
+  static std::pair<uint16_t, int64_t> LoadPair(const char* p) {
+    uint16_t slot;
+    uint64_t value;
+    std::memcpy(&slot, p, 2);
+    std::memcpy(&value, p + 2, 8);
+    if constexpr (std::endian::native == std::endian::little) {
+      slot = __builtin_bswap16(slot);
+      value = __builtin_bswap64(value);
+    }
+    return {slot, static_cast<int64_t>(value ^ (uint64_t{1} << 63))};
+  }
+
   std::vector<std::pair<uint16_t, int64_t>> slots_;
 };
 

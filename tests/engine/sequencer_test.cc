@@ -402,7 +402,7 @@ TEST_F(SequencerTest, AFormatFourDirectoryGetsQuarterAndYearFiguresOnOpen) {
     set.Put(storage::Family::kMeta, "format_version", v);
     ASSERT_TRUE((*store)->Write(set).ok());
   }
-  EXPECT_EQ(removed, 12);  // 6 unfiltered cubes × quarter and year
+  EXPECT_EQ(removed, 24);  // 6 unfiltered and 6 grid or worker cubes × quarter and year
   {
     // A reader cannot upgrade: it refuses figures it lacks rather than answer wrong.
     EngineOptions o;

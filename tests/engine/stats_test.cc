@@ -262,8 +262,14 @@ TEST_F(StatsTest, WindowsOnMonthQuarterAndYearEdgesAgree) {
         q.from_day = from;
         q.to_day = to;
         q.interval = interval;
-        q.group_by = Dim::kCategory;
+        q.group_by = Dim::kCategory;  // an unfiltered cube: with quarters and years
         ExpectAgrees(q, "window " + FormatDate(from) + ".." + FormatDate(to));
+        q.group_by = Dim::kWorker;  // a filtered cube grouped by worker: with them too
+        q.filter = Dim::kOffice;
+        q.filter_value = std::string(GroupValue(cases_.front(), Dim::kOffice));
+        ExpectAgrees(q, "window " + FormatDate(from) + ".." + FormatDate(to) + " by worker");
+        q.group_by = Dim::kVillage;  // and one without
+        ExpectAgrees(q, "window " + FormatDate(from) + ".." + FormatDate(to) + " by village");
       }
     }
   }
