@@ -371,7 +371,8 @@ void Generator::Lifecycle(const engine::Report& r, const Actor& reporter, int64_
   };
 
   int64_t t = received + kMinute + static_cast<int64_t>(rng_.Exponential(0.04 * limit));
-  if (rng_.Chance(0.02)) {
+  // (A ruleset with a single platform office has nowhere else to send a case.)
+  if (rng_.Chance(0.02) && platforms_.size() >= 2) {
     // Returned as not the office's own; the command centre sends it elsewhere.
     Schedule(t, at(Transit(id, Action::kReturn, 0, handler, "非本部门职责"), t));
     std::string other = platforms_[rng_.Below(platforms_.size())];

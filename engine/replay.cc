@@ -1,6 +1,7 @@
 #include "engine/replay.h"
 
 #include <set>
+#include <unordered_map>
 
 #include "engine/case_index.h"
 #include "engine/codec.h"
@@ -9,6 +10,7 @@
 #include "engine/sequencer.h"
 #include "engine/stats.h"
 #include "rules/calendar.h"
+#include "storage/sha256.h"
 
 namespace wangge::engine {
 namespace {
@@ -190,6 +192,153 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   WANGGE_ASSIGN_OR_RETURN(auto timers, KeysOf(store, Family::kTimers));
   CompareKeySets(want_timers, timers, "timers", problems, max_problems);
   return problems;
+}
+
+}  // namespace wangge::engine
+
+namespace wangge::engine {
+namespace {
+
+// The cases one replay batch touched, with their state before the batch.
+struct Touched {
+  std::optional<Case> before;  // as stored; empty for a case reported in this batch
+  Case after;
+  int64_t work_ms = 0;  // set when it closes
+};
+
+class Replayer {
+ public:
+  Replayer(storage::Store& into, storage::EventLog& log) : into_(into), log_(log), set_(into) {}
+
+  // Applies one record (`payload`, decoded as `record`).
+  Status Apply(Seq seq, std::string_view payload, const Record& record) {
+    if (log_.Append(set_, payload) != seq) {
+      return Corruption("record " + std::to_string(seq.value) + " is out of sequence");
+    }
+    if (const auto* a = std::get_if<RulesActivation>(&record.body)) {
+      auto loaded = rules::Calendar::Load(a->calendar, "activated calendar");
+      if (!loaded.ok()) {
+        return Corruption("record " + std::to_string(seq.value) +
+                          " activates a calendar that does not load: " + loaded.status().message());
+      }
+      calendar_ = std::move(loaded).value();
+      set_.Put(storage::Family::kMeta, kActiveRulesKey, EncodeU64(seq.value));
+      return Status::Ok();
+    }
+    const auto* report = std::get_if<Report>(&record.body);
+    const std::string id(report ? std::string_view(report->client_id) : CaseIdOf(record.body));
+    WANGGE_ASSIGN_OR_RETURN(Touched * t, Load(id));
+    if (report) {
+      if (t) return Corruption("record " + std::to_string(seq.value) + " reports " + id + " twice");
+      touched_.emplace(id, Touched{std::nullopt, CaseFromReport(record)});
+    } else {
+      if (!t) {
+        return Corruption("record " + std::to_string(seq.value) + " moves unknown case " + id);
+      }
+      auto next = ApplyCaseRecord(t->after, record);
+      if (!next.ok()) {
+        return Corruption("record " + std::to_string(seq.value) +
+                          " does not apply: " + next.status().message());
+      }
+      if (next->status == CaseStatus::kClosed && t->after.status != CaseStatus::kClosed) {
+        const rules::Calendar& cal = calendar_ ? *calendar_ : rules::Calendar::BuiltIn();
+        t->work_ms = cal.WorkingMsBetween(next->received_at, next->closed_at);
+      }
+      t->after = std::move(next).value();
+    }
+    set_.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
+    return Status::Ok();
+  }
+
+  // Writes the batch: case changes, index entries, figures and the log head.
+  Status Commit() {
+    StatsDelta stats;
+    for (auto& [id, t] : touched_) {
+      const Case* before = t.before ? &*t.before : nullptr;
+      WriteCaseChange(set_, before, t.after);
+      stats.Apply(before, t.after, t.work_ms);
+    }
+    stats.WriteTo(set_);
+    touched_.clear();
+    Status s = log_.Commit(set_);
+    set_.Clear();
+    return s;
+  }
+
+ private:
+  Result<Touched*> Load(const std::string& id) {
+    if (auto it = touched_.find(id); it != touched_.end()) return &it->second;
+    WANGGE_ASSIGN_OR_RETURN(auto bytes, into_.Get(storage::Family::kCases, id));
+    if (!bytes) return static_cast<Touched*>(nullptr);
+    WANGGE_ASSIGN_OR_RETURN(Case stored, DecodeCase(*bytes));
+    return &touched_.emplace(id, Touched{stored, stored}).first->second;
+  }
+
+  storage::Store& into_;
+  storage::EventLog& log_;
+  storage::WriteSet set_;
+  std::unordered_map<std::string, Touched> touched_;
+  std::optional<rules::Calendar> calendar_;  // of the last activation
+};
+
+}  // namespace
+
+Result<ReplayReport> ReplayInto(const storage::EventLog& from, storage::Store& into,
+                                const ReplayOptions& options) {
+  WANGGE_ASSIGN_OR_RETURN(auto log, storage::EventLog::Open(into));
+  if (log->head().seq.value != 0) {
+    return FailedPrecondition("the directory to replay into already holds a log");
+  }
+  Replayer replayer(into, *log);
+  ReplayReport report;
+  uint64_t in_batch = 0;
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(
+      from.Scan(Seq{1}, options.until_seq, [&](Seq seq, std::string_view payload) {
+        auto record = DecodeRecord(seq, payload);
+        if (!record.ok()) {
+          failure = record.status();
+          return false;
+        }
+        if (options.until_time && record->at > *options.until_time) return false;
+        failure = replayer.Apply(seq, payload, *record);
+        if (!failure.ok()) return false;
+        ++report.records;
+        if (++in_batch < options.batch_records) return true;
+        failure = replayer.Commit();
+        in_batch = 0;
+        if (failure.ok() && options.progress) options.progress(report.records);
+        return failure.ok();
+      }));
+  WANGGE_RETURN_IF_ERROR(failure);
+  WANGGE_RETURN_IF_ERROR(replayer.Commit());
+  if (options.progress) options.progress(report.records);
+  report.head = log->head();
+  return report;
+}
+
+Result<StateDigest> DigestState(const storage::Store& store) {
+  StateDigest digest;
+  storage::Sha256 family_sha, all_sha;
+  for (int i = 0; i < storage::kFamilyCount; ++i) {
+    const auto f = static_cast<storage::Family>(i);
+    WANGGE_RETURN_IF_ERROR(store.Scan(f, "", "", [&](std::string_view k, std::string_view v) {
+      if (f == storage::Family::kStats && v.empty()) return true;
+      if (f == storage::Family::kMeta && k == storage::kFormatKey) return true;
+      std::string frame;
+      PutU32(frame, static_cast<uint32_t>(k.size()));
+      PutU32(frame, static_cast<uint32_t>(v.size()));
+      family_sha.Update(frame);
+      family_sha.Update(k);
+      family_sha.Update(v);
+      return true;
+    }));
+    digest.families[static_cast<size_t>(i)] = family_sha.Final();
+    const auto& h = digest.families[static_cast<size_t>(i)];
+    all_sha.Update(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  }
+  digest.all = all_sha.Final();
+  return digest;
 }
 
 }  // namespace wangge::engine

@@ -116,7 +116,8 @@ Status EventLog::Scan(Seq from, Seq to,
   return bad;
 }
 
-Result<VerifyReport> EventLog::Verify(const std::function<void(Seq)>& progress) const {
+Result<VerifyReport> EventLog::Verify(const std::function<void(Seq)>& progress,
+                                      const LogHead* anchor) const {
   VerifyReport report;
   Sha256 sha;
   LogHead running;
@@ -142,11 +143,21 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq)>& progress) 
                                std::to_string(running.seq.value) + " (altered or reordered)");
         }
         running = LogHead{seq, RecordHash(sha, seq, value)};
+        if (anchor && seq == anchor->seq && running.hash != anchor->hash) {
+          return fail(seq, "record " + std::to_string(seq.value) +
+                               " does not hash to the anchor (the log was rewritten)");
+        }
         ++report.records;
         if (progress && (seq.value & 0xFFFF) == 0) progress(seq);
         return true;
       }));
   report.head = running;
+  if (report.ok && anchor && running.seq.value < anchor->seq.value) {
+    report.ok = false;
+    report.first_bad = Seq{running.seq.value + 1};
+    report.problem = "the log ends at " + std::to_string(running.seq.value) +
+                     ", before the anchor's record " + std::to_string(anchor->seq.value);
+  }
   const LogHead committed = head();
   if (report.ok && running != committed) {
     report.ok = false;

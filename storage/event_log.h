@@ -71,8 +71,11 @@ class EventLog {
 
   // Walks the whole chain from sequence 1: contiguous sequences, frame versions,
   // each prev-hash equal to the hash of the record before, and the final hash
-  // equal to the stored head. progress(seq) is called every 65,536 records.
-  Result<VerifyReport> Verify(const std::function<void(Seq)>& progress = {}) const;
+  // equal to the stored head. progress(seq) is called every 65,536 records. With an
+  // `anchor` (a head printed earlier and kept elsewhere), the record at anchor->seq
+  // must hash to anchor->hash: a log rewritten with a recomputed chain fails there.
+  Result<VerifyReport> Verify(const std::function<void(Seq)>& progress = {},
+                              const LogHead* anchor = nullptr) const;
 
   // The hash a record's key and value chain into: SHA-256(seq BE || value).
   static Hash RecordHash(Sha256& sha, Seq seq, std::string_view value);

@@ -21,12 +21,30 @@ Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
 Sha256::~Sha256() = default;
 
 Hash Sha256::Of(std::string_view a, std::string_view b) {
+  streaming_ = false;
   Hash out{};
   unsigned int len = 0;
   EVP_DigestInit_ex(ctx_->md_ctx, EVP_sha256(), nullptr);
   EVP_DigestUpdate(ctx_->md_ctx, a.data(), a.size());
   EVP_DigestUpdate(ctx_->md_ctx, b.data(), b.size());
   EVP_DigestFinal_ex(ctx_->md_ctx, out.data(), &len);
+  return out;
+}
+
+void Sha256::Update(std::string_view bytes) {
+  if (!streaming_) {
+    EVP_DigestInit_ex(ctx_->md_ctx, EVP_sha256(), nullptr);
+    streaming_ = true;
+  }
+  EVP_DigestUpdate(ctx_->md_ctx, bytes.data(), bytes.size());
+}
+
+Hash Sha256::Final() {
+  if (!streaming_) Update({});
+  Hash out{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_->md_ctx, out.data(), &len);
+  streaming_ = false;
   return out;
 }
 

@@ -22,12 +22,17 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
 
-  // The hash of the concatenation of `a` and `b`.
+  // The hash of the concatenation of `a` and `b`. Starts over: any Update before is lost.
   Hash Of(std::string_view a, std::string_view b);
+
+  // Streaming use: Update any number of times, then Final (which starts over).
+  void Update(std::string_view bytes);
+  Hash Final();
 
  private:
   struct Ctx;
   std::unique_ptr<Ctx> ctx_;
+  bool streaming_ = false;  // an Update has begun a digest that Final has not ended
 };
 
 }  // namespace wangge::storage

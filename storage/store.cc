@@ -12,6 +12,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
@@ -25,7 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
     "log", "cases", "due", "owner", "stats", "meta", "history", "timers"};
-constexpr std::string_view kFormatKey = "format_version";
 
 // Maps a RocksDB status to ours; `what` says what was being done, for the message.
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -206,7 +206,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
 
   auto rep = std::make_unique<Rep>();
-  rep->write_options.sync = options.sync;
+  rep->write_options.sync = options.sync && !options.bulk;
+  rep->write_options.disableWAL = options.bulk;
+  if (options.bulk) {
+    for (size_t i = 1; i < descriptors.size(); ++i) {
+      descriptors[i].options.write_buffer_size = 64 << 20;
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -270,6 +276,21 @@ Status Store::Compact(Family f) {
   rocksdb::CompactRangeOptions o;
   return FromRocks(rep_->db->CompactRange(o, rep_->handle(f), nullptr, nullptr),
                    "compacting " + std::string(FamilyName(f)));
+}
+
+Status Store::Flush() {
+  rocksdb::FlushOptions o;
+  o.wait = true;
+  return FromRocks(rep_->db->Flush(o, rep_->handles), "flushing");
+}
+
+Status Store::Checkpoint(const std::string& dest) {
+  rocksdb::Checkpoint* raw = nullptr;
+  WANGGE_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(rep_->db.get(), &raw), "preparing a checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush first, so the copy holds no write-ahead log to replay.
+  return FromRocks(checkpoint->CreateCheckpoint(dest, 0), "writing a checkpoint to '" + dest + "'");
 }
 
 void Store::PutCurrentFormat(WriteSet& set) {

@@ -35,6 +35,8 @@ std::string_view FamilyName(Family f);
 // older directory is upgraded by the first
 // writer that opens it (engine::Engine::Open).
 inline constexpr uint32_t kFormatVersion = 5;
+// The meta key that holds it (u32 BE).
+inline constexpr std::string_view kFormatKey = "format_version";
 
 struct StoreOptions {
   // Data directory. Required.
@@ -49,6 +51,9 @@ struct StoreOptions {
   bool read_only = false;
   // Block cache for reads, in bytes. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
+  // Bulk rebuild (replay into a new directory): writes skip the write-ahead log and
+  // memtables are larger. Nothing written is durable until Flush() returns. Default: false.
+  bool bulk = false;
 
   Status Validate() const;
 };
@@ -109,6 +114,15 @@ class Store {
   // Flushes and compacts a family (merge operands are folded into values). For tools
   // and benchmarks; RocksDB compacts on its own in normal running.
   Status Compact(Family f);
+
+  // Writes every family's memtable to disk and syncs it: what a bulk store has written
+  // is durable on return.
+  Status Flush();
+
+  // An openable copy of the store as of now at `dest` (a RocksDB checkpoint: SST files
+  // hard-linked where the file system allows, the rest copied). `dest` must not exist.
+  // Safe while writers run.
+  Status Checkpoint(const std::string& dest);
 
   // The format the directory was written in (kFormatVersion for a new one).
   uint32_t format_version() const { return format_version_; }
