@@ -9,6 +9,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -209,8 +210,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   rep->write_options.sync = options.sync && !options.bulk;
   rep->write_options.disableWAL = options.bulk;
   if (options.bulk) {
+    // A rebuild writes every family but reads only cases: the others take a vector
+    // memtable (an append per write, sorted once when flushed on a background thread)
+    // instead of a skip list (a search per write).
+    db_options.allow_concurrent_memtable_write = false;
     for (size_t i = 1; i < descriptors.size(); ++i) {
       descriptors[i].options.write_buffer_size = 64 << 20;
+      if (static_cast<Family>(i - 1) != Family::kCases) {
+        descriptors[i].options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      }
     }
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
