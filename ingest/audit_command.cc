@@ -6,12 +6,14 @@
 #include <iostream>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "engine/core/bytes.h"
 #include "engine/engine.h"
 #include "engine/replay.h"
 #include "ingest/cli_support.h"
+#include "ingest/control.h"
 
 namespace wangge::ingest {
 namespace {
@@ -229,6 +231,52 @@ int Verify(const VerifyArgs& args) {
       chain->records, anchor ? fmt::format(" through anchor {}", anchor->seq.value) : "",
       chain->head.seq.value, storage::HexOf(chain->head.hash), storage::HexOf(want->all));
   return kExitOk;
+}
+
+// A checkpoint of `data` at `dest`: directly when no process holds the directory, or by
+// the running `wangge serve` through its control socket.
+Status Checkpoint(const std::string& data, const std::string& dest) {
+  storage::StoreOptions o;
+  o.path = data;
+  auto store = storage::Store::Open(o);
+  if (store.ok()) return (*store)->Checkpoint(dest);
+  if (store.status().code() != StatusCode::kFailedPrecondition ||
+      store.status().message().find("in use") == std::string::npos) {
+    return store.status();
+  }
+  const std::string socket = ControlSocketPath(data);
+  WANGGE_ASSIGN_OR_RETURN(std::string reply,
+                          ControlRequest(socket, boost::json::serialize(boost::json::object{
+                                                     {"op", "backup"}, {"to", dest}})));
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(reply, ec);
+  const auto* o_reply = v.if_object();
+  if (ec || !o_reply || !o_reply->contains("ok")) {
+    return Internal("the server answered the backup request with '" + reply + "'");
+  }
+  if (!o_reply->at("ok").as_bool()) {
+    const auto* error = o_reply->if_contains("error");
+    return IOError("the server could not write the backup: " +
+                   (error && error->is_string() ? std::string(error->as_string()) : reply));
+  }
+  return Status::Ok();
+}
+
+int Backup(const BackupArgs& args) {
+  std::error_code ec;
+  const std::string dest = fs::absolute(args.to, ec).lexically_normal().string();
+  if (ec || fs::exists(dest, ec)) {
+    return Fail(InvalidArgument("'" + args.to + "' already exists", "to"));
+  }
+  const auto start = SteadyClock::now();
+  if (Status s = Checkpoint(args.data, dest); !s.ok()) return Fail(s);
+  std::cout << fmt::format("backup: checkpoint of {} written to {} in {:.1f} s; verifying it\n",
+                           args.data, dest, SecondsSince(start));
+  std::cout.flush();
+  VerifyArgs verify;
+  verify.data = dest;
+  verify.quiet = true;
+  return Verify(verify);
 }
 
 }  // namespace wangge::ingest

@@ -19,6 +19,7 @@
 #include "ingest/audit_command.h"
 #include "ingest/cli_support.h"
 #include "ingest/command_json.h"
+#include "ingest/control.h"
 #include "ingest/http_server.h"
 #include "ingest/import_311.h"
 #include "ingest/importer.h"
@@ -299,11 +300,17 @@ int RunServe(const ServeArgs& args) {
   }
   ingest::HttpServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
+  ingest::ControlServer control(**engine, ingest::ControlSocketPath(args.data));
+  if (Status s = control.Start(); !s.ok()) {
+    std::cerr << "wangge: warning: " << s.ToString()
+              << "; wangge backup will need the server stopped\n";
+  }
   std::cerr << fmt::format("wangge: serving {} on http://{}:{} ({} tokens); Ctrl-C stops\n",
                            args.data, options.host, server.port(), tokens->size());
   int signal = 0;
   sigwait(&signals, &signal);
   std::cerr << "wangge: stopping: no new connections, finishing what is in flight\n";
+  control.Stop();
   server.Stop();
   (*engine)->Stop();
   std::cerr << fmt::format("wangge: stopped cleanly at log sequence {}\n",
@@ -382,6 +389,8 @@ int RunDemo(const DemoArgs& args) {
 
   ingest::HttpServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
+  ingest::ControlServer control(**engine, ingest::ControlSocketPath(args.data));
+  if (Status s = control.Start(); !s.ok()) std::cerr << "demo: warning: " << s.ToString() << "\n";
   const std::string url = fmt::format("http://{}:{}", options.host, server.port());
   // Tokens by role: the last word of each line of the listing.
   std::string worker, supervisor, handler;
@@ -425,6 +434,7 @@ int RunDemo(const DemoArgs& args) {
   int signal = 0;
   sigwait(&signals, &signal);
   std::cerr << "demo: stopping\n";
+  control.Stop();
   server.Stop();
   (*engine)->Stop();
   return kExitOk;
@@ -717,6 +727,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   replay_cmd->add_flag("--quiet", replay.quiet, "No progress lines");
 
+  ingest::BackupArgs backup;
+  auto* backup_cmd = app.add_subcommand(
+      "backup",
+      "Copy a data directory (a RocksDB checkpoint; through the running server when there is "
+      "one), then verify the copy");
+  backup_cmd->add_option("--data", backup.data, "Data directory")->required();
+  backup_cmd->add_option("--to", backup.to, "Backup directory (must not exist)")->required();
+
   ingest::VerifyArgs verify;
   auto* verify_cmd = app.add_subcommand(
       "verify",
@@ -774,6 +792,7 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return RunDemo(demo);
   if (*replay_cmd) return ingest::Replay(replay);
   if (*verify_cmd) return ingest::Verify(verify);
+  if (*backup_cmd) return ingest::Backup(backup);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

@@ -1,11 +1,14 @@
 // wangge replay and verify end to end: a replayed directory verifies with the source's
 // head, and verify catches each way of altering a copy of a data directory.
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <regex>
+#include <signal.h>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +17,7 @@
 #include "storage/event_log.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/wangge_process.h"
 
 namespace wangge {
 namespace {
@@ -214,6 +218,60 @@ TEST_F(AuditCliTest, AnAnchorCatchesATruncatedLog) {
   CliRun r = Wangge("verify --quiet --data " + copy + " --anchor " + anchor);
   EXPECT_EQ(r.exit_code, 4) << r.output;
   EXPECT_NE(r.output.find("before the anchor's record"), std::string::npos) << r.output;
+}
+
+TEST_F(AuditCliTest, ABackupOfAStoppedDirectoryVerifiesWithTheSameDigest) {
+  const std::string dest = dir_->Sub("backup");
+  CliRun backup = Wangge("backup --data " + Data() + " --to " + dest);
+  ASSERT_EQ(backup.exit_code, 0) << backup.output;
+  EXPECT_NE(backup.output.find("OK: "), std::string::npos) << backup.output;
+  CliRun source = Wangge("verify --quiet --data " + Data());
+  auto digest = [](const std::string& out) { return out.substr(out.find("state digest: ")); };
+  EXPECT_EQ(digest(backup.output), digest(source.output));
+  CliRun again = Wangge("backup --data " + Data() + " --to " + dest);
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+}
+
+// While `wangge serve` holds the directory and takes reports, the backup goes through
+// its control socket; the copy verifies and holds at least what was acknowledged first.
+TEST_F(AuditCliTest, ABackupWhileTheServerTakesReportsVerifies) {
+  const std::string data = dir_->Sub("online"), tokens = dir_->Sub("online.tokens");
+  fs::copy(Data(), data, fs::copy_options::recursive);
+  CliRun token = Wangge("token add --tokens " + tokens + " --actor W001 --role worker");
+  ASSERT_EQ(token.exit_code, 0) << token.output;
+  const size_t at = token.output.find("wg_");
+  ASSERT_NE(at, std::string::npos) << token.output;
+  const std::string secret = token.output.substr(at, 3 + 64);
+  auto [pid, port] = testing::StartServer(data, tokens);
+  ASSERT_GT(pid, 0);
+  ASSERT_GT(port, 0) << "the server did not start";
+  ASSERT_EQ(testing::Post(port, secret, "before-backup"), 201);
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0};
+  std::thread load([&, port = port] {
+    for (int i = 0; !stop; ++i) {
+      if (testing::Post(port, secret, "during-" + std::to_string(i)) == 201) ++acked;
+    }
+  });
+  const std::string dest = dir_->Sub("online-backup");
+  CliRun backup = Wangge("backup --data " + data + " --to " + dest);
+  stop = true;
+  load.join();
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(backup.exit_code, 0) << backup.output;
+  EXPECT_NE(backup.output.find("OK: "), std::string::npos) << backup.output;
+  EXPECT_GT(acked.load(), 0);
+  storage::StoreOptions o;
+  o.path = dest;
+  o.read_only = true;
+  auto copy = storage::Store::Open(o);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  auto c = (*copy)->Get(storage::Family::kCases, "before-backup");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->has_value());
+  EXPECT_FALSE(fs::exists(data + "/control.sock")) << "the server removes its socket on stop";
 }
 
 }  // namespace

@@ -21,65 +21,13 @@
 #include "ingest/tokens.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
-
-extern char** environ;
+#include "tests/testing/wangge_process.h"
 
 namespace wangge::ingest {
 namespace {
 
-namespace net = boost::asio;
-namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
-
-// Starts `wangge serve` on an ephemeral port; returns its pid and port (0 on failure).
-std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std::string& tokens) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {0, 0};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  std::vector<std::string> args = {WANGGE_BINARY, "serve",       "--data",   data,  "--create",
-                                   "--listen",    "127.0.0.1:0", "--tokens", tokens};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, WANGGE_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  if (rc != 0) return {0, 0};
-  // The first line says "... on http://127.0.0.1:PORT ...".
-  std::string line;
-  char c;
-  while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-  ::close(fds[0]);
-  const size_t at = line.find("127.0.0.1:");
-  if (at == std::string::npos) return {pid, 0};
-  return {pid, static_cast<uint16_t>(std::stoi(line.substr(at + 10)))};
-}
-
-int Post(uint16_t port, const std::string& token, const std::string& id) {
-  try {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::verb::post, "/v1/reports", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, "Bearer " + token);
-    req.body() = R"({"client_id": ")" + id +
-                 R"(", "category": "env.garbage", "village": "V07", "grid": "V07-G3",
-                 "severity": 2, "reported_at": "2020-03-02T09:15:00+08:00"})";
-    req.prepare_payload();
-    http::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(socket, buffer, res);
-    return static_cast<int>(res.result_int());
-  } catch (const std::exception&) {
-    return -1;  // the server died mid-request: not acknowledged
-  }
-}
+using testing::Post;
+using testing::StartServer;
 
 TEST(HttpKillTest, EveryAcknowledgedReportSurvivesSigkill) {
   testing::TempDir dir;

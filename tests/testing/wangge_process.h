@@ -1,0 +1,80 @@
+// `wangge serve` as a child process, and a minimal client for it (the process tests).
+#pragma once
+
+#include <chrono>
+#include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <spawn.h>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+extern char** environ;
+
+namespace wangge::testing {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+// Starts `wangge serve` on an ephemeral port; returns its pid and port (0 on failure).
+// Its stderr goes to `data` + ".log" (a file, not a pipe: the server may write after
+// the caller stops reading, and must not die of SIGPIPE for it).
+inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std::string& tokens) {
+  const std::string log = data + ".log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> args = {WANGGE_BINARY, "serve",       "--data",   data,  "--create",
+                                   "--listen",    "127.0.0.1:0", "--tokens", tokens};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, WANGGE_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return {0, 0};
+  // Its line "... on http://127.0.0.1:PORT ..." says it is up.
+  for (int tries = 0; tries < 500; ++tries) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos) {
+      return {pid, static_cast<uint16_t>(std::stoi(text.substr(at + 17)))};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {pid, 0};
+}
+
+inline int Post(uint16_t port, const std::string& token, const std::string& id) {
+  try {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    http::request<http::string_body> req{http::verb::post, "/v1/reports", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, "Bearer " + token);
+    req.body() = R"({"client_id": ")" + id +
+                 R"(", "category": "env.garbage", "village": "V07", "grid": "V07-G3",
+                 "severity": 2, "reported_at": "2020-03-02T09:15:00+08:00"})";
+    req.prepare_payload();
+    http::write(socket, req);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(socket, buffer, res);
+    return static_cast<int>(res.result_int());
+  } catch (const std::exception&) {
+    return -1;  // the server died mid-request: not acknowledged
+  }
+}
+
+}  // namespace wangge::testing
