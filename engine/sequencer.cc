@@ -6,6 +6,7 @@
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
+#include "engine/explain.h"
 #include "engine/lifecycle.h"
 #include "engine/stats.h"
 
@@ -208,16 +209,9 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
-  rules::Decision d =
+  record.routing = RoutingOf(
       batch.rules->Route(rules::RouteInput{report.category, report.severity, report.village,
-                                           report.grid, record.at, report.text, cmd.actor.id});
-  record.routing = Routing{std::move(d.office),
-                           d.deadline,
-                           d.priority,
-                           std::move(d.rule_id),
-                           std::move(d.ruleset_version),
-                           d.limit,
-                           std::move(d.escalation)};
+                                           report.grid, record.at, report.text, cmd.actor.id}));
   record.body = report;
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;

@@ -11,6 +11,7 @@
 
 #include "engine/core/bytes.h"
 #include "engine/engine.h"
+#include "engine/explain.h"
 #include "engine/replay.h"
 #include "ingest/cli_support.h"
 #include "ingest/control.h"
@@ -277,6 +278,95 @@ int Backup(const BackupArgs& args) {
   verify.data = dest;
   verify.quiet = true;
   return Verify(verify);
+}
+
+namespace {
+
+std::string OfficeList(const std::vector<std::string>& offices) {
+  std::string out;
+  for (const auto& o : offices) out += (out.empty() ? "" : ", ") + o;
+  return out.empty() ? "nobody" : out;
+}
+
+// "accept", "deadline_warning (told: ...)", "report"; with the transition's fields.
+std::string WhatHappened(const engine::Record& r) {
+  if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
+    std::string out(engine::ActionName(t->action));
+    if (!t->to_office.empty()) out += " to " + t->to_office;
+    if (t->until) out += " until " + FormatRfc3339(*t->until);
+    if (t->satisfaction != 0) out += fmt::format(" (satisfaction {})", t->satisfaction);
+    if (!t->note.empty()) out += " — " + t->note;
+    return out;
+  }
+  if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
+    return std::string(engine::TimerKindName(f->kind)) + " (told " + OfficeList(f->notified) + ")";
+  }
+  return "report";
+}
+
+void PrintRouting(const engine::RoutingExplanation& e, const engine::Routing& recorded) {
+  std::cout << fmt::format(
+      "    routed by rule {} under ruleset {} ({}):\n", recorded.rule_id, recorded.ruleset_version,
+      e.rules_seq.value ? fmt::format("activated by record {}", e.rules_seq.value)
+                        : std::string("built in"));
+  std::string table;
+  for (const auto& step : e.trace) {
+    if (step.table != table) {
+      table = step.table;
+      std::cout << fmt::format("      table {}:\n", table);
+    }
+    std::cout << fmt::format("        {} {:<24} {}\n", step.matched ? "✔" : "✘", step.row,
+                             step.reason);
+  }
+  std::cout << fmt::format(
+      "    escalation: at {}% tell {}; at breach tell {}\n", recorded.escalation.warn_at_percent,
+      OfficeList(recorded.escalation.warn), OfficeList(recorded.escalation.breach));
+  if (e.matches_record) {
+    std::cout << "    re-derived under that ruleset: the same decision\n";
+  } else {
+    std::cout << fmt::format(
+        "    RE-DERIVED DECISION DIFFERS: office {}, deadline {}, rule {} (recorded: {}, {}, {})\n",
+        e.derived.office, FormatRfc3339(e.derived.deadline), e.derived.rule_id, recorded.office,
+        FormatRfc3339(recorded.deadline), recorded.rule_id);
+  }
+}
+
+}  // namespace
+
+int PrintCase(const CaseArgs& args) {
+  SystemClock clock;
+  auto engine = OpenReadOnly(args.data, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  auto steps = (*engine)->CaseHistory(args.id);
+  if (!steps.ok()) return Fail(steps.status());
+  if (steps->empty()) {
+    std::cerr << "wangge: no case with client id " << args.id << "\n";
+    return 1;
+  }
+  const engine::Report& report = std::get<engine::Report>(steps->front().record.body);
+  std::cout << fmt::format("case {}: {}, severity {}, village {}, grid {}\n  \"{}\"\n", args.id,
+                           report.category, report.severity, report.village, report.grid,
+                           report.text);
+  bool all_match = true;
+  const engine::Case* before = nullptr;
+  for (const auto& step : *steps) {
+    const engine::Record& r = step.record;
+    std::cout << fmt::format("#{} {} {} by {} ({}{})\n", r.seq.value, FormatRfc3339(r.at),
+                             WhatHappened(r), r.actor.id, engine::RoleName(r.actor.role),
+                             r.actor.office.empty() ? "" : ", office " + r.actor.office);
+    std::cout << fmt::format("    status {} → {}; office {} → {}; deadline {}\n",
+                             before ? engine::StatusName(before->status) : "—",
+                             engine::StatusName(step.after.status), before ? before->office : "—",
+                             step.after.office, FormatRfc3339(step.after.deadline));
+    if (std::holds_alternative<engine::Report>(r.body)) {
+      auto explained = engine::ExplainRouting((*engine)->log(), r);
+      if (!explained.ok()) return Fail(explained.status());
+      PrintRouting(*explained, r.routing);
+      all_match = all_match && explained->matches_record;
+    }
+    before = &step.after;
+  }
+  return all_match ? kExitOk : kExitTampered;
 }
 
 }  // namespace wangge::ingest

@@ -26,10 +26,18 @@ struct BackupArgs {
   std::string to;  // must not exist
 };
 
+struct CaseArgs {
+  std::string data;
+  std::string id;  // the case's client id
+};
+
 // Exit codes (docs/cli.md): 0 OK; 2 bad usage; 3 the directory cannot be read or
 // written; 4 (verify) the log or the derived state was altered.
 int Replay(const ReplayArgs& args);
 int Verify(const VerifyArgs& args);
 int Backup(const BackupArgs& args);
+// Exit 0, or 1 when there is no such case, or 4 when a recorded routing differs from
+// the one its ruleset derives.
+int PrintCase(const CaseArgs& args);
 
 }  // namespace wangge::ingest

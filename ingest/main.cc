@@ -735,6 +735,14 @@ int main(int argc, char** argv) {
   backup_cmd->add_option("--data", backup.data, "Data directory")->required();
   backup_cmd->add_option("--to", backup.to, "Backup directory (must not exist)")->required();
 
+  ingest::CaseArgs case_args;
+  auto* case_cmd = app.add_subcommand(
+      "case",
+      "Print a case's full history: every record with actor, role, time and state before and "
+      "after, and why it was routed where it went (re-derived under the ruleset in force)");
+  case_cmd->add_option("--data", case_args.data, "Data directory (opened read-only)")->required();
+  case_cmd->add_option("id", case_args.id, "The case's client id")->required();
+
   ingest::VerifyArgs verify;
   auto* verify_cmd = app.add_subcommand(
       "verify",
@@ -793,6 +801,7 @@ int main(int argc, char** argv) {
   if (*replay_cmd) return ingest::Replay(replay);
   if (*verify_cmd) return ingest::Verify(verify);
   if (*backup_cmd) return ingest::Backup(backup);
+  if (*case_cmd) return ingest::PrintCase(case_args);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

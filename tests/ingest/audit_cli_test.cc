@@ -9,6 +9,7 @@
 #include <string>
 #include <sys/wait.h>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -218,6 +219,52 @@ TEST_F(AuditCliTest, AnAnchorCatchesATruncatedLog) {
   CliRun r = Wangge("verify --quiet --data " + copy + " --anchor " + anchor);
   EXPECT_EQ(r.exit_code, 4) << r.output;
   EXPECT_NE(r.output.find("before the anchor's record"), std::string::npos) << r.output;
+}
+
+// The client id and office of the case reported by record 2.
+std::pair<std::string, std::string> SecondRecordCase(storage::Store& s) {
+  auto v = s.Get(storage::Family::kLog, EncodeU64(2));
+  EXPECT_TRUE(v.ok() && v->has_value());
+  auto record = engine::DecodeRecord(Seq{2}, (**v).substr(33));
+  EXPECT_TRUE(record.ok());
+  return {std::get<engine::Report>(record->body).client_id, record->routing.office};
+}
+
+TEST_F(AuditCliTest, CaseShowsEveryRecordAndWhyItWasRouted) {
+  std::string id, office;
+  {
+    storage::StoreOptions o;
+    o.path = Data();
+    o.read_only = true;
+    auto store = storage::Store::Open(o);
+    ASSERT_TRUE(store.ok());
+    std::tie(id, office) = SecondRecordCase(**store);
+  }
+  CliRun c = Wangge("case --data " + Data() + " " + id);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("#2 "), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("report by W"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("office — → " + office), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("activated by record 1"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("✔"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("the same decision"), std::string::npos) << c.output;
+  EXPECT_EQ(Wangge("case --data " + Data() + " no-such-case").exit_code, 1);
+}
+
+// A report record whose routing was edited no longer matches what its ruleset derives.
+TEST_F(AuditCliTest, CaseFlagsARoutingItsRulesetDoesNotDerive) {
+  std::string id;
+  const std::string copy = Altered("rerouted", [&](storage::Store& s, storage::WriteSet& set) {
+    id = SecondRecordCase(s).first;
+    std::string v = LogValue(s, 2);
+    auto record = engine::DecodeRecord(Seq{2}, v.substr(33));
+    ASSERT_TRUE(record.ok());
+    record->routing.deadline.ms += 3'600'000;  // an hour more to do it
+    set.Put(storage::Family::kLog, EncodeU64(2), v.substr(0, 33) + engine::EncodeRecord(*record));
+  });
+  CliRun c = Wangge("case --data " + copy + " " + id);
+  EXPECT_EQ(c.exit_code, 4) << c.output;
+  EXPECT_NE(c.output.find("RE-DERIVED DECISION DIFFERS"), std::string::npos) << c.output;
 }
 
 TEST_F(AuditCliTest, ABackupOfAStoppedDirectoryVerifiesWithTheSameDigest) {
