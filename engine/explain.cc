@@ -48,4 +48,39 @@ Result<RoutingExplanation> ExplainRouting(const storage::EventLog& log, const Re
   return out;
 }
 
+Result<WhatIfResult> WhatIf(const storage::EventLog& log, const rules::Ruleset& rules,
+                            const WhatIfOptions& options) {
+  WhatIfResult out;
+  Status failure;
+  constexpr char kReportKind = 1;
+  WANGGE_RETURN_IF_ERROR(log.Scan(Seq{1}, Seq{}, [&](Seq seq, std::string_view payload) {
+    if (payload.size() < 2 || payload[1] != kReportKind) return true;
+    auto record = DecodeRecord(seq, payload);
+    if (!record.ok()) {
+      failure = record.status();
+      return false;
+    }
+    if ((options.from && record->at < *options.from) || (options.to && record->at >= *options.to)) {
+      return true;
+    }
+    const auto& report = std::get<Report>(record->body);
+    const rules::Decision d =
+        rules.Route(rules::RouteInput{report.category, report.severity, report.village, report.grid,
+                                      record->at, report.text, record->actor.id});
+    ++out.reports;
+    const Routing& was = record->routing;
+    if (d.deadline < was.deadline) ++out.deadline_earlier;
+    if (d.deadline > was.deadline) ++out.deadline_later;
+    if (d.office != was.office) {
+      ++out.owner_changed;
+      OfficeMove& move = out.moves[{was.office, d.office}];
+      ++move.count;
+      if (move.examples.size() < options.examples) move.examples.push_back(report.client_id);
+    }
+    return true;
+  }));
+  WANGGE_RETURN_IF_ERROR(failure);
+  return out;
+}
+
 }  // namespace wangge::engine

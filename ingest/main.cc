@@ -767,7 +767,18 @@ int main(int argc, char** argv) {
       "explain", "Route one report and show each row tried and why it did or did not match");
   auto* activate_cmd = rules_cmd->add_subcommand(
       "activate", "Make a ruleset the active one in a data directory (a logged record)");
-  for (auto* cmd : {check_cmd, test_cmd, explain_cmd, activate_cmd}) {
+  auto* what_if_cmd = app.add_subcommand(
+      "what-if",
+      "Route the recorded reports of a data directory under another ruleset, writing nothing: "
+      "how many would change owner or deadline, by old and new office, with examples");
+  what_if_cmd->add_option("--data", rules_args.data, "Data directory (opened read-only)")
+      ->required();
+  what_if_cmd->add_option("--rules", rules_args.file, "Ruleset JSON to judge")->required();
+  what_if_cmd->add_option("--from", rules_args.from,
+                          "Reports recorded from this date (+08:00) or RFC 3339 time");
+  what_if_cmd->add_option("--to", rules_args.to, "Reports recorded before this date or time");
+  what_if_cmd->add_flag("--json", rules_args.json, "JSON instead of a table");
+  for (auto* cmd : {check_cmd, test_cmd, explain_cmd, activate_cmd, what_if_cmd}) {
     cmd->add_option("--calendar", rules_args.calendar,
                     "Working-day calendar JSON (default: the built-in one)");
   }
@@ -802,6 +813,7 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return ingest::Verify(verify);
   if (*backup_cmd) return ingest::Backup(backup);
   if (*case_cmd) return ingest::PrintCase(case_args);
+  if (*what_if_cmd) return ingest::RulesWhatIf(rules_args);
   if (*check_cmd) return ingest::RulesCheck(rules_args);
   if (*test_cmd) return ingest::RulesTest(rules_args);
   if (*explain_cmd) return ingest::RulesExplain(rules_args);

@@ -1,10 +1,13 @@
 #include "ingest/rules_command.h"
 
+#include <algorithm>
 #include <iostream>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "engine/engine.h"
+#include "engine/explain.h"
 #include "ingest/cli_support.h"
 #include "rules/rule_test.h"
 #include "rules/ruleset.h"
@@ -135,6 +138,86 @@ int RulesActivate(const RulesArgs& args) {
   if (!r.ok()) return Fail(r.status());
   std::cout << fmt::format("activated ruleset {} at record {}\n", loaded->ruleset->version(),
                            r->seq.value);
+  return kExitOk;
+}
+
+namespace {
+
+// A date (its midnight, +08:00) or an RFC 3339 time; nullopt when empty.
+Result<std::optional<TimeMs>> ParseBound(const std::string& text, const char* field) {
+  if (text.empty()) return std::optional<TimeMs>();
+  auto t = ParseRfc3339(text.size() == 10 ? text + "T00:00:00+08:00" : text);
+  if (!t.ok()) return InvalidArgument(t.status().message(), field);
+  return std::optional<TimeMs>(*t);
+}
+
+void PrintWhatIf(const engine::WhatIfResult& r, const std::string& file) {
+  const auto pct = [&](uint64_t n) {
+    return r.reports ? 100.0 * static_cast<double>(n) / static_cast<double>(r.reports) : 0.0;
+  };
+  std::cout << fmt::format("{} recorded reports routed under {}:\n", r.reports, file);
+  std::cout << fmt::format("  owner would change: {} ({:.1f}%)\n", r.owner_changed,
+                           pct(r.owner_changed));
+  std::cout << fmt::format("  deadline earlier: {} ({:.1f}%), later: {} ({:.1f}%)\n",
+                           r.deadline_earlier, pct(r.deadline_earlier), r.deadline_later,
+                           pct(r.deadline_later));
+  if (r.moves.empty()) return;
+  std::vector<std::pair<std::pair<std::string, std::string>, engine::OfficeMove>> moves(
+      r.moves.begin(), r.moves.end());
+  std::sort(moves.begin(), moves.end(),
+            [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
+  std::cout << fmt::format("  {:<24} {:<24} {:>8}  examples\n", "from office", "to office",
+                           "cases");
+  for (const auto& [pair, move] : moves) {
+    std::string examples;
+    for (const auto& id : move.examples) examples += (examples.empty() ? "" : " ") + id;
+    std::cout << fmt::format("  {:<24} {:<24} {:>8}  {}\n", pair.first, pair.second, move.count,
+                             examples);
+  }
+}
+
+boost::json::object WhatIfJson(const engine::WhatIfResult& r) {
+  boost::json::array moves;
+  for (const auto& [pair, move] : r.moves) {
+    boost::json::array examples;
+    for (const auto& id : move.examples) examples.push_back(boost::json::string(id));
+    moves.push_back(boost::json::object{{"from_office", pair.first},
+                                        {"to_office", pair.second},
+                                        {"cases", move.count},
+                                        {"examples", std::move(examples)}});
+  }
+  return boost::json::object{{"reports", r.reports},
+                             {"owner_changed", r.owner_changed},
+                             {"deadline_earlier", r.deadline_earlier},
+                             {"deadline_later", r.deadline_later},
+                             {"moves", std::move(moves)}};
+}
+
+}  // namespace
+
+int RulesWhatIf(const RulesArgs& args) {
+  auto loaded = Load(args);
+  if (!loaded.ok()) return Fail(loaded.status());
+  engine::WhatIfOptions options;
+  auto from = ParseBound(args.from, "from");
+  if (!from.ok()) return Fail(from.status());
+  auto to = ParseBound(args.to, "to");
+  if (!to.ok()) return Fail(to.status());
+  options.from = *from;
+  options.to = *to;
+  if (options.from && options.to && *options.from >= *options.to) {
+    return Fail(InvalidArgument("from is not before to", "from"));
+  }
+  SystemClock clock;
+  auto engine = OpenReadOnly(args.data, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  auto result = engine::WhatIf((*engine)->log(), *loaded->ruleset, options);
+  if (!result.ok()) return Fail(result.status());
+  if (args.json) {
+    std::cout << boost::json::serialize(WhatIfJson(*result)) << "\n";
+  } else {
+    PrintWhatIf(*result, args.file);
+  }
   return kExitOk;
 }
 

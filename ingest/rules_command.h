@@ -12,6 +12,8 @@ struct RulesArgs {
   std::string report;    // one report (rules explain)
   std::string data;      // data directory (rules activate)
   std::string actor = "admin";
+  std::string from, to;  // what-if window: dates (+08:00) or RFC 3339 times
+  bool json = false;     // what-if output
 };
 
 // Each returns a process exit code (docs/cli.md) and prints to stdout/stderr.
@@ -19,5 +21,7 @@ int RulesCheck(const RulesArgs& args);
 int RulesTest(const RulesArgs& args);
 int RulesExplain(const RulesArgs& args);
 int RulesActivate(const RulesArgs& args);
+// Routes the recorded reports of args.data under args.file; writes nothing.
+int RulesWhatIf(const RulesArgs& args);
 
 }  // namespace wangge::ingest

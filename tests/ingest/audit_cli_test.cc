@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <regex>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "engine/codec.h"
@@ -265,6 +267,45 @@ TEST_F(AuditCliTest, CaseFlagsARoutingItsRulesetDoesNotDerive) {
   CliRun c = Wangge("case --data " + copy + " " + id);
   EXPECT_EQ(c.exit_code, 4) << c.output;
   EXPECT_NE(c.output.find("RE-DERIVED DECISION DIFFERS"), std::string::npos) << c.output;
+}
+
+TEST_F(AuditCliTest, WhatIfCountsOwnerAndDeadlineChangesAndWritesNothing) {
+  const std::string before = Wangge("verify --quiet --data " + Data()).output;
+  CliRun same = Wangge("what-if --json --data " + Data() + " --rules " +
+                       std::string(WANGGE_SOURCE_DIR) + "/rules/default.json");
+  ASSERT_EQ(same.exit_code, 0) << same.output;
+  auto parsed = boost::json::parse(same.output).as_object();
+  EXPECT_GE(parsed.at("reports").as_int64(), 300);
+  EXPECT_EQ(parsed.at("owner_changed").as_int64(), 0);
+  EXPECT_EQ(parsed.at("deadline_earlier").as_int64() + parsed.at("deadline_later").as_int64(), 0);
+
+  const std::string one = dir_->Sub("one.json");
+  std::ofstream(one) << R"({"version": "v2", "offices": [{"id": "one", "name": "One",
+    "level": "platform"}], "tables": [{"id": "t", "rows": [{"id": "all", "default": true,
+    "then": {"office": "one", "limit": {"calendar_hours": 5}}}]}]})";
+  CliRun moved = Wangge("what-if --json --data " + Data() + " --rules " + one +
+                        " --from 2020-03-01 --to 2020-07-01");
+  ASSERT_EQ(moved.exit_code, 0) << moved.output;
+  parsed = boost::json::parse(moved.output).as_object();
+  const int64_t reports = parsed.at("reports").as_int64();
+  EXPECT_GT(reports, 50);
+  EXPECT_LT(reports, 250);  // a third of the year
+  EXPECT_EQ(parsed.at("owner_changed").as_int64(), reports);
+  int64_t moves = 0;
+  for (const auto& m : parsed.at("moves").as_array()) {
+    EXPECT_EQ(m.at("to_office").as_string(), "one");
+    EXPECT_LE(m.at("examples").as_array().size(), 3u);
+    moves += m.at("cases").as_int64();
+  }
+  EXPECT_EQ(moves, reports);
+  CliRun table = Wangge("what-if --data " + Data() + " --rules " + one);
+  EXPECT_NE(table.output.find("owner would change"), std::string::npos) << table.output;
+
+  std::ofstream(dir_->Sub("bad.json")) << "{\"version\": 3}";
+  CliRun bad = Wangge("what-if --data " + Data() + " --rules " + dir_->Sub("bad.json"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("bad.json:1:"), std::string::npos) << bad.output;
+  EXPECT_EQ(Wangge("verify --quiet --data " + Data()).output, before) << "what-if wrote";
 }
 
 TEST_F(AuditCliTest, ABackupOfAStoppedDirectoryVerifiesWithTheSameDigest) {
