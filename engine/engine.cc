@@ -97,13 +97,15 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
   }
   if (from < 5) {
     const StatsDelta stats = StatsOf(state);
-    for (const auto& [key, counters] : stats.changes()) {
-      if (counters.empty() || (from >= 3 && !IsRollupKey(key))) continue;
+    Status written;
+    stats.ForEach([&](const std::string& key, const storage::Counters& counters) {
+      if (!written.ok() || counters.empty() || (from >= 3 && !IsRollupKey(key))) return;
       // Put, not Merge: these keys were absent, and an upgrade interrupted after some
       // batches and run again must not count twice.
       set.Put(storage::Family::kStats, key, counters.Encode());
-      WANGGE_RETURN_IF_ERROR(flush_if_full());
-    }
+      written = flush_if_full();
+    });
+    WANGGE_RETURN_IF_ERROR(written);
   }
   if (from < 4) {  // case format 2 and the timers of open cases
     for (const auto& [id, c] : state.cases) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <span>
+#include <unordered_map>
 
 #include "engine/case_index.h"
 #include "engine/codec.h"
@@ -182,22 +183,88 @@ void StatsDelta::Apply(const Case* before, const Case& after, int64_t work_ms) {
   Add(after, now);
 }
 
+// Keys are held as (cube, level, bucket, interned filter value, interned group value):
+// a case change touches up to 66 keys, and building and hashing 66 strings cost more
+// than the rest of the commit. Strings are made once per key, when written.
+namespace {
+struct DeltaKey {
+  uint8_t cube;
+  uint8_t level;
+  int32_t bucket;
+  uint32_t filter;  // interned filter value
+  uint32_t group;   // interned group value
+  friend bool operator==(const DeltaKey&, const DeltaKey&) = default;
+};
+struct DeltaKeyHash {
+  size_t operator()(const DeltaKey& k) const {
+    uint64_t h =
+        (uint64_t{k.cube} << 56) ^ (uint64_t{k.level} << 48) ^ static_cast<uint32_t>(k.bucket);
+    h = h * 0x9E3779B97F4A7C15ull ^ (uint64_t{k.filter} << 32 | k.group);
+    return static_cast<size_t>(h * 0xBF58476D1CE4E5B9ull ^ (h >> 31));
+  }
+};
+}  // namespace
+
+struct StatsDelta::Rep {
+  std::unordered_map<DeltaKey, Counters, DeltaKeyHash> changes;
+  std::vector<std::string> names{""};  // id -> value; 0 is ""
+  std::unordered_map<std::string, uint32_t> ids{{"", 0}};
+
+  uint32_t Intern(std::string_view value) {
+    auto it = ids.find(std::string(value));
+    if (it != ids.end()) return it->second;
+    const auto id = static_cast<uint32_t>(names.size());
+    names.emplace_back(value);
+    ids.emplace(std::string(value), id);
+    return id;
+  }
+  std::string KeyOf(const DeltaKey& k) const {
+    std::string key = Prefix(Cubes()[k.cube], names[k.filter], static_cast<Level>(k.level));
+    PutBucket(key, k.bucket);
+    key.append(names[k.group]);
+    return key;
+  }
+};
+
+StatsDelta::StatsDelta() : rep_(std::make_unique<Rep>()) {}
+StatsDelta::~StatsDelta() = default;
+StatsDelta::StatsDelta(StatsDelta&&) noexcept = default;
+StatsDelta& StatsDelta::operator=(StatsDelta&&) noexcept = default;
+
 void StatsDelta::Add(const Case& c, const Counters& delta) {
   if (delta.empty()) return;
   const int64_t day = ShanghaiDay(c.received_at);
   const int64_t month = MonthOfDay(day);
   const std::pair<Level, int64_t> buckets[] = {
       {kMonth, month}, {kDay, day}, {kQuarter, FloorDiv(month, 3)}, {kYear, FloorDiv(month, 12)}};
-  for (const Cube& cube : Cubes()) {
+  uint32_t id[kAllDims.size()];
+  for (Dim d : kAllDims) id[static_cast<size_t>(d)] = rep_->Intern(GroupValue(c, d));
+  const auto& cubes = Cubes();
+  for (size_t i = 0; i < cubes.size(); ++i) {
+    const Cube cube = cubes[i];
     const size_t levels = HasRollups(cube) ? 4 : 2;
-    for (size_t i = 0; i < levels; ++i) {
-      std::string key = Prefix(cube, GroupValue(c, cube.filter), buckets[i].first);
-      PutBucket(key, buckets[i].second);
-      key.append(GroupValue(c, cube.group));
-      changes_[std::move(key)].AddAll(delta);
+    for (size_t l = 0; l < levels; ++l) {
+      const DeltaKey key{static_cast<uint8_t>(i), buckets[l].first,
+                         static_cast<int32_t>(buckets[l].second),
+                         id[static_cast<size_t>(cube.filter)], id[static_cast<size_t>(cube.group)]};
+      rep_->changes[key].AddAll(delta);
     }
   }
 }
+
+void StatsDelta::WriteTo(storage::WriteSet& set) const {
+  for (const auto& [key, delta] : rep_->changes) {
+    if (!delta.empty()) set.Merge(Family::kStats, rep_->KeyOf(key), delta.Encode());
+  }
+}
+
+void StatsDelta::ForEach(const std::function<void(const std::string&, const Counters&)>& fn) const {
+  for (const auto& [key, delta] : rep_->changes) fn(rep_->KeyOf(key), delta);
+}
+
+size_t StatsDelta::size() const { return rep_->changes.size(); }
+
+void StatsDelta::Clear() { rep_->changes.clear(); }
 
 bool IsRollupKey(std::string_view key) {
   const size_t nul = key.find('\0', 2);  // after the filter value
@@ -205,12 +272,6 @@ bool IsRollupKey(std::string_view key) {
   const Cube cube{static_cast<Dim>(key[0]), static_cast<Dim>(key[1])};
   const auto level = static_cast<uint8_t>(key[nul + 1]);
   return HasRollups(cube) && (level == kQuarter || level == kYear);
-}
-
-void StatsDelta::WriteTo(storage::WriteSet& set) const {
-  for (const auto& [key, delta] : changes_) {
-    if (!delta.empty()) set.Merge(Family::kStats, key, delta.Encode());
-  }
 }
 
 std::optional<double> StatsRow::ClosureHours(double q, bool working) const {

@@ -12,6 +12,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,18 +76,26 @@ storage::Counters Contribution(const Case& c, int64_t work_ms);
 // Not thread-safe.
 class StatsDelta {
  public:
+  StatsDelta();
+  ~StatsDelta();
+  StatsDelta(StatsDelta&&) noexcept;
+  StatsDelta& operator=(StatsDelta&&) noexcept;
+
   // The change of one case from `before` (nullptr: new) to `after`. `work_ms` as in
   // Contribution, for `after`.
   void Apply(const Case* before, const Case& after, int64_t work_ms);
   // One merge per key with a non-zero change.
   void WriteTo(storage::WriteSet& set) const;
-  // Every key and its summed change (replay builds the whole family this way).
-  const std::unordered_map<std::string, storage::Counters>& changes() const { return changes_; }
-  void Clear() { changes_.clear(); }
+  // Every key (as stored) and its summed change, in no particular order.
+  void ForEach(const std::function<void(const std::string&, const storage::Counters&)>& fn) const;
+  // Keys with a change held.
+  size_t size() const;
+  void Clear();
 
  private:
+  struct Rep;
   void Add(const Case& c, const storage::Counters& delta);
-  std::unordered_map<std::string, storage::Counters> changes_;
+  std::unique_ptr<Rep> rep_;
 };
 
 // Whether a stats key is a quarter or year key (added in storage format 5).
