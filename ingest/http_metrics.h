@@ -26,9 +26,11 @@ enum class Route : uint8_t {
   kTransitions,
   kRules,
   kStats,
-  kOther,  // unknown routes and requests that did not parse
+  kExplain,  // GET /v1/cases/{id}/explain
+  kAudit,    // /v1/audit/...
+  kOther,    // unknown routes and requests that did not parse
 };
-inline constexpr size_t kRouteCount = 11;
+inline constexpr size_t kRouteCount = 13;
 
 std::string_view RouteName(Route r);
 

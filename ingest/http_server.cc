@@ -16,6 +16,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "ingest/audit_json.h"
 #include "ingest/command_json.h"
 #include "ingest/http_metrics.h"
 #include "ingest/stats_json.h"
@@ -310,6 +311,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (at(1) == "cases" && path.size() == 4 && at(3) == "transitions" && !path[2].empty()) {
       route_ = Route::kTransitions;
     }
+    if (at(1) == "cases" && path.size() == 4 && at(3) == "explain" && !path[2].empty()) {
+      route_ = Route::kExplain;
+    }
+    if (at(1) == "audit" && path.size() == 3 && (at(2) == "chain" || at(2) == "what-if")) {
+      route_ = Route::kAudit;
+    }
     if (route_ == Route::kOther) return Send(Error(request_, NotFound("no such route")));
     auto actor = Authenticate();
     if (!actor) return;
@@ -332,6 +339,18 @@ class Session : public std::enable_shared_from_this<Session> {
       case Route::kTransitions:
         if (method != http::verb::post) return MethodNotAllowed("POST");
         return PostTransition(*actor, path[2]);
+      case Route::kExplain:
+        if (method != http::verb::get) return MethodNotAllowed("GET");
+        if (!MayAudit(*actor)) return Send(Error(request_, AuditorsOnly()));
+        return GetExplain(path[2]);
+      case Route::kAudit:
+        if (!MayAudit(*actor)) return Send(Error(request_, AuditorsOnly()));
+        if (at(2) == "chain") {
+          if (method != http::verb::get) return MethodNotAllowed("GET");
+          return GetChain();
+        }
+        if (method != http::verb::post) return MethodNotAllowed("POST");
+        return PostWhatIf(url->params());
       default:
         if (method == http::verb::get) return GetRules();
         if (method == http::verb::put) return PutRules(*actor);
@@ -614,6 +633,56 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // PUT /v1/rules: activates the body as the ruleset, keeping the active calendar.
+  static bool MayAudit(const engine::Actor& actor) {
+    return actor.role == engine::Role::kAuditor || actor.role == engine::Role::kSupervisor ||
+           actor.role == engine::Role::kAdmin;
+  }
+  static Status AuditorsOnly() {
+    return PermissionDenied("only auditors, supervisors and admins read the audit");
+  }
+
+  // GET /v1/cases/{id}/explain: the report's routing re-derived under its ruleset.
+  void GetExplain(const std::string& id) {
+    auto steps = server_.engine.CaseHistory(id);
+    if (!steps.ok()) return Send(Error(request_, steps.status()));
+    if (steps->empty()) return Send(Error(request_, NotFound("no case " + id)));
+    const engine::Record& report = steps->front().record;
+    auto explained = engine::ExplainRouting(server_.engine.log(), report);
+    if (!explained.ok()) return Send(Error(request_, explained.status()));
+    Send(Json(request_, http::status::ok, ExplainJson(report, *explained)));
+  }
+
+  // GET /v1/audit/chain: a walk of the whole hash chain (~2M records/s: it holds this
+  // I/O thread for that long).
+  void GetChain() {
+    auto report = server_.engine.log().Verify();
+    if (!report.ok()) return Send(Error(request_, report.status()));
+    Send(Json(request_, http::status::ok, ChainJson(*report)));
+  }
+
+  // POST /v1/audit/what-if?from=&to=: the body is a ruleset, judged against the
+  // recorded reports under the active calendar. Writes nothing.
+  void PostWhatIf(boost::urls::params_view params) {
+    engine::WhatIfOptions options;
+    Status bad = ForEachParam(params, [&](const std::string& key, const std::string& value) {
+      if (key != "from" && key != "to") return InvalidArgument("unknown query parameter", key);
+      auto t = ParseRfc3339(value.size() == 10 ? value + "T00:00:00+08:00" : value);
+      if (!t.ok()) return InvalidArgument(t.status().message(), key);
+      (key == "from" ? options.from : options.to) = *t;
+      return Status::Ok();
+    });
+    if (!bad.ok()) return Send(Error(request_, bad));
+    if (options.from && options.to && *options.from >= *options.to) {
+      return Send(Error(request_, InvalidArgument("from is not before to", "from")));
+    }
+    const auto active = server_.engine.active_rules();
+    auto ruleset = rules::Ruleset::Load(request_.body(), "body", active->calendar());
+    if (!ruleset.ok()) return Send(Error(request_, ruleset.status()));
+    auto result = engine::WhatIf(server_.engine.log(), **ruleset, options);
+    if (!result.ok()) return Send(Error(request_, result.status()));
+    Send(Json(request_, http::status::ok, WhatIfJson(*result)));
+  }
+
   void PutRules(const engine::Actor& actor) {
     if (actor.role != engine::Role::kAdmin) {
       return Send(Error(request_, PermissionDenied("only an admin may activate a ruleset")));

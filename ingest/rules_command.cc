@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "engine/explain.h"
+#include "ingest/audit_json.h"
 #include "ingest/cli_support.h"
 #include "rules/rule_test.h"
 #include "rules/ruleset.h"
@@ -174,23 +175,6 @@ void PrintWhatIf(const engine::WhatIfResult& r, const std::string& file) {
     std::cout << fmt::format("  {:<24} {:<24} {:>8}  {}\n", pair.first, pair.second, move.count,
                              examples);
   }
-}
-
-boost::json::object WhatIfJson(const engine::WhatIfResult& r) {
-  boost::json::array moves;
-  for (const auto& [pair, move] : r.moves) {
-    boost::json::array examples;
-    for (const auto& id : move.examples) examples.push_back(boost::json::string(id));
-    moves.push_back(boost::json::object{{"from_office", pair.first},
-                                        {"to_office", pair.second},
-                                        {"cases", move.count},
-                                        {"examples", std::move(examples)}});
-  }
-  return boost::json::object{{"reports", r.reports},
-                             {"owner_changed", r.owner_changed},
-                             {"deadline_earlier", r.deadline_earlier},
-                             {"deadline_later", r.deadline_later},
-                             {"moves", std::move(moves)}};
 }
 
 }  // namespace

@@ -341,6 +341,53 @@ TEST_F(HttpServerTest, CaseListRefusesBadQueriesByName) {
   EXPECT_EQ(Call(http::verb::post, "/v1/cases", supervisor_).status, 405);
 }
 
+TEST_F(HttpServerTest, AuditRoutesExplainWalkTheChainAndJudgeARuleset) {
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("au-1")).status, 201);
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("au-2")).status, 201);
+  auto explain = Call(http::verb::get, "/v1/cases/au-1/explain", supervisor_);
+  ASSERT_EQ(explain.status, 200) << explain.body;
+  auto e = boost::json::parse(explain.body).as_object();
+  EXPECT_EQ(e.at("case_id").as_string(), "au-1");
+  EXPECT_EQ(e.at("rules_seq").as_int64(), 1);
+  EXPECT_TRUE(e.at("matches_record").as_bool());
+  EXPECT_EQ(e.at("recorded").at("office"), e.at("derived").at("office"));
+  EXPECT_GT(e.at("trace").as_array().size(), 1u);
+  EXPECT_EQ(Call(http::verb::get, "/v1/cases/au-1/explain", worker_).status, 403);
+  EXPECT_EQ(Call(http::verb::get, "/v1/cases/au-1/explain", handler_).status, 403);
+  EXPECT_EQ(Call(http::verb::get, "/v1/cases/nope/explain", admin_).status, 404);
+
+  auto chain = Call(http::verb::get, "/v1/audit/chain", admin_);
+  ASSERT_EQ(chain.status, 200) << chain.body;
+  auto c = boost::json::parse(chain.body).as_object();
+  EXPECT_TRUE(c.at("ok").as_bool());
+  EXPECT_EQ(c.at("records").as_int64(), 3);
+  EXPECT_EQ(std::string(c.at("head").as_string()).substr(0, 2), "3:");
+  EXPECT_EQ(Call(http::verb::post, "/v1/audit/chain", admin_).status, 405);
+
+  const std::string one = R"({"version": "v2", "offices": [{"id": "one", "name": "One",
+    "level": "platform"}], "tables": [{"id": "t", "rows": [{"id": "all", "default": true,
+    "then": {"office": "one", "limit": {"calendar_hours": 5}}}]}]})";
+  auto what_if = Call(http::verb::post, "/v1/audit/what-if", supervisor_, one);
+  ASSERT_EQ(what_if.status, 200) << what_if.body;
+  auto w = boost::json::parse(what_if.body).as_object();
+  EXPECT_EQ(w.at("reports").as_int64(), 2);
+  EXPECT_EQ(w.at("owner_changed").as_int64(), 2);
+  EXPECT_EQ(w.at("moves").as_array()[0].at("to_office").as_string(), "one");
+  auto none = Call(http::verb::post, "/v1/audit/what-if?from=2030-01-01", supervisor_, one);
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(boost::json::parse(none.body).at("reports").as_int64(), 0);
+  auto broken = Call(http::verb::post, "/v1/audit/what-if", supervisor_, R"({"version": 1})");
+  EXPECT_EQ(broken.status, 400) << broken.body;
+  EXPECT_NE(broken.body.find("body:1:"), std::string::npos) << broken.body;
+  auto bad_from = Call(http::verb::post, "/v1/audit/what-if?from=someday", supervisor_, one);
+  EXPECT_EQ(bad_from.status, 400);
+  EXPECT_NE(bad_from.body.find(R"("field":"from")"), std::string::npos) << bad_from.body;
+  EXPECT_EQ(Call(http::verb::post, "/v1/audit/what-if?x=1", supervisor_, one).status, 400);
+  EXPECT_EQ(Call(http::verb::post, "/v1/audit/what-if", worker_, one).status, 403);
+  EXPECT_EQ(engine_->head().seq.value, 3u) << "the audit wrote nothing";
+  EXPECT_TRUE(MetricsShow(R"(wangge_http_requests_total{route="audit",code="200"} 3)"));
+}
+
 TEST_F(HttpServerTest, RulesAreReadByAllAndActivatedByAdminsOnly) {
   auto got = Call(http::verb::get, "/v1/rules", worker_);
   ASSERT_EQ(got.status, 200) << got.body;
