@@ -296,6 +296,15 @@ class Replayer {
 
 Result<ReplayReport> ReplayInto(const storage::EventLog& from, storage::Store& into,
                                 const ReplayOptions& options) {
+  return ReplayRecords(
+      [&](const std::function<bool(Seq, std::string_view)>& each) {
+        return from.Scan(Seq{1}, options.until_seq, each);
+      },
+      into, options);
+}
+
+Result<ReplayReport> ReplayRecords(const RecordScan& scan, storage::Store& into,
+                                   const ReplayOptions& options) {
   WANGGE_ASSIGN_OR_RETURN(auto log, storage::EventLog::Open(into));
   if (log->head().seq.value != 0) {
     return FailedPrecondition("the directory to replay into already holds a log");
@@ -304,23 +313,23 @@ Result<ReplayReport> ReplayInto(const storage::EventLog& from, storage::Store& i
   ReplayReport report;
   uint64_t in_batch = 0;
   Status failure;
-  WANGGE_RETURN_IF_ERROR(
-      from.Scan(Seq{1}, options.until_seq, [&](Seq seq, std::string_view payload) {
-        auto record = DecodeRecord(seq, payload);
-        if (!record.ok()) {
-          failure = record.status();
-          return false;
-        }
-        if (options.until_time && record->at > *options.until_time) return false;
-        failure = replayer.Apply(seq, payload, *record);
-        if (!failure.ok()) return false;
-        ++report.records;
-        if (++in_batch < options.batch_records) return true;
-        failure = replayer.Commit(false);
-        in_batch = 0;
-        if (failure.ok() && options.progress) options.progress(report.records);
-        return failure.ok();
-      }));
+  WANGGE_RETURN_IF_ERROR(scan([&](Seq seq, std::string_view payload) {
+    if (options.until_seq.value != 0 && seq.value > options.until_seq.value) return false;
+    auto record = DecodeRecord(seq, payload);
+    if (!record.ok()) {
+      failure = record.status();
+      return false;
+    }
+    if (options.until_time && record->at > *options.until_time) return false;
+    failure = replayer.Apply(seq, payload, *record);
+    if (!failure.ok()) return false;
+    ++report.records;
+    if (++in_batch < options.batch_records) return true;
+    failure = replayer.Commit(false);
+    in_batch = 0;
+    if (failure.ok() && options.progress) options.progress(report.records);
+    return failure.ok();
+  }));
   WANGGE_RETURN_IF_ERROR(failure);
   WANGGE_RETURN_IF_ERROR(replayer.Commit(true));
   if (options.progress) options.progress(report.records);

@@ -66,6 +66,12 @@ struct ReplayReport {
 Result<ReplayReport> ReplayInto(const storage::EventLog& from, storage::Store& into,
                                 const ReplayOptions& options);
 
+// The same from any source of records in sequence order (an export being imported):
+// `scan` calls its argument with each (seq, payload) until it returns false.
+using RecordScan = std::function<Status(const std::function<bool(Seq, std::string_view)>& each)>;
+Result<ReplayReport> ReplayRecords(const RecordScan& scan, storage::Store& into,
+                                   const ReplayOptions& options);
+
 // SHA-256 digests of a store's contents: each family's (key, value) pairs in key order,
 // length-prefixed, and `all`, the digest of the family digests. Left out: stats keys
 // whose value summed to zero (the same figures as no key; they depend on how commits

@@ -20,6 +20,7 @@
 #include "ingest/cli_support.h"
 #include "ingest/command_json.h"
 #include "ingest/control.h"
+#include "ingest/export.h"
 #include "ingest/http_server.h"
 #include "ingest/import_311.h"
 #include "ingest/importer.h"
@@ -123,6 +124,7 @@ struct ImportArgs {
   std::string data;
   bool create = false;
   bool no_sync = false;
+  bool records = false;  // a log export (wangge export), not a command stream
   std::string file;
 };
 
@@ -619,6 +621,21 @@ int main(int argc, char** argv) {
   import_cmd->add_flag("--no-sync", import.no_sync,
                        "Do not fsync each group commit (faster; a power cut may lose the tail)");
   import_cmd->add_option("file", import.file, "NDJSON command stream")->required();
+  import_cmd->add_flag("--records", import.records,
+                       "The file is a whole-log export (wangge export): rebuild a new --data "
+                       "from its records, with the same state digest");
+
+  ingest::ExportArgs export_args;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write the log or the cases as NDJSON or CSV for outside tools (read-only)");
+  export_cmd->add_option("--data", export_args.data, "Data directory (opened read-only)")
+      ->required();
+  export_cmd->add_option("--what", export_args.what, "log or cases")->capture_default_str();
+  export_cmd->add_option("--format", export_args.format, "ndjson or csv")->capture_default_str();
+  export_cmd->add_option("--from", export_args.from,
+                         "Records (cases: receipts) from this date (+08:00) or RFC 3339 time");
+  export_cmd->add_option("--to", export_args.to, "... before this date or time");
+  export_cmd->add_option("--out", export_args.out, "Output file (default: stdout)");
 
   Import311Args i311;
   auto* import311_cmd = app.add_subcommand(
@@ -801,7 +818,9 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (*gen_cmd) return RunGen(gen);
+  if (*import_cmd && import.records) return ingest::ImportRecords(import.file, import.data);
   if (*import_cmd) return RunImport(import);
+  if (*export_cmd) return ingest::Export(export_args);
   if (*info_cmd) return RunInfo(info);
   if (*stats_cmd) return RunStats(stats);
   if (*overdue_cmd) return RunOverdue(overdue);

@@ -1,5 +1,6 @@
 // wangge replay and verify end to end: a replayed directory verifies with the source's
 // head, and verify catches each way of altering a copy of a data directory.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -306,6 +307,62 @@ TEST_F(AuditCliTest, WhatIfCountsOwnerAndDeadlineChangesAndWritesNothing) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("bad.json:1:"), std::string::npos) << bad.output;
   EXPECT_EQ(Wangge("verify --quiet --data " + Data()).output, before) << "what-if wrote";
+}
+
+TEST_F(AuditCliTest, ALogExportReimportsWithTheSameDigest) {
+  const std::string file = dir_->Sub("log.ndjson"), into = dir_->Sub("reimported");
+  ASSERT_EQ(Wangge("export --data " + Data() + " --out " + file).exit_code, 0);
+  CliRun imported = Wangge("import --records --data " + into + " " + file);
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  auto digest = [](const std::string& out) { return out.substr(out.find("state digest: ")); };
+  EXPECT_EQ(digest(Wangge("verify --quiet --data " + into).output),
+            digest(Wangge("verify --quiet --data " + Data()).output));
+  {
+    std::ifstream in(file);
+    std::string first;
+    std::getline(in, first);
+    auto line = boost::json::parse(first).as_object();
+    EXPECT_EQ(line.at("seq").as_int64(), 1);
+    EXPECT_EQ(line.at("kind").as_string(), "rules");
+  }
+  // A window does not import (it does not start at record 1); a broken line names itself.
+  const std::string part = dir_->Sub("part.ndjson");
+  ASSERT_EQ(Wangge("export --data " + Data() + " --from 2020-06-01 --out " + part).exit_code, 0);
+  CliRun partial = Wangge("import --records --data " + dir_->Sub("p") + " " + part);
+  EXPECT_EQ(partial.exit_code, 2) << partial.output;
+  // Record 1 (the activation at creation, recorded now) is in the window; record 2 is not.
+  EXPECT_NE(partial.output.find("part.ndjson:2: seq "), std::string::npos) << partial.output;
+  EXPECT_FALSE(fs::exists(dir_->Sub("p")));
+  const std::string broken = dir_->Sub("broken.ndjson");
+  {
+    std::ifstream in(file);
+    std::ofstream out(broken);
+    std::string line;
+    for (int i = 0; i < 5 && std::getline(in, line); ++i) {
+      out << (i == 3 ? line.substr(0, line.size() - 10) + "\"}" : line) << "\n";
+    }
+  }
+  CliRun bad = Wangge("import --records --data " + dir_->Sub("b") + " " + broken);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("broken.ndjson:4: "), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir_->Sub("b")));
+  EXPECT_EQ(Wangge("import --records --data " + Data() + " " + file).exit_code, 2);
+}
+
+TEST_F(AuditCliTest, CasesExportAsCsvAndNdjson) {
+  CliRun csv = Wangge("export --data " + Data() + " --what cases --format csv");
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_EQ(csv.output.substr(0, csv.output.find('\n')),
+            "case_id,office,village,grid,worker,category,severity,status,received_at,deadline,"
+            "closed_at,satisfaction,reopens,extensions");
+  CliRun nd = Wangge("export --data " + Data() + " --what cases");
+  ASSERT_EQ(nd.exit_code, 0);
+  const auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+  EXPECT_EQ(lines(csv.output), lines(nd.output) + 1);
+  EXPECT_GE(lines(nd.output), 300);
+  EXPECT_EQ(Wangge("export --data " + Data() + " --format xml").exit_code, 2);
+  EXPECT_EQ(Wangge("export --data " + Data() + " --what people").exit_code, 2);
+  EXPECT_EQ(Wangge("export --data " + Data() + " --from yesterday").exit_code, 2);
 }
 
 TEST_F(AuditCliTest, ABackupOfAStoppedDirectoryVerifiesWithTheSameDigest) {

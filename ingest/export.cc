@@ -1,0 +1,284 @@
+#include "ingest/export.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <simdjson.h>
+
+#include "engine/codec.h"
+#include "engine/engine.h"
+#include "engine/replay.h"
+#include "ingest/cli_support.h"
+
+namespace wangge::ingest {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+constexpr int kExitOk = 0;
+constexpr int kExitBadInput = 2;
+constexpr int kExitDataError = 3;
+constexpr int kExitTampered = 4;
+
+int Fail(const Status& s) {
+  std::cerr << "wangge: " << s.ToString() << "\n";
+  return s.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitDataError;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// false when `text` is not canonical base64.
+bool FromBase64(std::string_view text, std::string& out) {
+  if (text.size() % 4 != 0) return false;
+  out.assign(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return false;
+  size_t pad = 0;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return Base64(out) == text;
+}
+
+Result<std::optional<TimeMs>> ParseBound(const std::string& text, const char* field) {
+  if (text.empty()) return std::optional<TimeMs>();
+  auto t = ParseRfc3339(text.size() == 10 ? text + "T00:00:00+08:00" : text);
+  if (!t.ok()) return InvalidArgument(t.status().message(), field);
+  return std::optional<TimeMs>(*t);
+}
+
+// One record as a JSON object: readable fields for outside tools, and the record's
+// exact bytes (base64) so that an import reproduces it.
+json::object RecordJson(const engine::Record& r, std::string_view payload) {
+  json::object o{{"seq", r.seq.value},
+                 {"at", FormatRfc3339(r.at)},
+                 {"actor", r.actor.id},
+                 {"role", std::string(engine::RoleName(r.actor.role))}};
+  if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
+  if (const auto* rep = std::get_if<engine::Report>(&r.body)) {
+    o["kind"] = "report";
+    o["case_id"] = rep->client_id;
+    o["category"] = rep->category;
+    o["village"] = rep->village;
+    o["grid"] = rep->grid;
+    o["severity"] = rep->severity;
+    o["text"] = rep->text;
+    o["reported_at"] = FormatRfc3339(rep->reported_at);
+    o["office"] = r.routing.office;
+    o["deadline"] = FormatRfc3339(r.routing.deadline);
+    o["rule"] = r.routing.rule_id;
+    o["ruleset"] = r.routing.ruleset_version;
+  } else if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
+    o["kind"] = "transition";
+    o["case_id"] = t->case_id;
+    o["action"] = std::string(engine::ActionName(t->action));
+    if (!t->note.empty()) o["note"] = t->note;
+    if (t->satisfaction) o["satisfaction"] = t->satisfaction;
+    if (!t->to_office.empty()) o["to_office"] = t->to_office;
+    if (t->until) o["until"] = FormatRfc3339(*t->until);
+  } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
+    o["kind"] = "timer";
+    o["case_id"] = f->case_id;
+    o["action"] = std::string(engine::TimerKindName(f->kind));
+  } else {
+    o["kind"] = "rules";
+    o["ruleset"] = std::get<engine::RulesActivation>(r.body).version;
+  }
+  o["payload"] = Base64(payload);
+  return o;
+}
+
+std::string Csv(std::string_view field) {
+  if (field.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+Status ExportLog(const engine::Engine& engine, std::optional<TimeMs> from, std::optional<TimeMs> to,
+                 bool csv, std::ostream& out) {
+  if (csv) out << "seq,at,kind,actor,role,case_id,action,office\n";
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(engine.log().Scan(Seq{1}, Seq{}, [&](Seq seq, std::string_view p) {
+    auto r = engine::DecodeRecord(seq, p);
+    if (!r.ok()) {
+      failure = r.status();
+      return false;
+    }
+    if ((from && r->at < *from) || (to && r->at >= *to)) return true;
+    const json::object o = RecordJson(*r, p);
+    if (!csv) {
+      out << json::serialize(o) << '\n';
+      return true;
+    }
+    auto field = [&](const char* k) {
+      const auto* v = o.if_contains(k);
+      return v && v->is_string() ? Csv(v->as_string()) : std::string();
+    };
+    out << seq.value << ',' << field("at") << ',' << field("kind") << ',' << field("actor") << ','
+        << field("role") << ',' << field("case_id") << ','
+        << (o.contains("action") ? field("action") : field("ruleset")) << ',' << field("office")
+        << '\n';
+    return true;
+  }));
+  return failure;
+}
+
+Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::optional<TimeMs> to,
+                   bool csv, std::ostream& out) {
+  if (csv) {
+    out << "case_id,office,village,grid,worker,category,severity,status,received_at,deadline,"
+           "closed_at,satisfaction,reopens,extensions\n";
+  }
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(engine.store().Scan(
+      storage::Family::kCases, "", "", [&](std::string_view, std::string_view v) {
+        auto c = engine::DecodeCase(v);
+        if (!c.ok()) {
+          failure = c.status();
+          return false;
+        }
+        if ((from && c->received_at < *from) || (to && c->received_at >= *to)) return true;
+        const std::string closed = c->closed_at.ms ? FormatRfc3339(c->closed_at) : "";
+        if (csv) {
+          out << Csv(c->report.client_id) << ',' << Csv(c->office) << ',' << Csv(c->report.village)
+              << ',' << Csv(c->report.grid) << ',' << Csv(c->reporter.id) << ','
+              << Csv(c->report.category) << ',' << c->report.severity << ','
+              << engine::StatusName(c->status) << ',' << FormatRfc3339(c->received_at) << ','
+              << FormatRfc3339(c->deadline) << ',' << closed << ',' << c->satisfaction << ','
+              << c->reopen_count << ',' << c->extension_count << '\n';
+          return true;
+        }
+        json::object o{{"case_id", c->report.client_id},
+                       {"office", c->office},
+                       {"village", c->report.village},
+                       {"grid", c->report.grid},
+                       {"worker", c->reporter.id},
+                       {"category", c->report.category},
+                       {"severity", c->report.severity},
+                       {"status", std::string(engine::StatusName(c->status))},
+                       {"received_at", FormatRfc3339(c->received_at)},
+                       {"deadline", FormatRfc3339(c->deadline)},
+                       {"satisfaction", c->satisfaction},
+                       {"reopens", c->reopen_count},
+                       {"extensions", c->extension_count}};
+        if (!closed.empty()) o["closed_at"] = closed;
+        out << json::serialize(o) << '\n';
+        return true;
+      }));
+  return failure;
+}
+
+}  // namespace
+
+int Export(const ExportArgs& args) {
+  if (args.what != "log" && args.what != "cases") {
+    return Fail(InvalidArgument("export log or cases", "what"));
+  }
+  if (args.format != "ndjson" && args.format != "csv") {
+    return Fail(InvalidArgument("formats are ndjson and csv", "format"));
+  }
+  auto from = ParseBound(args.from, "from");
+  if (!from.ok()) return Fail(from.status());
+  auto to = ParseBound(args.to, "to");
+  if (!to.ok()) return Fail(to.status());
+  SystemClock clock;
+  auto engine = OpenReadOnly(args.data, clock);
+  if (!engine.ok()) return Fail(engine.status());
+  std::ofstream file;
+  if (!args.out.empty()) {
+    file.open(args.out, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(IOError("cannot write '" + args.out + "'"));
+  }
+  std::ostream& out = args.out.empty() ? std::cout : file;
+  const bool csv = args.format == "csv";
+  Status s = args.what == "log" ? ExportLog(**engine, *from, *to, csv, out)
+                                : ExportCases(**engine, *from, *to, csv, out);
+  if (!s.ok()) return Fail(s);
+  out.flush();
+  if (!out) return Fail(IOError("writing the export failed"));
+  return kExitOk;
+}
+
+namespace {
+
+// Calls fn(seq, payload bytes) for each line of a log export, checking that lines are
+// records 1, 2, ... in order. kInvalidArgument names FILE:LINE; kNotFound: no file.
+Status ForEachExportLine(const std::string& file,
+                         const std::function<bool(Seq, std::string_view)>& fn) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return NotFound("cannot open '" + file + "'");
+  simdjson::dom::parser parser;
+  std::string line, bytes;
+  for (uint64_t n = 1; std::getline(in, line); ++n) {
+    const auto where = fmt::format("{}:{}: ", file, n);
+    simdjson::dom::element doc;
+    uint64_t seq = 0;
+    std::string_view payload;
+    if (parser.parse(line).get(doc) || doc["seq"].get(seq) || doc["payload"].get(payload)) {
+      return InvalidArgument(where + "not a log export line (an object with seq and payload)");
+    }
+    if (seq != n) {
+      return InvalidArgument(
+          where + fmt::format("seq {} where {} was due: a log export imports whole, from record 1",
+                              seq, n));
+    }
+    if (!FromBase64(payload, bytes)) return InvalidArgument(where + "payload is not base64");
+    if (auto r = engine::DecodeRecord(Seq{seq}, bytes); !r.ok()) {
+      return InvalidArgument(where + r.status().message());
+    }
+    if (!fn(Seq{seq}, bytes)) break;
+  }
+  if (in.bad()) return IOError("reading '" + file + "' failed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+int ImportRecords(const std::string& file, const std::string& data) {
+  std::error_code ec;
+  if (fs::exists(data, ec)) {
+    return Fail(InvalidArgument("'" + data + "' exists; a log export imports into a new directory",
+                                "data"));
+  }
+  // Every line is checked before anything is written; then the file is read again.
+  if (Status s = ForEachExportLine(file, [](Seq, std::string_view) { return true; }); !s.ok()) {
+    return Fail(s);
+  }
+  storage::StoreOptions o;
+  o.path = data;
+  o.create_if_missing = true;
+  o.bulk = true;
+  auto store = storage::Store::Open(o);
+  if (!store.ok()) return Fail(store.status());
+  auto report = engine::ReplayRecords(
+      [&](const std::function<bool(Seq, std::string_view)>& each) {
+        return ForEachExportLine(file, each);
+      },
+      **store, {});
+  Status done = report.ok() ? (*store)->Flush() : report.status();
+  if (!done.ok()) {
+    store->reset();
+    fs::remove_all(data, ec);  // not a usable directory: leave none
+    std::cerr << "wangge: " << done.ToString() << "\n";
+    return done.code() == StatusCode::kCorruption ? kExitTampered : kExitDataError;
+  }
+  std::cout << fmt::format("imported {} records into {}; head {}:{}\n", report->records, data,
+                           report->head.seq.value, storage::HexOf(report->head.hash));
+  return kExitOk;
+}
+
+}  // namespace wangge::ingest
