@@ -412,6 +412,24 @@ int RunDemo(const DemoArgs& args) {
                                   if (c.ok() && c->reporter.id == "W001") sample_case = key;
                                   return sample_case.empty();
                                 });
+  // The year's headline figures, as GET /v1/stats and wangge stats compute them.
+  engine::StatsQuery headline;
+  headline.as_of = clock.Now();
+  if (auto figures = (*engine)->Stats(headline); figures.ok() && !figures->rows.empty()) {
+    const engine::StatsRow& row = figures->rows.front();
+    const auto rate = [&](uint16_t n, uint16_t d) {
+      return row.Get(d) ? 100.0 * static_cast<double>(row.Get(n)) / static_cast<double>(row.Get(d))
+                        : 0.0;
+    };
+    std::cout << fmt::format(
+        "Closure: {} cases, {:.1f}% closed, {:.1f}% of those on time, median closure {:.1f} h "
+        "({:.1f} working h).\n  wangge stats --data {} --group-by office   # by office, "
+        "village, grid, worker or category\n\n",
+        row.Get(engine::slot::kTotal), rate(engine::slot::kClosed, engine::slot::kTotal),
+        rate(engine::slot::kOnTime, engine::slot::kClosed),
+        row.ClosureHours(0.5, false).value_or(0), row.ClosureHours(0.5, true).value_or(0),
+        args.data);
+  }
   std::cout << fmt::format(
       "wangge demo: {} records in {}, hash chain and derived state check out.\n"
       "Serving {} ; Ctrl-C stops.\n\nTokens (demo only; also in {}/demo-tokens.txt):\n{}\n"

@@ -2,6 +2,7 @@
 // stops cleanly on SIGTERM.
 #include <chrono>
 #include <poll.h>
+#include <regex>
 #include <signal.h>
 #include <spawn.h>
 #include <string>
@@ -48,6 +49,16 @@ TEST(DemoTest, GeneratesChecksServesAndStopsCleanly) {
   }
   ::close(fds[0]);
   EXPECT_NE(out.find("hash chain and derived state check out"), std::string::npos) << out;
+  // The year's closure figures: a generated year closes nearly everything, mostly on time.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      out, m,
+      std::regex(R"(Closure: (\d+) cases, ([0-9.]+)% closed, ([0-9.]+)% of those on time)")))
+      << out;
+  EXPECT_GT(std::stoi(m[1].str()), 18000);
+  EXPECT_GT(std::stod(m[2].str()), 95.0);
+  EXPECT_GT(std::stod(m[3].str()), 70.0);
+  EXPECT_LT(std::stod(m[3].str()), 100.0);
   EXPECT_NE(out.find("Serving http://127.0.0.1:"), std::string::npos) << out;
   EXPECT_NE(out.find("/v1/cases?overdue=true"), std::string::npos) << out;
   for (const char* role : {"worker", "handler", "supervisor", "auditor", "admin"}) {
