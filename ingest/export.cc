@@ -184,6 +184,24 @@ Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::opti
 
 }  // namespace
 
+Result<std::pair<uint64_t, std::string>> ParseExportLine(std::string_view line) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  uint64_t seq = 0;
+  std::string_view payload;
+  if (parser.parse(line.data(), line.size()).get(doc) || doc["seq"].get(seq) ||
+      doc["payload"].get(payload)) {
+    return InvalidArgument("not a log export line (an object with seq and payload)");
+  }
+  if (seq == 0) return InvalidArgument("seq 0: records start at 1");
+  std::string bytes;
+  if (!FromBase64(payload, bytes)) return InvalidArgument("payload is not base64");
+  if (auto r = engine::DecodeRecord(Seq{seq}, bytes); !r.ok()) {
+    return InvalidArgument(std::string(r.status().message()));
+  }
+  return std::make_pair(seq, std::move(bytes));
+}
+
 int Export(const ExportArgs& args) {
   if (args.what != "log" && args.what != "cases") {
     return Fail(InvalidArgument("export log or cases", "what"));
@@ -221,26 +239,17 @@ Status ForEachExportLine(const std::string& file,
                          const std::function<bool(Seq, std::string_view)>& fn) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return NotFound("cannot open '" + file + "'");
-  simdjson::dom::parser parser;
-  std::string line, bytes;
+  std::string line;
   for (uint64_t n = 1; std::getline(in, line); ++n) {
     const auto where = fmt::format("{}:{}: ", file, n);
-    simdjson::dom::element doc;
-    uint64_t seq = 0;
-    std::string_view payload;
-    if (parser.parse(line).get(doc) || doc["seq"].get(seq) || doc["payload"].get(payload)) {
-      return InvalidArgument(where + "not a log export line (an object with seq and payload)");
-    }
-    if (seq != n) {
+    auto parsed = ParseExportLine(line);
+    if (!parsed.ok()) return InvalidArgument(where + parsed.status().message());
+    if (parsed->first != n) {
       return InvalidArgument(
           where + fmt::format("seq {} where {} was due: a log export imports whole, from record 1",
-                              seq, n));
+                              parsed->first, n));
     }
-    if (!FromBase64(payload, bytes)) return InvalidArgument(where + "payload is not base64");
-    if (auto r = engine::DecodeRecord(Seq{seq}, bytes); !r.ok()) {
-      return InvalidArgument(where + r.status().message());
-    }
-    if (!fn(Seq{seq}, bytes)) break;
+    if (!fn(Seq{n}, parsed->second)) break;
   }
   if (in.bad()) return IOError("reading '" + file + "' failed");
   return Status::Ok();

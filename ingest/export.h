@@ -2,7 +2,12 @@
 // import of a whole-log export into an empty directory (the same state digest).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
+
+#include "engine/core/status.h"
 
 namespace wangge::ingest {
 
@@ -13,6 +18,10 @@ struct ExportArgs {
   std::string from, to;           // dates (+08:00) or RFC 3339; records by time, cases by receipt
   std::string out;                // file; empty = stdout
 };
+
+// One line of a log export: its sequence and the record's bytes (base64-decoded, and
+// checked to decode as a record). kInvalidArgument says what is wrong.
+Result<std::pair<uint64_t, std::string>> ParseExportLine(std::string_view line);
 
 // Exit codes as docs/cli.md: 0, 2 bad arguments, 3 the directory cannot be read.
 int Export(const ExportArgs& args);
