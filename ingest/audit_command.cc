@@ -21,16 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
-constexpr int kExitBadInput = 2;
-constexpr int kExitDataError = 3;
-constexpr int kExitTampered = 4;
-
-int Fail(const Status& s) {
-  std::cerr << "wangge: " << s.ToString() << "\n";
-  return s.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitDataError;
-}
-
 using SteadyClock = std::chrono::steady_clock;
 
 double SecondsSince(SteadyClock::time_point start) {

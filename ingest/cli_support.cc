@@ -1,9 +1,15 @@
 #include "ingest/cli_support.h"
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace wangge::ingest {
+
+int Fail(const Status& s) {
+  std::cerr << "wangge: " << s.ToString() << "\n";
+  return s.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitDataError;
+}
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

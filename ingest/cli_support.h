@@ -10,6 +10,16 @@
 
 namespace wangge::ingest {
 
+// Exit codes of the wangge subcommands (docs/cli.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitBadInput = 2;   // usage or malformed input; nothing written
+inline constexpr int kExitDataError = 3;  // the data directory cannot be used
+inline constexpr int kExitTampered = 4;   // the log or the derived state was altered
+
+// Prints "wangge: STATUS" on stderr; returns kExitBadInput for invalid arguments, else
+// kExitDataError.
+int Fail(const Status& s);
+
 // The whole file. kNotFound: it cannot be opened; kIOError: reading failed.
 Result<std::string> ReadWholeFile(const std::string& path);
 

@@ -20,16 +20,6 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
-constexpr int kExitBadInput = 2;
-constexpr int kExitDataError = 3;
-constexpr int kExitTampered = 4;
-
-int Fail(const Status& s) {
-  std::cerr << "wangge: " << s.ToString() << "\n";
-  return s.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitDataError;
-}
-
 std::string Base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

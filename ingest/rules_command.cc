@@ -16,16 +16,13 @@
 namespace wangge::ingest {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitBadInput = 2;
-constexpr int kExitDataError = 3;
+constexpr int kExitFailed = 1;  // rules test: some cases failed
 
-int Fail(const Status& s) {
+// As Fail, and a ruleset, calendar or tests file that cannot be found is bad input too.
+int FailInput(const Status& s) {
+  if (s.code() != StatusCode::kNotFound) return Fail(s);
   std::cerr << "wangge: " << s.ToString() << "\n";
-  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound
-             ? kExitBadInput
-             : kExitDataError;
+  return kExitBadInput;
 }
 
 struct Loaded {
@@ -65,7 +62,7 @@ std::string LimitText(const rules::TimeLimit& l) {
 
 int RulesCheck(const RulesArgs& args) {
   auto loaded = Load(args);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailInput(loaded.status());
   const auto& rs = *loaded->ruleset;
   std::cout << fmt::format("{}: OK, version {}, {} offices, {} rows; calendar {}\n", args.file,
                            rs.version(), rs.offices().size(), rs.row_count(), rs.calendar().name());
@@ -74,11 +71,11 @@ int RulesCheck(const RulesArgs& args) {
 
 int RulesTest(const RulesArgs& args) {
   auto loaded = Load(args);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailInput(loaded.status());
   auto text = ReadWholeFile(args.tests);
-  if (!text.ok()) return Fail(text.status());
+  if (!text.ok()) return FailInput(text.status());
   auto cases = rules::LoadRuleTests(*text, args.tests);
-  if (!cases.ok()) return Fail(cases.status());
+  if (!cases.ok()) return FailInput(cases.status());
   auto failures = rules::RunRuleTests(*loaded->ruleset, *cases);
   for (const auto& f : failures) {
     std::cout << fmt::format("FAIL {}\n  {}: expected {}\n  {}  got      {}\n", f.name, f.field,
@@ -97,11 +94,11 @@ int RulesTest(const RulesArgs& args) {
 
 int RulesExplain(const RulesArgs& args) {
   auto loaded = Load(args);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailInput(loaded.status());
   auto text = ReadWholeFile(args.report);
-  if (!text.ok()) return Fail(text.status());
+  if (!text.ok()) return FailInput(text.status());
   auto report = rules::LoadSampleReport(*text, args.report);
-  if (!report.ok()) return Fail(report.status());
+  if (!report.ok()) return FailInput(report.status());
   std::vector<rules::TraceStep> trace;
   const auto& rs = *loaded->ruleset;
   rules::Decision d = rs.Explain(report->input(), trace);
@@ -129,14 +126,14 @@ int RulesExplain(const RulesArgs& args) {
 int RulesActivate(const RulesArgs& args) {
   // Validate before the data directory is opened: a bad ruleset changes nothing.
   auto loaded = Load(args);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailInput(loaded.status());
   SystemClock clock;
   auto engine = OpenForWriting(args.data, /*create=*/false, /*sync=*/true, clock);
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok()) return FailInput(engine.status());
   auto r = (*engine)->ActivateRules(loaded->ruleset_text, loaded->calendar_text,
                                     engine::Actor{args.actor, engine::Role::kAdmin, ""});
   (*engine)->Stop();
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok()) return FailInput(r.status());
   std::cout << fmt::format("activated ruleset {} at record {}\n", loaded->ruleset->version(),
                            r->seq.value);
   return kExitOk;
@@ -181,22 +178,22 @@ void PrintWhatIf(const engine::WhatIfResult& r, const std::string& file) {
 
 int RulesWhatIf(const RulesArgs& args) {
   auto loaded = Load(args);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailInput(loaded.status());
   engine::WhatIfOptions options;
   auto from = ParseBound(args.from, "from");
-  if (!from.ok()) return Fail(from.status());
+  if (!from.ok()) return FailInput(from.status());
   auto to = ParseBound(args.to, "to");
-  if (!to.ok()) return Fail(to.status());
+  if (!to.ok()) return FailInput(to.status());
   options.from = *from;
   options.to = *to;
   if (options.from && options.to && *options.from >= *options.to) {
-    return Fail(InvalidArgument("from is not before to", "from"));
+    return FailInput(InvalidArgument("from is not before to", "from"));
   }
   SystemClock clock;
   auto engine = OpenReadOnly(args.data, clock);
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok()) return FailInput(engine.status());
   auto result = engine::WhatIf((*engine)->log(), *loaded->ruleset, options);
-  if (!result.ok()) return Fail(result.status());
+  if (!result.ok()) return FailInput(result.status());
   if (args.json) {
     std::cout << boost::json::serialize(WhatIfJson(*result)) << "\n";
   } else {

@@ -1,5 +1,6 @@
 #include "engine/sequencer.h"
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -44,6 +45,23 @@ class SequencerTest : public ::testing::Test {
     auto chain = engine_->log().Verify();
     ASSERT_TRUE(chain.ok());
     EXPECT_TRUE(chain->ok) << chain->problem;
+  }
+
+  // Edits the closed data directory as an older wangge would have left it, recording
+  // `format` as its version.
+  void Rewrite(uint32_t format,
+               const std::function<void(storage::Store&, storage::WriteSet&)>& edit = {}) {
+    engine_.reset();
+    storage::StoreOptions so;
+    so.path = dir_.Sub("data");
+    auto store = storage::Store::Open(so);
+    ASSERT_TRUE(store.ok());
+    storage::WriteSet set(**store);
+    if (edit) edit(**store, set);
+    std::string v;
+    PutU32(v, format);
+    set.Put(storage::Family::kMeta, storage::kFormatKey, v);
+    ASSERT_TRUE((*store)->Write(set).ok());
   }
 
   testing::TempDir dir_;
@@ -340,33 +358,18 @@ TEST_F(SequencerTest, AFormatOneDirectoryGetsItsHistoryAndStatsOnOpen) {
   ASSERT_TRUE(Run(ReportCommand("u-1")).ok());
   ASSERT_TRUE(
       Run(TransitionCommand("u-1", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
-  engine_.reset();
-  {
-    // Make it look as format 1 wrote it: no history entries, no stats, version 1.
-    storage::StoreOptions so;
-    so.path = dir_.Sub("data");
-    auto store = storage::Store::Open(so);
-    ASSERT_TRUE(store.ok());
-    storage::WriteSet set(**store);
-    ASSERT_TRUE((*store)
-                    ->Scan(storage::Family::kHistory, "", "",
-                           [&](std::string_view k, std::string_view) {
-                             set.Delete(storage::Family::kHistory, k);
-                             return true;
-                           })
-                    .ok());
-    ASSERT_TRUE((*store)
-                    ->Scan(storage::Family::kStats, "", "",
-                           [&](std::string_view k, std::string_view) {
-                             set.Delete(storage::Family::kStats, k);
-                             return true;
-                           })
-                    .ok());
-    std::string v;
-    PutU32(v, 1);
-    set.Put(storage::Family::kMeta, "format_version", v);
-    ASSERT_TRUE((*store)->Write(set).ok());
-  }
+  // Make it look as format 1 wrote it: no history entries, no stats, version 1.
+  Rewrite(1, [](storage::Store& store, storage::WriteSet& set) {
+    for (auto f : {storage::Family::kHistory, storage::Family::kStats}) {
+      ASSERT_TRUE(store
+                      .Scan(f, "", "",
+                            [&](std::string_view k, std::string_view) {
+                              set.Delete(f, k);
+                              return true;
+                            })
+                      .ok());
+    }
+  });
   Open();
   EXPECT_EQ(engine_->store().format_version(), storage::kFormatVersion);
   auto steps = engine_->CaseHistory("u-1");
@@ -379,29 +382,19 @@ TEST_F(SequencerTest, AFormatFourDirectoryGetsQuarterAndYearFiguresOnOpen) {
   ASSERT_TRUE(Run(ReportCommand("q-1")).ok());
   ASSERT_TRUE(
       Run(TransitionCommand("q-1", Action::kAccept, testing::Handler("zonghe-zhifa"))).ok());
-  engine_.reset();
   int removed = 0;
-  {
-    storage::StoreOptions so;
-    so.path = dir_.Sub("data");
-    auto store = storage::Store::Open(so);
-    ASSERT_TRUE(store.ok());
-    storage::WriteSet set(**store);
-    ASSERT_TRUE((*store)
-                    ->Scan(storage::Family::kStats, "", "",
-                           [&](std::string_view k, std::string_view) {
-                             if (IsRollupKey(k)) {
-                               set.Delete(storage::Family::kStats, k);
-                               ++removed;
-                             }
-                             return true;
-                           })
+  Rewrite(4, [&](storage::Store& store, storage::WriteSet& set) {
+    ASSERT_TRUE(store
+                    .Scan(storage::Family::kStats, "", "",
+                          [&](std::string_view k, std::string_view) {
+                            if (IsRollupKey(k)) {
+                              set.Delete(storage::Family::kStats, k);
+                              ++removed;
+                            }
+                            return true;
+                          })
                     .ok());
-    std::string v;
-    PutU32(v, 4);
-    set.Put(storage::Family::kMeta, "format_version", v);
-    ASSERT_TRUE((*store)->Write(set).ok());
-  }
+  });
   EXPECT_EQ(removed, 24);  // 6 unfiltered and 6 grid or worker cubes × quarter and year
   {
     // A reader cannot upgrade: it refuses figures it lacks rather than answer wrong.
@@ -422,18 +415,7 @@ TEST_F(SequencerTest, AFormatFourDirectoryGetsQuarterAndYearFiguresOnOpen) {
 
   // An upgrade that wrote its keys but died before recording the version runs again on
   // the next open, and must not count twice.
-  engine_.reset();
-  {
-    storage::StoreOptions so;
-    so.path = dir_.Sub("data");
-    auto store = storage::Store::Open(so);
-    ASSERT_TRUE(store.ok());
-    storage::WriteSet set(**store);
-    std::string v;
-    PutU32(v, 4);
-    set.Put(storage::Family::kMeta, "format_version", v);
-    ASSERT_TRUE((*store)->Write(set).ok());
-  }
+  Rewrite(4);
   Open();
   ExpectConsistent();
 }

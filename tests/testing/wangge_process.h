@@ -2,11 +2,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
 #include <spawn.h>
 #include <string>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -19,6 +21,25 @@
 extern char** environ;
 
 namespace wangge::testing {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the wangge binary with `args` (a shell word list) and collects what it prints.
+inline CliRun Wangge(const std::string& args) {
+  CliRun run;
+  std::string cmd = std::string(WANGGE_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.output.append(buf, n);
+  int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
