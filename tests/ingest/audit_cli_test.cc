@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <regex>
 #include <signal.h>
 #include <string>
 #include <sys/wait.h>
@@ -31,11 +30,14 @@ namespace fs = std::filesystem;
 using testing::CliRun;
 using testing::Wangge;
 
-// "head: SEQ:HASH" from replay or verify output.
+// "SEQ:HASH" from the "head: SEQ:HASH" line of replay or verify output ("" if none).
 std::string HeadOf(const std::string& output) {
-  std::smatch m;
-  return std::regex_search(output, m, std::regex("head: ([0-9]+:[0-9a-f]{64})")) ? m[1].str()
-                                                                                 : std::string();
+  const size_t at = output.find("head: ");
+  if (at == std::string::npos) return {};
+  const size_t end = output.find_first_of(" \n", at + 6);
+  const std::string head = output.substr(at + 6, end - (at + 6));
+  const size_t colon = head.find(':');
+  return colon != std::string::npos && head.size() - colon - 1 == 64 ? head : std::string();
 }
 
 class AuditCliTest : public ::testing::Test {
