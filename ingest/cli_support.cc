@@ -11,6 +11,13 @@ int Fail(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitDataError;
 }
 
+Result<std::optional<TimeMs>> ParseTimeBound(const std::string& text, const char* field) {
+  if (text.empty()) return std::optional<TimeMs>();
+  auto t = ParseRfc3339(text.size() == 10 ? text + "T00:00:00+08:00" : text);
+  if (!t.ok()) return InvalidArgument(t.status().message(), field);
+  return std::optional<TimeMs>(*t);
+}
+
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open '" + path + "'");

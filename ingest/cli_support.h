@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/core/status.h"
@@ -19,6 +20,10 @@ inline constexpr int kExitTampered = 4;   // the log or the derived state was al
 // Prints "wangge: STATUS" on stderr; returns kExitBadInput for invalid arguments, else
 // kExitDataError.
 int Fail(const Status& s);
+
+// A date YYYY-MM-DD (its midnight, +08:00) or an RFC 3339 time; nullopt when `text` is
+// empty. kInvalidArgument names `field`.
+Result<std::optional<TimeMs>> ParseTimeBound(const std::string& text, const char* field);
 
 // The whole file. kNotFound: it cannot be opened; kIOError: reading failed.
 Result<std::string> ReadWholeFile(const std::string& path);

@@ -43,13 +43,6 @@ bool FromBase64(std::string_view text, std::string& out) {
   return Base64(out) == text;
 }
 
-Result<std::optional<TimeMs>> ParseBound(const std::string& text, const char* field) {
-  if (text.empty()) return std::optional<TimeMs>();
-  auto t = ParseRfc3339(text.size() == 10 ? text + "T00:00:00+08:00" : text);
-  if (!t.ok()) return InvalidArgument(t.status().message(), field);
-  return std::optional<TimeMs>(*t);
-}
-
 // One record as a JSON object: readable fields for outside tools, and the record's
 // exact bytes (base64) so that an import reproduces it.
 json::object RecordJson(const engine::Record& r, std::string_view payload) {
@@ -199,9 +192,9 @@ int Export(const ExportArgs& args) {
   if (args.format != "ndjson" && args.format != "csv") {
     return Fail(InvalidArgument("formats are ndjson and csv", "format"));
   }
-  auto from = ParseBound(args.from, "from");
+  auto from = ParseTimeBound(args.from, "from");
   if (!from.ok()) return Fail(from.status());
-  auto to = ParseBound(args.to, "to");
+  auto to = ParseTimeBound(args.to, "to");
   if (!to.ok()) return Fail(to.status());
   SystemClock clock;
   auto engine = OpenReadOnly(args.data, clock);

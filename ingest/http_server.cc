@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ingest/audit_json.h"
+#include "ingest/cli_support.h"
 #include "ingest/command_json.h"
 #include "ingest/http_metrics.h"
 #include "ingest/stats_json.h"
@@ -666,8 +667,9 @@ class Session : public std::enable_shared_from_this<Session> {
     engine::WhatIfOptions options;
     Status bad = ForEachParam(params, [&](const std::string& key, const std::string& value) {
       if (key != "from" && key != "to") return InvalidArgument("unknown query parameter", key);
-      auto t = ParseRfc3339(value.size() == 10 ? value + "T00:00:00+08:00" : value);
-      if (!t.ok()) return InvalidArgument(t.status().message(), key);
+      if (value.empty()) return InvalidArgument("empty; give a date or an RFC 3339 time", key);
+      auto t = ParseTimeBound(value, key == "from" ? "from" : "to");
+      if (!t.ok()) return t.status();
       (key == "from" ? options.from : options.to) = *t;
       return Status::Ok();
     });

@@ -141,14 +141,6 @@ int RulesActivate(const RulesArgs& args) {
 
 namespace {
 
-// A date (its midnight, +08:00) or an RFC 3339 time; nullopt when empty.
-Result<std::optional<TimeMs>> ParseBound(const std::string& text, const char* field) {
-  if (text.empty()) return std::optional<TimeMs>();
-  auto t = ParseRfc3339(text.size() == 10 ? text + "T00:00:00+08:00" : text);
-  if (!t.ok()) return InvalidArgument(t.status().message(), field);
-  return std::optional<TimeMs>(*t);
-}
-
 void PrintWhatIf(const engine::WhatIfResult& r, const std::string& file) {
   const auto pct = [&](uint64_t n) {
     return r.reports ? 100.0 * static_cast<double>(n) / static_cast<double>(r.reports) : 0.0;
@@ -180,9 +172,9 @@ int RulesWhatIf(const RulesArgs& args) {
   auto loaded = Load(args);
   if (!loaded.ok()) return FailInput(loaded.status());
   engine::WhatIfOptions options;
-  auto from = ParseBound(args.from, "from");
+  auto from = ParseTimeBound(args.from, "from");
   if (!from.ok()) return FailInput(from.status());
-  auto to = ParseBound(args.to, "to");
+  auto to = ParseTimeBound(args.to, "to");
   if (!to.ok()) return FailInput(to.status());
   options.from = *from;
   options.to = *to;
