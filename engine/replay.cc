@@ -205,7 +205,6 @@ namespace {
 struct Touched {
   std::optional<Case> before;  // as stored; empty for a case reported in this batch
   Case after;
-  int64_t work_ms = 0;  // set when it closes
 };
 
 class Replayer {
@@ -242,31 +241,44 @@ class Replayer {
         return Corruption("record " + std::to_string(seq.value) +
                           " does not apply: " + next.status().message());
       }
-      if (next->status == CaseStatus::kClosed && t->after.status != CaseStatus::kClosed) {
-        const rules::Calendar& cal = calendar_ ? *calendar_ : rules::Calendar::BuiltIn();
-        t->work_ms = cal.WorkingMsBetween(next->received_at, next->closed_at);
-      }
       t->after = std::move(next).value();
+      if (!t->after.open()) CountFinal(t->after);
     }
     set_.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
     return Status::Ok();
   }
 
   // Writes the batch: case changes, index entries and the log head; the figures when
-  // `final` or when enough keys have changed. Summing the figures' changes over many
-  // batches writes each key once per window instead of once per case change (a case
-  // change touches 66 keys): most of the writing a replay saves over the sequencer.
-  Status Commit(bool final) {
+  // enough keys have changed. Summing the figures over many batches writes each key
+  // once per window instead of once per case change (a case change touches 66 keys).
+  Status Commit() {
     for (auto& [id, t] : touched_) {
-      const Case* before = t.before ? &*t.before : nullptr;
-      WriteCaseChange(set_, before, t.after);
-      stats_.Apply(before, t.after, t.work_ms);
-    }
-    if (final || stats_.size() >= kStatsKeysHeld) {
-      stats_.WriteTo(set_);
-      stats_.Clear();
+      WriteCaseChange(set_, t.before ? &*t.before : nullptr, t.after);
     }
     touched_.clear();
+    if (stats_.size() >= kStatsKeysHeld) WriteStats();
+    Status s = log_.Commit(set_);
+    set_.Clear();
+    return s;
+  }
+
+  // Counts the cases still open (the due index holds exactly those) and writes the
+  // figures held. REQUIRES: every record applied and committed.
+  Status Finish() {
+    Status failure;
+    WANGGE_RETURN_IF_ERROR(
+        into_.Scan(storage::Family::kDue, "", "", [&](std::string_view key, std::string_view) {
+          auto c = LoadStored(key.substr(sizeof(int64_t)));
+          if (!c.ok() || !*c) {
+            failure = c.ok() ? Corruption("due index names a case that is not stored") : c.status();
+            return false;
+          }
+          stats_.Apply(nullptr, **c, 0);
+          if (stats_.size() >= kStatsKeysHeld) WriteStats();
+          return true;
+        }));
+    WANGGE_RETURN_IF_ERROR(failure);
+    WriteStats();
     Status s = log_.Commit(set_);
     set_.Clear();
     return s;
@@ -275,10 +287,34 @@ class Replayer {
  private:
   Result<Touched*> Load(const std::string& id) {
     if (auto it = touched_.find(id); it != touched_.end()) return &it->second;
+    WANGGE_ASSIGN_OR_RETURN(auto stored, LoadStored(id));
+    if (!stored) return static_cast<Touched*>(nullptr);
+    return &touched_.emplace(id, Touched{*stored, *stored}).first->second;
+  }
+
+  Result<std::optional<Case>> LoadStored(std::string_view id) const {
     WANGGE_ASSIGN_OR_RETURN(auto bytes, into_.Get(storage::Family::kCases, id));
-    if (!bytes) return static_cast<Touched*>(nullptr);
+    if (!bytes) return std::optional<Case>();
     WANGGE_ASSIGN_OR_RETURN(Case stored, DecodeCase(*bytes));
-    return &touched_.emplace(id, Touched{stored, stored}).first->second;
+    return std::optional<Case>(std::move(stored));
+  }
+
+  // A case's figures are those of its last state (the sequencer's changes telescope to
+  // it), and closed and cancelled cases never change again: each case is counted once,
+  // here when it ends, or by Finish while it is still open. Closure is measured in the
+  // working time of the calendar in force when it closed.
+  void CountFinal(const Case& c) {
+    int64_t work_ms = 0;
+    if (c.status == CaseStatus::kClosed) {
+      const rules::Calendar& cal = calendar_ ? *calendar_ : rules::Calendar::BuiltIn();
+      work_ms = cal.WorkingMsBetween(c.received_at, c.closed_at);
+    }
+    stats_.Apply(nullptr, c, work_ms);
+  }
+
+  void WriteStats() {
+    stats_.WriteTo(set_);
+    stats_.Clear();
   }
 
   storage::Store& into_;
@@ -325,13 +361,14 @@ Result<ReplayReport> ReplayRecords(const RecordScan& scan, storage::Store& into,
     if (!failure.ok()) return false;
     ++report.records;
     if (++in_batch < options.batch_records) return true;
-    failure = replayer.Commit(false);
+    failure = replayer.Commit();
     in_batch = 0;
     if (failure.ok() && options.progress) options.progress(report.records);
     return failure.ok();
   }));
   WANGGE_RETURN_IF_ERROR(failure);
-  WANGGE_RETURN_IF_ERROR(replayer.Commit(true));
+  WANGGE_RETURN_IF_ERROR(replayer.Commit());
+  WANGGE_RETURN_IF_ERROR(replayer.Finish());
   if (options.progress) options.progress(report.records);
   report.head = log->head();
   return report;
