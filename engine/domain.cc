@@ -83,6 +83,8 @@ std::optional<Role> RoleFromName(std::string_view n) { return FromName(kRoles, n
 std::optional<CaseStatus> StatusFromName(std::string_view n) { return FromName(kStatuses, n); }
 std::optional<Action> ActionFromName(std::string_view n) { return FromName(kActions, n); }
 
+Status ValidateCaseId(std::string_view id) { return CheckId(id, "case_id"); }
+
 Status ValidateReport(const Report& r) {
   WANGGE_RETURN_IF_ERROR(CheckId(r.client_id, "client_id"));
   WANGGE_RETURN_IF_ERROR(CheckId(r.category, "category"));

@@ -78,6 +78,9 @@ struct Report {
 
 // Checks ranges and required fields. kInvalidArgument naming the field.
 Status ValidateReport(const Report& r);
+// What ValidateReport asks of a client_id (1-128 bytes, no control characters), for an
+// id that names a case from elsewhere (a URL path). kInvalidArgument naming "case_id".
+Status ValidateCaseId(std::string_view id);
 
 struct Transition {
   std::string case_id;  // the report's client id

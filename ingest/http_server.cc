@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
+#include <simdjson.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -63,9 +64,31 @@ Response Json(const Request& req, http::status status, const json::value& body) 
   return res;
 }
 
+// The length of the well-formed UTF-8 sequence at s[i], or 0 when none starts there.
+size_t Utf8SequenceAt(std::string_view s, size_t i) {
+  for (size_t n = 1; n <= 4 && i + n <= s.size(); ++n) {
+    if (simdjson::validate_utf8(s.data() + i, n)) return n;
+  }
+  return 0;
+}
+
+// `s` with each byte that starts no well-formed UTF-8 sequence replaced by U+FFFD. Error
+// messages echo request text (a path, a query value), and an answer must stay valid JSON.
+std::string ValidUtf8(std::string_view s) {
+  if (simdjson::validate_utf8(s.data(), s.size())) return std::string(s);
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceAt(s, i);
+    out.append(n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n));
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
 Response Error(const Request& req, const Status& s) {
-  json::object err{{"code", std::string(StatusCodeName(s.code()))}, {"message", s.message()}};
-  if (!s.field().empty()) err["field"] = s.field();
+  json::object err{{"code", std::string(StatusCodeName(s.code()))},
+                   {"message", ValidUtf8(s.message())}};
+  if (!s.field().empty()) err["field"] = ValidUtf8(s.field());
   Response res = Json(req, HttpStatusOf(s.code()), json::object{{"error", std::move(err)}});
   if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
   if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "1");
@@ -319,8 +342,15 @@ class Session : public std::enable_shared_from_this<Session> {
       route_ = Route::kAudit;
     }
     if (route_ == Route::kOther) return Send(Error(request_, NotFound("no such route")));
+    if (route_ == Route::kCase || route_ == Route::kTransitions || route_ == Route::kExplain) {
+      Status bad = CaseIdInPath(path[2]);
+      if (!bad.ok()) return Send(Error(request_, bad));
+    }
     auto actor = Authenticate();
     if (!actor) return;
+    if (Status bad = CheckContentType(); !bad.ok()) {
+      return Send(Error(request_, bad), http::status::unsupported_media_type);
+    }
     switch (route_) {
       case Route::kReports:
         if (method != http::verb::post) return MethodNotAllowed("POST");
@@ -377,10 +407,50 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(std::move(res));
   }
 
+  static Status CaseIdInPath(std::string_view id) {
+    WANGGE_RETURN_IF_ERROR(engine::ValidateCaseId(id));
+    if (!simdjson::validate_utf8(id.data(), id.size())) {
+      return InvalidArgument("case_id is not valid UTF-8", "case_id");
+    }
+    return Status::Ok();
+  }
+
+  // A body's Content-Type, when given, must be what the route reads: JSON (application/json
+  // or a +json type), or for a batch NDJSON; in UTF-8. Without one the body is read as
+  // what the route expects (devices in the field send none).
+  Status CheckContentType() const {
+    const auto it = request_.find(http::field::content_type);
+    if (it == request_.end() || request_.body().empty()) return Status::Ok();
+    std::string value(it->value().data(), it->value().size());
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    value.erase(std::remove(value.begin(), value.end(), ' '), value.end());
+    const size_t semi = value.find(';');
+    const std::string type = value.substr(0, semi);
+    const std::string params = semi == std::string::npos ? "" : value.substr(semi + 1);
+    const bool json =
+        type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+    const bool ndjson = type == "application/x-ndjson" || type == "application/jsonl";
+    if (!(json || (route_ == Route::kBatch && ndjson))) {
+      return InvalidArgument(
+          "Content-Type " + type + " is not accepted here; send " +
+              (route_ == Route::kBatch ? "application/x-ndjson" : "application/json"),
+          "Content-Type");
+    }
+    if (!params.empty() && params != "charset=utf-8") {
+      return InvalidArgument("the body must be UTF-8 (charset=utf-8)", "Content-Type");
+    }
+    return Status::Ok();
+  }
+
   std::optional<engine::Actor> Authenticate() {
     auto it = request_.find(http::field::authorization);
     if (it == request_.end()) {
       Send(Error(request_, Status(StatusCode::kUnauthenticated, "missing bearer token")));
+      return std::nullopt;
+    }
+    if (request_.count(http::field::authorization) > 1) {
+      Send(Error(request_, InvalidArgument("more than one Authorization header")));
       return std::nullopt;
     }
     std::string_view value(it->value().data(), it->value().size());

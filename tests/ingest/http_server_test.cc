@@ -14,6 +14,7 @@
 
 #include "rules/ruleset.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/http_fixture.h"
 #include "tests/testing/temp_dir.h"
 
 namespace wangge::ingest {
@@ -23,96 +24,7 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-class HttpServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    engine::EngineOptions o;
-    o.store.path = dir_.Sub("data");
-    o.store.create_if_missing = true;
-    auto e = engine::Engine::Open(o, clock_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-    std::string file;
-    auto add = [&](engine::Actor a) {
-      auto made = TokenStore::NewToken(a);
-      EXPECT_TRUE(made.ok());
-      file += made->second + "\n";
-      return made->first;
-    };
-    worker_ = add({"W017", engine::Role::kWorker, ""});
-    other_worker_ = add({"W099", engine::Role::kWorker, ""});
-    handler_ = add({"H-zf-1", engine::Role::kHandler, "zonghe-zhifa"});
-    other_handler_ = add({"H-sc-1", engine::Role::kHandler, "shichang"});
-    supervisor_ = add({"S-1", engine::Role::kSupervisor, ""});
-    admin_ = add({"A-1", engine::Role::kAdmin, ""});
-    auto tokens = TokenStore::Parse(file, "tokens");
-    ASSERT_TRUE(tokens.ok());
-    tokens_ = std::move(tokens).value();
-    ServerOptions so;
-    so.port = 0;
-    so.max_body_bytes = 4096;
-    so.threads = 2;
-    StartServer(so);
-  }
-
-  void StartServer(ServerOptions so) {
-    if (server_) server_->Stop();
-    server_ = std::make_unique<HttpServer>(*engine_, tokens_, clock_, so);
-    ASSERT_TRUE(server_->Start().ok());
-  }
-
-  void TearDown() override {
-    server_->Stop();
-    engine_->Stop();
-    server_.reset();
-  }
-
-  Reply Call(http::verb method, const std::string& target, const std::string& token,
-             const std::string& body = {}) {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    boost::beast::error_code ec;
-    // The server may answer (413) and close before the whole body is sent: the write
-    // then fails, and the answer is still there to read.
-    http::write(socket, req, ec);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(socket, buffer, res, ec);
-    return Reply{ec ? -1 : static_cast<int>(res.result_int()), res.body()};
-  }
-
-  // Whether GET /metrics holds `line`.
-  bool MetricsShow(const std::string& line) {
-    return Call(http::verb::get, "/metrics", "").body.find(line + "\n") != std::string::npos;
-  }
-
-  static std::string ReportBody(const std::string& id, int severity = 2,
-                                const std::string& village = "V07") {
-    return R"({"client_id": ")" + id + R"(", "category": "env.garbage", "village": ")" + village +
-           R"(",
-      "grid": "V07-G3", "severity": )" +
-           std::to_string(severity) + R"(, "text": "河道漂浮垃圾",
-      "lat": 29.874, "lon": 120.281, "reported_at": "2020-03-02T09:15:00+08:00"})";
-  }
-
-  testing::TempDir dir_;
-  testing::FakeClock clock_;
-  std::unique_ptr<engine::Engine> engine_;
-  TokenStore tokens_ = *TokenStore::Parse("", "none");
-  std::unique_ptr<HttpServer> server_;
-  std::string worker_, other_worker_, handler_, other_handler_, supervisor_, admin_;
-};
+class HttpServerTest : public testing::HttpServerFixture {};
 
 TEST_F(HttpServerTest, HealthAndUnknownRoutes) {
   EXPECT_EQ(Call(http::verb::get, "/healthz", "").status, 200);
