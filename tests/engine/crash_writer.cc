@@ -1,7 +1,10 @@
 // Child process of the SIGKILL durability test: opens (or creates) a data directory
-// and appends reports and transitions from several producer threads, printing one
-// line per acknowledged command ("R <id>" or "T <id> accept") to stdout with a
-// single write(2) each, until it is killed.
+// and appends a mixed load until it is killed: reports of every severity and their
+// acceptance from several producer threads, a ruleset activation now and then, and the
+// deadline timers the engine fires on its own. Its clock runs 60,000 times faster than
+// real time from the epoch the parent gives (the same for every run), so warnings and
+// breaches of hours-long limits fall due within a second. Prints one line per acknowledged command
+// ("R <id>", "T <id> accept", "A <version>") to stdout with a single write(2) each.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "rules/builtin_data.h"
 #include "tests/testing/builders.h"
 
 namespace {
@@ -22,18 +26,42 @@ void Ack(const std::string& line) {
   }
 }
 
+// Simulated time: `epoch` plus 60,000 × the real time since `real_start` (both Unix ms).
+class FastClock final : public wangge::Clock {
+ public:
+  FastClock(int64_t epoch, int64_t real_start) : epoch_(epoch), real_start_(real_start) {}
+  wangge::TimeMs Now() const override {
+    return wangge::TimeMs{epoch_ + (real_.Now().ms - real_start_) * 60'000};
+  }
+
+ private:
+  int64_t epoch_, real_start_;
+  wangge::SystemClock real_;
+};
+
+// The built-in ruleset under another version name.
+std::string RulesetVersion(const std::string& n) {
+  std::string rules(wangge::rules::kBuiltInRuleset);
+  const std::string from = "\"default-2026.1\"";
+  rules.replace(rules.find(from), from.size(), "\"crash-" + n + "\"");
+  return rules;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace wangge;
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: crash_writer DATA_DIR PREFIX PRODUCERS\n");
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: crash_writer DATA_DIR PREFIX PRODUCERS EPOCH_MS\n");
     return 2;
   }
   engine::EngineOptions options;
   options.store.path = argv[1];
   options.store.create_if_missing = true;
-  SystemClock clock;
+  options.timers = true;
+  options.timer_interval = std::chrono::milliseconds(10);
+  const int64_t epoch = std::atoll(argv[4]);
+  FastClock clock(epoch, epoch);
   auto opened = engine::Engine::Open(options, clock);
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
@@ -47,7 +75,9 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, p] {
       for (int i = 0;; ++i) {
         std::string id = prefix + "-" + std::to_string(p) + "-" + std::to_string(i);
-        auto r = engine.sequencer().Submit(testing::ReportCommand(id)).get();
+        auto command = testing::ReportCommand(id);
+        std::get<engine::Report>(command.body).severity = 1 + i % 4;
+        auto r = engine.sequencer().Submit(std::move(command)).get();
         if (!r.ok()) std::_Exit(4);
         Ack("R " + id);
         if (i % 3 != 0) continue;
@@ -60,6 +90,17 @@ int main(int argc, char** argv) {
       }
     });
   }
+  threads.emplace_back([&] {
+    for (int n = 0;; ++n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      const std::string version = prefix + "-" + std::to_string(n);
+      engine::Command command{engine::Actor{"A-1", engine::Role::kAdmin, ""}, std::nullopt,
+                              engine::RulesActivation{RulesetVersion(version), "", ""}};
+      auto r = engine.sequencer().Submit(std::move(command)).get();
+      if (!r.ok()) std::_Exit(6);
+      Ack("A crash-" + version);
+    }
+  });
   for (auto& t : threads) t.join();
   return 0;
 }

@@ -1,67 +1,161 @@
-// Nothing acknowledged over HTTP is lost: `wangge serve` is SIGKILLed while clients post
-// reports; after restart every report that got a 2xx is present, the chain verifies and
-// the derived state equals a rebuild from the log.
+// Nothing acknowledged over HTTP is lost: `wangge serve` is SIGKILLed at a random moment
+// while clients post a mixed load (single reports, NDJSON batches, transitions and
+// ruleset activations). After each restart every command that got a 2xx is present,
+// the chain verifies and the derived state equals a rebuild from the log.
+// WANGGE_HTTP_KILL_CYCLES sets the number of cycles (default 10; the soak runs more).
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
 #include "engine/replay.h"
 #include "ingest/tokens.h"
+#include "rules/builtin_data.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/log_census.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
 namespace wangge::ingest {
 namespace {
 
-using testing::Post;
-using testing::StartServer;
+namespace http = boost::beast::http;
+using testing::Request;
 
-TEST(HttpKillTest, EveryAcknowledgedReportSurvivesSigkill) {
+int Cycles() {
+  const char* env = std::getenv("WANGGE_HTTP_KILL_CYCLES");
+  return env ? std::max(1, std::atoi(env)) : 10;
+}
+
+std::string RulesetVersion(const std::string& version) {
+  std::string rules(rules::kBuiltInRuleset);
+  const std::string from = "\"default-2026.1\"";
+  return rules.replace(rules.find(from), from.size(), "\"" + version + "\"");
+}
+
+// What the clients of one cycle had acknowledged.
+struct Acked {
+  std::mutex mu;
+  std::vector<std::string> reports, accepted, versions;
+  std::atomic<int> count{0};
+  void Add(std::vector<std::string>& to, std::string what) {
+    std::lock_guard lock(mu);
+    to.push_back(std::move(what));
+    ++count;
+  }
+};
+
+struct Tokens {
+  std::string worker, handler, admin;
+};
+
+// Runs the mixed load against `port` until `stop` or the server dies.
+std::vector<std::thread> StartLoad(uint16_t port, const Tokens& t, const std::string& prefix,
+                                   Acked& acked, std::atomic<bool>& stop) {
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, port, c, prefix] {
+      for (int i = 0; !stop; ++i) {
+        const std::string id = prefix + "-r" + std::to_string(c) + "-" + std::to_string(i);
+        const auto r = Request(port, http::verb::post, "/v1/reports", t.worker,
+                               testing::ReportJson(id, 1 + i % 4));
+        if (r.status < 0) return;
+        if (r.status != 201) continue;
+        acked.Add(acked.reports, id);
+        if (i % 3 != 0) continue;
+        const auto a = Request(port, http::verb::post, "/v1/cases/" + id + "/transitions",
+                               t.handler, R"({"action": "accept"})");
+        if (a.status < 0) return;
+        if (a.status == 200) acked.Add(acked.accepted, id);
+      }
+    });
+  }
+  clients.emplace_back([&, port, prefix] {
+    for (int i = 0; !stop; ++i) {
+      std::vector<std::string> ids;
+      std::string body;
+      for (int line = 0; line < 20; ++line) {
+        ids.push_back(prefix + "-b" + std::to_string(i) + "-" + std::to_string(line));
+        body += testing::ReportJson(ids.back()) + "\n";
+      }
+      const auto r = Request(port, http::verb::post, "/v1/reports:batch", t.worker, body);
+      if (r.status < 0) return;
+      if (r.status != 200) continue;
+      for (auto& id : ids) acked.Add(acked.reports, id);
+    }
+  });
+  clients.emplace_back([&, port, prefix] {
+    for (int i = 0; !stop; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      const std::string version = prefix + "-v" + std::to_string(i);
+      const auto r = Request(port, http::verb::put, "/v1/rules", t.admin, RulesetVersion(version));
+      if (r.status < 0) return;
+      if (r.status == 200) acked.Add(acked.versions, version);
+    }
+  });
+  return clients;
+}
+
+void CheckAfterRestart(const std::string& data, const Acked& acked, int cycle) {
+  testing::FakeClock clock;
+  engine::EngineOptions o;
+  o.store.path = data;
+  o.store.read_only = true;
+  auto engine = engine::Engine::Open(o, clock);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  for (const auto& id : acked.reports) {
+    auto c = (*engine)->GetCase(id);
+    ASSERT_TRUE(c.ok() && c->has_value()) << "cycle " << cycle << ": report " << id << " is lost";
+  }
+  for (const auto& id : acked.accepted) {
+    auto c = (*engine)->GetCase(id);
+    ASSERT_TRUE(c.ok() && c->has_value());
+    EXPECT_NE((*c)->accepted_at.ms, 0)
+        << "cycle " << cycle << ": the accept of " << id << " is lost";
+  }
+  const auto census = testing::Census((*engine)->log());
+  for (const auto& v : acked.versions) {
+    EXPECT_TRUE(census.versions.contains(v))
+        << "cycle " << cycle << ": activation " << v << " is lost";
+  }
+  auto chain = (*engine)->log().Verify();
+  ASSERT_TRUE(chain.ok() && chain->ok) << "cycle " << cycle;
+  auto problems = engine::CheckDerivedState((*engine)->store(), (*engine)->log());
+  ASSERT_TRUE(problems.ok()) << problems.status().ToString();
+  ASSERT_TRUE(problems->empty()) << "cycle " << cycle << ": " << (*problems)[0];
+}
+
+TEST(HttpKillTest, EveryAcknowledgedCommandSurvivesSigkill) {
   testing::TempDir dir;
   const std::string data = dir.Sub("data"), tokens_file = dir.Sub("tokens");
-  auto made = TokenStore::NewToken(engine::Actor{"W017", engine::Role::kWorker, ""});
-  ASSERT_TRUE(made.ok());
-  ASSERT_TRUE(TokenStore::Append(tokens_file, made->second).ok());
+  Tokens t;
+  for (auto [actor, secret] :
+       {std::pair{engine::Actor{"W017", engine::Role::kWorker, ""}, &t.worker},
+        std::pair{engine::Actor{"H-zf-1", engine::Role::kHandler, "zonghe-zhifa"}, &t.handler},
+        std::pair{engine::Actor{"A-1", engine::Role::kAdmin, ""}, &t.admin}}) {
+    auto made = TokenStore::NewToken(actor);
+    ASSERT_TRUE(made.ok());
+    ASSERT_TRUE(TokenStore::Append(tokens_file, made->second).ok());
+    *secret = made->first;
+  }
   std::mt19937 rng(std::random_device{}());
-  std::vector<std::string> acked;
-  for (int cycle = 0; cycle < 3; ++cycle) {
-    auto [pid, port] = StartServer(data, tokens_file);
+  size_t reports = 0, accepted = 0, versions = 0;
+  for (int cycle = 0; cycle < Cycles(); ++cycle) {
+    auto [pid, port] = testing::StartServer(data, tokens_file);
     ASSERT_GT(pid, 0);
     ASSERT_GT(port, 0) << "cycle " << cycle << ": the server did not start";
-    std::mutex mu;
+    Acked acked;
     std::atomic<bool> stop{false};
-    std::atomic<int> first{0};
-    std::vector<std::thread> clients;
-    for (int t = 0; t < 8; ++t) {
-      clients.emplace_back([&, t] {
-        for (int i = 0; !stop; ++i) {
-          const std::string id =
-              "k" + std::to_string(cycle) + "-" + std::to_string(t) + "-" + std::to_string(i);
-          const int status = Post(port, made->first, id);
-          if (status == 201 || status == 200) {
-            std::lock_guard lock(mu);
-            acked.push_back(id);
-            ++first;
-          } else if (status < 0) {
-            return;
-          }
-        }
-      });
-    }
-    for (int i = 0; i < 3000 && first.load() == 0; ++i) {
+    auto clients = StartLoad(port, t, "k" + std::to_string(cycle), acked, stop);
+    for (int i = 0; i < 3000 && acked.count.load() == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
@@ -71,25 +165,19 @@ TEST(HttpKillTest, EveryAcknowledgedReportSurvivesSigkill) {
     stop = true;
     for (auto& c : clients) c.join();
     ASSERT_TRUE(WIFSIGNALED(status)) << "cycle " << cycle;
-    ASSERT_GT(first.load(), 0) << "cycle " << cycle << ": nothing acknowledged";
-
-    testing::FakeClock clock;
-    engine::EngineOptions o;
-    o.store.path = data;
-    o.store.read_only = true;
-    auto engine = engine::Engine::Open(o, clock);
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    for (const auto& id : acked) {
-      auto c = (*engine)->GetCase(id);
-      ASSERT_TRUE(c.ok() && c->has_value())
-          << "cycle " << cycle << ": acknowledged " << id << " is lost";
-    }
-    auto chain = (*engine)->log().Verify();
-    ASSERT_TRUE(chain.ok() && chain->ok) << "cycle " << cycle;
-    auto problems = engine::CheckDerivedState((*engine)->store(), (*engine)->log());
-    ASSERT_TRUE(problems.ok() && problems->empty()) << "cycle " << cycle;
+    ASSERT_FALSE(acked.reports.empty()) << "cycle " << cycle << ": nothing acknowledged";
+    CheckAfterRestart(data, acked, cycle);
+    if (HasFatalFailure()) return;
+    reports += acked.reports.size();
+    accepted += acked.accepted.size();
+    versions += acked.versions.size();
   }
-  std::printf("http kill test: 3 kill cycles, %zu acknowledged reports checked\n", acked.size());
+  EXPECT_GT(accepted, 0u);
+  EXPECT_GT(versions, 0u);
+  std::printf(
+      "http kill test: %d kill cycles; acknowledged and checked: %zu reports, %zu accepts, "
+      "%zu activations\n",
+      Cycles(), reports, accepted, versions);
 }
 
 }  // namespace

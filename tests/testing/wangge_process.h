@@ -76,26 +76,42 @@ inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std
   return {pid, 0};
 }
 
-inline int Post(uint16_t port, const std::string& token, const std::string& id) {
+struct HttpReply {
+  int status = -1;  // -1: no answer (the server died mid-request: not acknowledged)
+  std::string body;
+};
+
+// One request on a new connection to 127.0.0.1:`port`.
+inline HttpReply Request(uint16_t port, http::verb method, const std::string& target,
+                         const std::string& token, const std::string& body = "") {
   try {
     net::io_context ioc;
     tcp::socket socket(ioc);
     socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::verb::post, "/v1/reports", 11};
+    http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::authorization, "Bearer " + token);
-    req.body() = R"({"client_id": ")" + id +
-                 R"(", "category": "env.garbage", "village": "V07", "grid": "V07-G3",
-                 "severity": 2, "reported_at": "2020-03-02T09:15:00+08:00"})";
+    req.body() = body;
     req.prepare_payload();
     http::write(socket, req);
     boost::beast::flat_buffer buffer;
     http::response<http::string_body> res;
     http::read(socket, buffer, res);
-    return static_cast<int>(res.result_int());
+    return HttpReply{static_cast<int>(res.result_int()), res.body()};
   } catch (const std::exception&) {
-    return -1;  // the server died mid-request: not acknowledged
+    return HttpReply{};
   }
+}
+
+// A report with client id `id` (one line, so it also serves as an NDJSON line).
+inline std::string ReportJson(const std::string& id, int severity = 2) {
+  return R"({"client_id": ")" + id +
+         R"(", "category": "env.garbage", "village": "V07", "grid": "V07-G3", "severity": )" +
+         std::to_string(severity) + R"(, "reported_at": "2020-03-02T09:15:00+08:00"})";
+}
+
+inline int Post(uint16_t port, const std::string& token, const std::string& id) {
+  return Request(port, http::verb::post, "/v1/reports", token, ReportJson(id)).status;
 }
 
 }  // namespace wangge::testing
