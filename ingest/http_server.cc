@@ -47,6 +47,8 @@ http::status HttpStatusOf(StatusCode code) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
       return http::status::conflict;
+    case StatusCode::kNoSpace:
+      return http::status::insufficient_storage;
     case StatusCode::kResourceExhausted:
     case StatusCode::kUnavailable:
       return http::status::service_unavailable;
@@ -85,13 +87,19 @@ std::string ValidUtf8(std::string_view s) {
   return out;
 }
 
+// When to try again after a refusal for want of capacity (503) or disk space (507).
+void SetRetryAfter(Response& res) {
+  if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "1");
+  if (res.result() == http::status::insufficient_storage) res.set(http::field::retry_after, "30");
+}
+
 Response Error(const Request& req, const Status& s) {
   json::object err{{"code", std::string(StatusCodeName(s.code()))},
                    {"message", ValidUtf8(s.message())}};
   if (!s.field().empty()) err["field"] = ValidUtf8(s.field());
   Response res = Json(req, HttpStatusOf(s.code()), json::object{{"error", std::move(err)}});
   if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
-  if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "1");
+  SetRetryAfter(res);
   return res;
 }
 
@@ -490,6 +498,7 @@ class Session : public std::enable_shared_from_this<Session> {
       json::array results;
       int pending = 0;
       uint64_t created = 0, duplicates = 0, errors = 0;
+      std::optional<StatusCode> server_failure;  // a line refused for want of disk or queue
     };
     auto outcomes = std::make_shared<Outcomes>();
     std::vector<std::pair<size_t, engine::Command>> commands;
@@ -548,6 +557,9 @@ class Session : public std::enable_shared_from_this<Session> {
           o["office"] = r->state.office;
         } else {
           ++outcomes->errors;
+          if (static_cast<int>(HttpStatusOf(r.status().code())) >= 500) {
+            outcomes->server_failure = r.status().code();
+          }
           o["status"] = "error";
           o["error"] = json::object{{"code", std::string(StatusCodeName(r.status().code()))},
                                     {"message", r.status().message()}};
@@ -569,11 +581,19 @@ class Session : public std::enable_shared_from_this<Session> {
               [](const json::value& a, const json::value& b) {
                 return a.at("line").to_number<int64_t>() < b.at("line").to_number<int64_t>();
               });
-    Send(Json(request_, http::status::ok,
-              json::object{{"created", outcomes->created},
-                           {"duplicates", outcomes->duplicates},
-                           {"errors", outcomes->errors},
-                           {"results", outcomes->results}}));
+    // Nothing stored because the server could not write (disk full, queue full): the
+    // batch answers with that status, so a client's retry policy sees it.
+    const bool none_stored = outcomes->created + outcomes->duplicates == 0;
+    const auto status = none_stored && outcomes->server_failure
+                            ? HttpStatusOf(*outcomes->server_failure)
+                            : http::status::ok;
+    Response res = Json(request_, status,
+                        json::object{{"created", outcomes->created},
+                                     {"duplicates", outcomes->duplicates},
+                                     {"errors", outcomes->errors},
+                                     {"results", outcomes->results}});
+    SetRetryAfter(res);
+    Send(std::move(res));
   }
 
   void PostTransition(const engine::Actor& actor, const std::string& id) {

@@ -435,7 +435,7 @@ int RunDemo(const DemoArgs& args) {
       "Serving {} ; Ctrl-C stops.\n\nTokens (demo only; also in {}/demo-tokens.txt):\n{}\n"
       "Try:\n"
       "  curl -s {}/healthz\n"
-      "  curl -s -X POST {}/v1/reports -H 'Authorization: Bearer {}' -d '{{\"client_id\": "
+      "  curl -s -X POST {}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"client_id\": "
       "\"demo-1\", \"category\": \"env.garbage\", \"village\": \"V01\", "
       "\"grid\": \"V01-G1\", \"severity\": 2, \"text\": \"河道漂浮垃圾\", "
       "\"reported_at\": \"{}\"}}'\n"

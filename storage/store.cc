@@ -1,8 +1,13 @@
 #include "storage/store.h"
 
 #include <array>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -16,6 +21,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include "engine/core/bytes.h"
 #include "storage/counters.h"
@@ -32,7 +38,7 @@ constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string msg = std::string(what) + ": " + s.ToString();
-  if (s.IsNoSpace()) return Status(StatusCode::kResourceExhausted, msg);
+  if (s.IsNoSpace()) return Status(StatusCode::kNoSpace, msg);
   if (s.IsCorruption()) return Corruption(msg);
   if (s.IsNotFound()) return NotFound(msg);
   if (s.IsInvalidArgument()) return InvalidArgument(msg);
@@ -112,6 +118,31 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
   return cf;
 }
 
+// RocksDB's diagnostics go to wangge's log rather than to a LOG file in the data
+// directory: that file fills the same disk, and RocksDB 7.8 (as Debian builds it, with
+// assertions) aborts when it logs to a file whose earlier write failed, as it does
+// when the disk is full.
+class RocksLogger final : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    const auto to = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
+                    : level == rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                 : spdlog::level::debug;
+    if (!spdlog::should_log(to)) return;
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    std::string_view text(line,
+                          n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof line - 1) : 0);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    if (!text.empty()) spdlog::log(to, "rocksdb: {}", text);
+  }
+};
+
 }  // namespace
 
 std::string_view FamilyName(Family f) { return kFamilyNames[static_cast<size_t>(f)]; }
@@ -128,6 +159,11 @@ struct Store::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by Family
   rocksdb::WriteOptions write_options;
+
+  // Set while writes fail for want of disk space.
+  std::mutex full_mu;
+  std::optional<Status> full;
+  std::chrono::steady_clock::time_point last_resume{};
 
   ~Rep() {
     for (auto* h : handles) {
@@ -187,6 +223,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                               "' is not a wangge data directory (no RocksDB CURRENT file)");
   }
   const bool fresh = !has_current;
+  if (!exists && !fs::create_directories(dir, ec) && ec) {
+    return IOError("cannot create data directory '" + options.path + "': " + ec.message());
+  }
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::DBOptions db_options;
@@ -197,7 +236,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.paranoid_checks = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 5;
+  db_options.info_log = std::make_shared<RocksLogger>();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
@@ -270,9 +309,38 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   return store;
 }
 
+// While the disk is full: tries (at most once a second) to resume RocksDB, which
+// refuses writes after a failed one. OK once writes may go on.
+Status Store::ResumeAfterFull() {
+  std::lock_guard lock(rep_->full_mu);
+  if (!rep_->full) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - rep_->last_resume < std::chrono::seconds(1)) return *rep_->full;
+  rep_->last_resume = now;
+  rocksdb::Status s = rep_->db->Resume();
+  if (!s.ok()) return *rep_->full;
+  spdlog::warn("disk space for {} is back: writes resumed", options_.path);
+  rep_->full.reset();
+  return Status::Ok();
+}
+
 Status Store::Write(WriteSet& set) {
   if (options_.read_only) return FailedPrecondition("store was opened read-only");
+  WANGGE_RETURN_IF_ERROR(ResumeAfterFull());
   Status s = FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
+  if (s.code() == StatusCode::kNoSpace) {
+    std::lock_guard lock(rep_->full_mu);
+    if (!rep_->full) {
+      rep_->full = Status(StatusCode::kNoSpace,
+                          "the disk holding the data directory " + options_.path +
+                              " is full: nothing was written; writes resume by themselves once "
+                              "space is freed, reads go on (" +
+                              s.message() + ")");
+      rep_->last_resume = std::chrono::steady_clock::now();
+      spdlog::error("{}", rep_->full->message());
+    }
+    return *rep_->full;
+  }
   if (s.ok() && format_pending_) {
     format_version_ = kFormatVersion;
     format_pending_ = false;

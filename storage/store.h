@@ -95,7 +95,9 @@ class Store {
   ~Store();
 
   // Applies the whole set atomically; durable on return when options.sync.
-  // kIOError / kResourceExhausted (disk full): nothing was applied.
+  // kIOError, or kNoSpace (the disk is full): nothing was applied. After a kNoSpace,
+  // RocksDB refuses writes until resumed: each later Write first tries to resume it (at
+  // most once a second), so writing goes on by itself once space is freed.
   Status Write(WriteSet& set);
 
   // The value at key, or nullopt.
@@ -134,6 +136,7 @@ class Store {
   friend class WriteSet;
   struct Rep;
   Store(StoreOptions options, std::unique_ptr<Rep> rep);
+  Status ResumeAfterFull();
   StoreOptions options_;
   std::unique_ptr<Rep> rep_;
   uint32_t format_version_ = kFormatVersion;

@@ -28,6 +28,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "io_error";
     case StatusCode::kInternal:
       return "internal";
+    case StatusCode::kNoSpace:
+      return "no_space";
   }
   return "unknown";
 }

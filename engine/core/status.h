@@ -25,6 +25,7 @@ enum class StatusCode : int {
   kCorruption = 9,
   kIOError = 10,
   kInternal = 11,
+  kNoSpace = 12,  // the disk holding the data is full: nothing was written
 };
 
 // Snake-case name of a code, as used in JSON error bodies ("invalid_argument").
