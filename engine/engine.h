@@ -46,6 +46,7 @@ class Engine {
 
   Sequencer& sequencer() { return *sequencer_; }
   storage::Store& store() { return *store_; }
+  const storage::Store& store() const { return *store_; }
   const storage::EventLog& log() const { return *log_; }
   storage::LogHead head() const { return log_->head(); }
   // The sequencer's counters; zeros for a read-only store.

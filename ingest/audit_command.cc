@@ -272,6 +272,62 @@ int Backup(const BackupArgs& args) {
 
 namespace {
 
+// Copies the regular files of `from` (the control socket is not one) into a new `to`.
+Status CopyFiles(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  for (const auto& e : fs::directory_iterator(from, ec)) {
+    if (!e.is_regular_file()) continue;
+    fs::copy_file(e.path(), to / e.path().filename(), ec);
+    if (ec) break;
+  }
+  if (ec) return IOError("copying '" + from.string() + "' aside failed: " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int Salvage(const SalvageArgs& args) {
+  std::error_code ec;
+  const fs::path data = fs::absolute(args.data, ec).lexically_normal();
+  if (ec || !fs::is_directory(data, ec)) {
+    return Fail(NotFound("no data directory at '" + args.data + "'"));
+  }
+  const std::string aside =
+      data.string() + ".damaged-" + FormatRfc3339(SystemClock().Now()).substr(0, 19);
+  if (fs::exists(aside, ec)) return Fail(FailedPrecondition("'" + aside + "' already exists"));
+  if (Status s = CopyFiles(data, aside); !s.ok()) return Fail(s);
+  std::cout << fmt::format("salvage: the directory as found is copied to {}\n", aside);
+  {
+    storage::StoreOptions o;
+    o.path = data.string();
+    o.salvage_wal = true;
+    auto store = storage::Store::Open(o);
+    if (!store.ok()) return Fail(store.status());
+    // Retires the damaged write-ahead log: what was kept is now in table files.
+    if (Status s = (*store)->Flush(); !s.ok()) return Fail(s);
+  }
+  SystemClock clock;
+  auto engine = OpenReadOnly(data.string(), clock);
+  if (!engine.ok()) return Fail(engine.status());
+  auto chain = (*engine)->log().Verify();
+  if (!chain.ok()) return Fail(chain.status());
+  auto problems = engine::CheckDerivedState((*engine)->store(), (*engine)->log());
+  if (!problems.ok()) return Fail(problems.status());
+  if (!chain->ok || !problems->empty()) {
+    std::cout << fmt::format("salvage: what was kept does not check out ({}); restore a backup\n",
+                             chain->ok ? (*problems)[0] : chain->problem);
+    return kExitDataError;
+  }
+  std::cout << fmt::format(
+      "salvage: {} kept {} records; the log ends at {}:{}. Records written after the damage "
+      "are lost: compare this head with your last backup or anchor (wangge verify --anchor)\n",
+      data.string(), chain->records, chain->head.seq.value, storage::HexOf(chain->head.hash));
+  return kExitOk;
+}
+
+namespace {
+
 std::string OfficeList(const std::vector<std::string>& offices) {
   std::string out;
   for (const auto& o : offices) out += (out.empty() ? "" : ", ") + o;

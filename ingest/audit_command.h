@@ -1,4 +1,5 @@
-// `wangge replay | verify | backup`: rebuilding, checking and copying a data directory.
+// `wangge replay | verify | backup | salvage`: rebuilding, checking, copying and rescuing a
+// data directory.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,10 @@ struct BackupArgs {
   std::string to;  // must not exist
 };
 
+struct SalvageArgs {
+  std::string data;
+};
+
 struct CaseArgs {
   std::string data;
   std::string id;  // the case's client id
@@ -36,6 +41,10 @@ struct CaseArgs {
 int Replay(const ReplayArgs& args);
 int Verify(const VerifyArgs& args);
 int Backup(const BackupArgs& args);
+// Keeps what precedes damage in a write-ahead log: copies the directory aside first
+// (DATA.damaged-TIME), then opens it dropping the log's records from the damage on,
+// flushes, and checks the chain and the derived state. Exit 0 or 3.
+int Salvage(const SalvageArgs& args);
 // Exit 0, or 1 when there is no such case, or 4 when a recorded routing differs from
 // the one its ruleset derives.
 int PrintCase(const CaseArgs& args);

@@ -33,6 +33,10 @@ Result<std::string> ReadWholeFile(const std::string& path);
 // Opens `data` read-only for inspection (info, stats, overdue); `clock` outlives it.
 Result<std::unique_ptr<engine::Engine>> OpenReadOnly(const std::string& data, const Clock& clock);
 
+// Reads every table file of `engine`'s store (serve does so at start): a damaged one is
+// a kCorruption naming the file, its family and how to recover.
+Status CheckTableFiles(const engine::Engine& engine, const std::string& data);
+
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
                                                        bool sync, const Clock& clock,
                                                        bool timers = false);

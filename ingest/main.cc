@@ -235,6 +235,7 @@ struct ServeArgs {
   int max_connections = 1024;
   int idle_timeout_s = 30;
   std::string access_log;
+  bool skip_file_check = false;
 };
 
 // Activates the ruleset in `path` unless it is already the active version.
@@ -297,6 +298,9 @@ int RunServe(const ServeArgs& args) {
   auto engine =
       ingest::OpenForWriting(args.data, args.create, /*sync=*/true, clock, /*timers=*/true);
   if (!engine.ok()) return Fail(engine.status());
+  if (!args.skip_file_check) {
+    if (Status s = ingest::CheckTableFiles(**engine, args.data); !s.ok()) return Fail(s);
+  }
   if (!args.rules.empty()) {
     if (Status s = ActivateRulesFile(**engine, args.rules); !s.ok()) return Fail(s);
   }
@@ -435,7 +439,8 @@ int RunDemo(const DemoArgs& args) {
       "Serving {} ; Ctrl-C stops.\n\nTokens (demo only; also in {}/demo-tokens.txt):\n{}\n"
       "Try:\n"
       "  curl -s {}/healthz\n"
-      "  curl -s -X POST {}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"client_id\": "
+      "  curl -s -X POST {}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: "
+      "application/json' -d '{{\"client_id\": "
       "\"demo-1\", \"category\": \"env.garbage\", \"village\": \"V01\", "
       "\"grid\": \"V01-G1\", \"severity\": 2, \"text\": \"河道漂浮垃圾\", "
       "\"reported_at\": \"{}\"}}'\n"
@@ -683,6 +688,9 @@ int main(int argc, char** argv) {
       "Serve the HTTP API (reports, cases, transitions, rules, /metrics) until SIGINT/SIGTERM");
   serve_cmd->add_option("--data", serve.data, "Data directory")->required();
   serve_cmd->add_flag("--create", serve.create, "Create the data directory if it is missing");
+  serve_cmd->add_flag("--skip-file-check", serve.skip_file_check,
+                      "Do not read every table file's checksums at start (they are read by "
+                      "default, about 1 s per GB, so damage is reported before serving)");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
   serve_cmd->add_option("--tokens", serve.tokens, "Tokens file (wangge token add)")->required();
   serve_cmd->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
@@ -770,6 +778,13 @@ int main(int argc, char** argv) {
   backup_cmd->add_option("--data", backup.data, "Data directory")->required();
   backup_cmd->add_option("--to", backup.to, "Backup directory (must not exist)")->required();
 
+  ingest::SalvageArgs salvage;
+  auto* salvage_cmd = app.add_subcommand(
+      "salvage",
+      "Open a directory whose write-ahead log is damaged, keeping the records before the "
+      "damage (the directory is copied aside first); then check what was kept");
+  salvage_cmd->add_option("--data", salvage.data, "Data directory")->required();
+
   ingest::CaseArgs case_args;
   auto* case_cmd = app.add_subcommand(
       "case",
@@ -849,6 +864,7 @@ int main(int argc, char** argv) {
   if (*replay_cmd) return ingest::Replay(replay);
   if (*verify_cmd) return ingest::Verify(verify);
   if (*backup_cmd) return ingest::Backup(backup);
+  if (*salvage_cmd) return ingest::Salvage(salvage);
   if (*case_cmd) return ingest::PrintCase(case_args);
   if (*what_if_cmd) return ingest::RulesWhatIf(rules_args);
   if (*check_cmd) return ingest::RulesCheck(rules_args);

@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdarg>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <sys/stat.h>
 #include <system_error>
 #include <vector>
 
@@ -43,6 +45,14 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNotFound()) return NotFound(msg);
   if (s.IsInvalidArgument()) return InvalidArgument(msg);
   if (s.IsIOError()) {
+    const std::string text = s.ToString();
+    if (text.find("Read-only file system") != std::string::npos ||
+        text.find("Permission denied") != std::string::npos) {
+      return FailedPrecondition(msg +
+                                " (the data directory cannot be written: remount it read-write "
+                                "or fix its permissions; read-only commands such as info, "
+                                "stats, verify and export still work)");
+    }
     // RocksDB reports a held LOCK file as an IO error; say what it means.
     if (s.ToString().find("lock") != std::string::npos ||
         s.ToString().find("Resource temporarily unavailable") != std::string::npos) {
@@ -143,6 +153,19 @@ class RocksLogger final : public rocksdb::Logger {
   }
 };
 
+// The write-ahead log files in `dir`, for messages: "000004.log, 000009.log" or "none".
+std::string WalFiles(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".log") names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
 }  // namespace
 
 std::string_view FamilyName(Family f) { return kFamilyNames[static_cast<size_t>(f)]; }
@@ -159,6 +182,10 @@ struct Store::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by Family
   rocksdb::WriteOptions write_options;
+
+  // The data directory as opened: a write checks it is still there.
+  dev_t dev = 0;
+  ino_t ino = 0;
 
   // Set while writes fail for want of disk space.
   std::mutex full_mu;
@@ -237,6 +264,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
   db_options.info_log = std::make_shared<RocksLogger>();
+  db_options.wal_recovery_mode = options.salvage_wal
+                                     ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+                                     : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
@@ -273,10 +303,20 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                               "command (wangge serve, import) to upgrade it: " +
                               s.ToString());
   }
+  if (s.IsCorruption()) {
+    return Corruption("opening data directory '" + options.path + "': " + s.ToString() +
+                      ". A file of it is damaged (the lines logged above name it; write-ahead " +
+                      "logs here: " + WalFiles(dir) + "); nothing was changed");
+  }
   if (!s.ok()) {
     return FromRocks(s, "opening data directory '" + options.path + "'");
   }
   rep->db.reset(raw);
+  struct stat st {};
+  if (::stat(options.path.c_str(), &st) == 0) {
+    rep->dev = st.st_dev;
+    rep->ino = st.st_ino;
+  }
   // handles[0] is the default family, which wangge does not use.
   rep->db->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
   rep->handles.assign(handles.begin() + 1, handles.end());
@@ -324,9 +364,45 @@ Status Store::ResumeAfterFull() {
   return Status::Ok();
 }
 
+Result<std::optional<DamagedFile>> Store::VerifyFiles() const {
+  rocksdb::Status s = rep_->db->VerifyChecksum();
+  if (s.ok()) return std::optional<DamagedFile>();
+  if (!s.IsCorruption()) return FromRocks(s, "verifying table files");
+  DamagedFile damaged;
+  damaged.problem = s.ToString();
+  // RocksDB names the file: "... in /dir/000024.sst offset ...".
+  const std::string text = damaged.problem;
+  const size_t sst = text.find(".sst");
+  if (sst != std::string::npos) {
+    const size_t start = text.rfind(' ', sst);
+    damaged.file = text.substr(start == std::string::npos ? 0 : start + 1,
+                               sst + 4 - (start == std::string::npos ? 0 : start + 1));
+  }
+  std::vector<rocksdb::LiveFileMetaData> files;
+  rep_->db->GetLiveFilesMetaData(&files);
+  const std::string name = fs::path(damaged.file).filename().string();
+  for (const auto& f : files) {
+    if (fs::path(f.name).filename().string() != name) continue;
+    for (int i = 0; i < kFamilyCount; ++i) {
+      if (f.column_family_name == FamilyName(static_cast<Family>(i))) {
+        damaged.family = static_cast<Family>(i);
+      }
+    }
+  }
+  return std::optional<DamagedFile>(std::move(damaged));
+}
+
 Status Store::Write(WriteSet& set) {
   if (options_.read_only) return FailedPrecondition("store was opened read-only");
   WANGGE_RETURN_IF_ERROR(ResumeAfterFull());
+  // Files of a removed directory stay writable until closed, and what goes into them is
+  // lost at the next start: refuse rather than acknowledge such writes.
+  struct stat st {};
+  if (::stat(options_.path.c_str(), &st) != 0 || st.st_dev != rep_->dev || st.st_ino != rep_->ino) {
+    return Unavailable("the data directory " + options_.path +
+                       " was removed or replaced while wangge ran: nothing was written; stop "
+                       "wangge and restore the directory (docs/operations.md)");
+  }
   Status s = FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
   if (s.code() == StatusCode::kNoSpace) {
     std::lock_guard lock(rep_->full_mu);

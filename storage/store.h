@@ -54,8 +54,21 @@ struct StoreOptions {
   // Bulk rebuild (replay into a new directory): writes skip the write-ahead log and
   // memtables are larger. Nothing written is durable until Flush() returns. Default: false.
   bool bulk = false;
+  // Open a directory whose write-ahead log is damaged by keeping the records before the
+  // damage and dropping the rest (`wangge salvage`). Without it such an open fails with
+  // kCorruption: a torn last record (a crash mid-write, never acknowledged) is
+  // tolerated, damage anywhere else is not, since it could drop acknowledged writes.
+  // Default: false.
+  bool salvage_wal = false;
 
   Status Validate() const;
+};
+
+// A data file whose checksums do not match its contents.
+struct DamagedFile {
+  std::string file;              // path
+  std::optional<Family> family;  // nullopt: not a live table file of a family
+  std::string problem;           // RocksDB's words
 };
 
 class Store;
@@ -93,6 +106,9 @@ class Store {
   // kCorruption / kIOError: RocksDB could not open it; the message names the cause.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
+
+  // Reads every table file and checks its block checksums. nullopt: all intact.
+  Result<std::optional<DamagedFile>> VerifyFiles() const;
 
   // Applies the whole set atomically; durable on return when options.sync.
   // kIOError, or kNoSpace (the disk is full): nothing was applied. After a kNoSpace,

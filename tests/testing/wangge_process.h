@@ -28,9 +28,12 @@ struct CliRun {
 };
 
 // Runs the wangge binary with `args` (a shell word list) and collects what it prints.
-inline CliRun Wangge(const std::string& args) {
+// With `seconds`, it is killed after that long (exit code 124): for commands such as
+// serve that run until stopped when they do not fail.
+inline CliRun Wangge(const std::string& args, int seconds = 0) {
   CliRun run;
-  std::string cmd = std::string(WANGGE_BINARY) + " " + args + " 2>&1";
+  std::string cmd = (seconds > 0 ? "timeout " + std::to_string(seconds) + " " : std::string()) +
+                    std::string(WANGGE_BINARY) + " " + args + " 2>&1";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return run;
   char buf[4096];
