@@ -106,10 +106,16 @@ TEST(DiskFullTest, WritesAre507ReadsGoOnAndWritingResumesWhenSpaceIsFreed) {
   for (int b = 0; b < 1000 && refused.status < 0; ++b) {
     const std::string prefix = "full-" + std::to_string(b);
     const auto r = Request(port, http::verb::post, "/v1/reports:batch", token, Batch(prefix, 240));
-    if (r.status == 200) {
-      for (int i = 0; i < 240; ++i) acked.push_back(prefix + "-" + std::to_string(i));
-    } else {
+    if (r.status != 200) {
       refused = r;
+      continue;
+    }
+    // A batch split across group commits may be stored in part as the disk fills.
+    const boost::json::value answer = boost::json::parse(r.body);
+    for (const auto& line : answer.at("results").as_array()) {
+      if (line.at("status").as_string() != "error") {
+        acked.emplace_back(line.at("case_id").as_string());
+      }
     }
   }
   ASSERT_EQ(refused.status, 507) << refused.body;
