@@ -27,6 +27,24 @@ std::string ControlSocketPath(const std::string& data) {
   return (std::filesystem::path(data) / "control.sock").string();
 }
 
+Result<ControlCommand> ParseControlRequest(std::string_view line) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(line, ec);
+  const auto* o = v.if_object();
+  if (ec || !o) return InvalidArgument("the request is not a JSON object");
+  const auto* op = o->if_contains("op");
+  if (!op || !op->is_string()) return InvalidArgument("no op", "op");
+  if (op->as_string() != "backup") {
+    return InvalidArgument("unknown op " + std::string(op->as_string()), "op");
+  }
+  const auto* to = o->if_contains("to");
+  if (!to || !to->is_string() ||
+      !std::filesystem::path(std::string(to->as_string())).is_absolute()) {
+    return InvalidArgument("backup needs an absolute path", "to");
+  }
+  return ControlCommand{"backup", std::string(to->as_string())};
+}
+
 struct ControlServer::Rep {
   engine::Engine& engine;
   std::string path;
@@ -39,23 +57,10 @@ struct ControlServer::Rep {
   // One request: parse, act, answer. Runs on the control thread; a backup blocks
   // only this channel, never the HTTP service.
   std::string Handle(const std::string& line) {
-    boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(line, ec);
-    const auto* o = v.if_object();
-    if (ec || !o) return Reply(InvalidArgument("the request is not a JSON object"));
-    const auto* op = o->if_contains("op");
-    if (!op || !op->is_string()) return Reply(InvalidArgument("no op", "op"));
-    if (op->as_string() != "backup") {
-      return Reply(InvalidArgument("unknown op " + std::string(op->as_string()), "op"));
-    }
-    const auto* to = o->if_contains("to");
-    if (!to || !to->is_string() ||
-        !std::filesystem::path(std::string(to->as_string())).is_absolute()) {
-      return Reply(InvalidArgument("backup needs an absolute path", "to"));
-    }
-    const std::string dest(to->as_string());
-    spdlog::info("control: backup to {}", dest);
-    return Reply(engine.store().Checkpoint(dest));
+    auto command = ParseControlRequest(line);
+    if (!command.ok()) return Reply(command.status());
+    spdlog::info("control: backup to {}", command->to);
+    return Reply(engine.store().Checkpoint(command->to));
   }
 
   void Accept() {

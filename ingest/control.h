@@ -8,12 +8,22 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "engine/core/status.h"
 #include "engine/engine.h"
 
 namespace wangge::ingest {
+
+// A request the control channel acts on.
+struct ControlCommand {
+  std::string op;  // "backup"
+  std::string to;  // absolute destination path
+};
+// kInvalidArgument naming the problem: not a JSON object, no or an unknown op, a
+// backup without an absolute path.
+Result<ControlCommand> ParseControlRequest(std::string_view line);
 
 // The socket's path for a data directory.
 std::string ControlSocketPath(const std::string& data);

@@ -21,6 +21,7 @@
 #include "ingest/cli_support.h"
 #include "ingest/command_json.h"
 #include "ingest/http_metrics.h"
+#include "ingest/query_params.h"
 #include "ingest/stats_json.h"
 
 namespace wangge::ingest {
@@ -152,43 +153,6 @@ json::object StepJson(const engine::HistoryStep& step) {
   o["office"] = step.after.office;
   return o;
 }
-
-// Calls fn(key, value) for each query parameter, in order; a key given twice is
-// refused before fn sees it. fn refuses keys it does not know.
-template <typename Fn>
-Status ForEachParam(boost::urls::params_view params, Fn&& fn) {
-  std::vector<std::string> seen;
-  for (const auto& p : params) {
-    const std::string& key = p.key;
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-      return InvalidArgument("query parameter given twice", key);
-    }
-    seen.push_back(key);
-    WANGGE_RETURN_IF_ERROR(fn(key, p.value));
-  }
-  return Status::Ok();
-}
-
-// The parameters of GET /v1/stats.
-Status ParseStatsParams(boost::urls::params_view params, StatsParams& p) {
-  return ForEachParam(params, [&](const std::string& key, const std::string& value) {
-    std::string* field = key == "from"       ? &p.from
-                         : key == "to"       ? &p.to
-                         : key == "group_by" ? &p.group_by
-                         : key == "office"   ? &p.office
-                         : key == "village"  ? &p.village
-                         : key == "category" ? &p.category
-                         : key == "as_of"    ? &p.as_of
-                         : key == "interval" ? &p.interval
-                                             : nullptr;
-    if (!field) return InvalidArgument("unknown query parameter '" + key + "'", key);
-    *field = value;
-    return Status::Ok();
-  });
-}
-
-// Most cases in one page of GET /v1/cases.
-constexpr size_t kMaxListLimit = 500;
 
 // Whether `actor` may see case `c`: workers their own reports, handlers their office's
 // cases, the other roles everything.
@@ -648,38 +612,6 @@ class Session : public std::enable_shared_from_this<Session> {
     json::object body{{"cases", std::move(cases)}};
     if (!page->next.empty()) body["next"] = page->next;
     Send(Json(request_, http::status::ok, body));
-  }
-
-  static Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q) {
-    return ForEachParam(params, [&](const std::string& key, const std::string& value) {
-      if (key == "office") {
-        q.office = value;
-      } else if (key == "village") {
-        q.village = value;
-      } else if (key == "after") {
-        q.after = value;
-      } else if (key == "status") {
-        auto status = engine::StatusFromName(value);
-        if (!status) return InvalidArgument("unknown status '" + value + "'", key);
-        q.status = status;
-      } else if (key == "overdue") {
-        if (value != "true" && value != "false") {
-          return InvalidArgument("overdue must be true or false", key);
-        }
-        q.overdue = value == "true";
-      } else if (key == "limit") {
-        size_t limit = 0;
-        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-        if (ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
-            limit > kMaxListLimit) {
-          return InvalidArgument("limit must be a whole number from 1 to 500", key);
-        }
-        q.limit = limit;
-      } else {
-        return InvalidArgument("unknown query parameter '" + key + "'", key);
-      }
-      return Status::Ok();
-    });
   }
 
   // GET /v1/stats: supervision figures (engine/stats.h). Handlers see their office's.

@@ -63,6 +63,9 @@ Status BuildStatsQuery(const StatsParams& p, TimeMs now, engine::StatsQuery& q) 
     if (!day.ok()) return InvalidArgument(day.status().message(), "to");
     q.to_day = *day;
   }
+  if (q.from_day && q.to_day && *q.from_day > *q.to_day) {
+    return InvalidArgument("from " + p.from + " is after to " + p.to, "from");
+  }
   if (!p.group_by.empty()) {
     auto dim = engine::DimFromName(p.group_by);
     if (!dim) {

@@ -166,6 +166,10 @@ TEST_F(HttpAbuseTest, PathsQueriesAndIdsCannotEscapeOrInject) {
        Req("GET", "/v1/cases?%FF%FEx=1", Auth(supervisor_)), 400},
       {"invalid UTF-8 in a query value", Req("GET", "/v1/stats?group_by=%C3%28", Auth(supervisor_)),
        400},
+      // Found by the query_string fuzzer (tests/fuzz/corpus/query_string/regression-*).
+      {"a stats window that ends before it starts",
+       Req("GET", "/v1/stats?from=3302-01-01&to=2020-03-31&group_by=office", Auth(supervisor_)),
+       400},
       {"a method the route does not take", Req("DELETE", "/v1/cases/x", Auth(admin_)), 405},
       {"an unknown method", Req("BREW", "/v1/reports", Auth(worker_)), 405},
   });

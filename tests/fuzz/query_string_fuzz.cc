@@ -1,0 +1,29 @@
+// libFuzzer target: request targets with query strings, as GET /v1/cases and
+// GET /v1/stats read them. Parsing must never crash, and what it accepts must be in
+// range: a page size of 1-500, a stats window that is not inverted.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include <boost/url.hpp>
+
+#include "ingest/query_params.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace wangge;
+  const std::string target = "/v1/cases?" + std::string(reinterpret_cast<const char*>(data), size);
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return 0;
+  engine::CaseQuery list;
+  if (ingest::ParseListQuery(url->params(), list).ok()) {
+    if (list.limit < 1 || list.limit > ingest::kMaxListLimit) std::abort();
+  }
+  ingest::StatsParams params;
+  if (ingest::ParseStatsParams(url->params(), params).ok()) {
+    engine::StatsQuery q;
+    if (ingest::BuildStatsQuery(params, TimeMs{1'764'000'000'000}, q).ok()) {
+      if (q.from_day && q.to_day && *q.from_day > *q.to_day) std::abort();
+    }
+  }
+  return 0;
+}
