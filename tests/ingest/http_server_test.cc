@@ -413,6 +413,52 @@ TEST_F(HttpServerTest, ASlowClientIsCutOffWithoutHoldingUpOthers) {
   EXPECT_GE(served, 3);
 }
 
+TEST_F(HttpServerTest, AClientThatNeverReadsIsCutOffWithoutHoldingUpOthers) {
+  ServerOptions so;
+  so.port = 0;
+  so.idle_timeout = std::chrono::seconds(1);
+  StartServer(so);
+  net::io_context ioc;
+  tcp::socket deaf(ioc);
+  deaf.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  // Pipelined requests whose answers (several MB in all) outgrow the socket buffers.
+  std::string requests;
+  for (int i = 0; i < 3000; ++i) requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::system::error_code ec;
+  net::write(deaf, net::buffer(requests), ec);
+  int served = 0;
+  for (int i = 0; i < 10; ++i) {
+    if (Call(http::verb::get, "/healthz", "").status == 200) ++served;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(served, 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // The server has given up on it: draining what was sent ends in end-of-stream.
+  deaf.non_blocking(true);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<char> buf(1 << 16);
+  bool closed = false;
+  std::string drained;
+  while (!closed && std::chrono::steady_clock::now() < until) {
+    const size_t n = deaf.read_some(net::buffer(buf), ec);
+    drained.append(buf.data(), n);
+    if (ec == net::error::would_block) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } else if (ec) {
+      closed = true;  // eof or reset
+    }
+  }
+  EXPECT_TRUE(closed) << "the server kept a connection that never read its answers";
+  // It stopped writing when the client stopped reading, long before the last answer.
+  size_t answers = 0;
+  for (size_t at = drained.find("HTTP/1.1 200"); at != std::string::npos;
+       at = drained.find("HTTP/1.1 200", at + 1)) {
+    ++answers;
+  }
+  EXPECT_LT(answers, 3000u);
+  EXPECT_TRUE(MetricsShow("wangge_http_connections 1"));  // the /metrics call itself
+}
+
 TEST_F(HttpServerTest, AccessLogHasOneLinePerRequestWithActorAndStatus) {
   ServerOptions so;
   so.port = 0;
