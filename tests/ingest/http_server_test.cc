@@ -24,7 +24,19 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-class HttpServerTest : public testing::HttpServerFixture {};
+class HttpServerTest : public testing::HttpServerFixture {
+ protected:
+  // Restarts the server with a short idle timeout; returns a raw connection to it.
+  tcp::socket RestartWithIdleTimeoutAndConnect(net::io_context& ioc, int seconds) {
+    ServerOptions so;
+    so.port = 0;
+    so.idle_timeout = std::chrono::seconds(seconds);
+    StartServer(so);
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    return socket;
+  }
+};
 
 TEST_F(HttpServerTest, HealthAndUnknownRoutes) {
   EXPECT_EQ(Call(http::verb::get, "/healthz", "").status, 200);
@@ -385,13 +397,8 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefusedWith503) {
 }
 
 TEST_F(HttpServerTest, ASlowClientIsCutOffWithoutHoldingUpOthers) {
-  ServerOptions so;
-  so.port = 0;
-  so.idle_timeout = std::chrono::seconds(1);
-  StartServer(so);
   net::io_context ioc;
-  tcp::socket slow(ioc);
-  slow.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  tcp::socket slow = RestartWithIdleTimeoutAndConnect(ioc, 1);
   net::write(slow, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
   const auto start = std::chrono::steady_clock::now();
   bool cut = false;
@@ -414,13 +421,8 @@ TEST_F(HttpServerTest, ASlowClientIsCutOffWithoutHoldingUpOthers) {
 }
 
 TEST_F(HttpServerTest, AClientThatNeverReadsIsCutOffWithoutHoldingUpOthers) {
-  ServerOptions so;
-  so.port = 0;
-  so.idle_timeout = std::chrono::seconds(1);
-  StartServer(so);
   net::io_context ioc;
-  tcp::socket deaf(ioc);
-  deaf.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  tcp::socket deaf = RestartWithIdleTimeoutAndConnect(ioc, 1);
   // Pipelined requests whose answers (several MB in all) outgrow the socket buffers.
   std::string requests;
   for (int i = 0; i < 3000; ++i) requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
