@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "rules/builtin_data.h"
 #include "tests/testing/builders.h"
 
 namespace {
@@ -38,14 +37,6 @@ class FastClock final : public wangge::Clock {
   int64_t epoch_, real_start_;
   wangge::SystemClock real_;
 };
-
-// The built-in ruleset under another version name.
-std::string RulesetVersion(const std::string& n) {
-  std::string rules(wangge::rules::kBuiltInRuleset);
-  const std::string from = "\"default-2026.1\"";
-  rules.replace(rules.find(from), from.size(), "\"crash-" + n + "\"");
-  return rules;
-}
 
 }  // namespace
 
@@ -94,8 +85,9 @@ int main(int argc, char** argv) {
     for (int n = 0;; ++n) {
       std::this_thread::sleep_for(std::chrono::milliseconds(40));
       const std::string version = prefix + "-" + std::to_string(n);
-      engine::Command command{engine::Actor{"A-1", engine::Role::kAdmin, ""}, std::nullopt,
-                              engine::RulesActivation{RulesetVersion(version), "", ""}};
+      engine::Command command{
+          engine::Actor{"A-1", engine::Role::kAdmin, ""}, std::nullopt,
+          engine::RulesActivation{testing::BuiltInRulesetAs("crash-" + version), "", ""}};
       auto r = engine.sequencer().Submit(std::move(command)).get();
       if (!r.ok()) std::_Exit(6);
       Ack("A crash-" + version);

@@ -18,7 +18,7 @@
 #include "engine/engine.h"
 #include "engine/replay.h"
 #include "ingest/tokens.h"
-#include "rules/builtin_data.h"
+#include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/log_census.h"
 #include "tests/testing/temp_dir.h"
@@ -33,12 +33,6 @@ using testing::Request;
 int Cycles() {
   const char* env = std::getenv("WANGGE_HTTP_KILL_CYCLES");
   return env ? std::max(1, std::atoi(env)) : 10;
-}
-
-std::string RulesetVersion(const std::string& version) {
-  std::string rules(rules::kBuiltInRuleset);
-  const std::string from = "\"default-2026.1\"";
-  return rules.replace(rules.find(from), from.size(), "\"" + version + "\"");
 }
 
 // What the clients of one cycle had acknowledged.
@@ -96,7 +90,8 @@ std::vector<std::thread> StartLoad(uint16_t port, const Tokens& t, const std::st
     for (int i = 0; !stop; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
       const std::string version = prefix + "-v" + std::to_string(i);
-      const auto r = Request(port, http::verb::put, "/v1/rules", t.admin, RulesetVersion(version));
+      const auto r =
+          Request(port, http::verb::put, "/v1/rules", t.admin, testing::BuiltInRulesetAs(version));
       if (r.status < 0) return;
       if (r.status == 200) acked.Add(acked.versions, version);
     }

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "rules/ruleset.h"
+#include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/http_fixture.h"
 #include "tests/testing/temp_dir.h"
@@ -320,9 +321,7 @@ TEST_F(HttpServerTest, RulesAreReadByAllAndActivatedByAdminsOnly) {
   EXPECT_EQ(active.at("activated_seq").as_int64(), 1);
   EXPECT_TRUE(active.at("ruleset").as_object().contains("offices"));
 
-  std::string next(rules::Ruleset::BuiltInText());
-  const std::string old_version = rules::Ruleset::BuiltIn()->version();
-  next.replace(next.find(old_version), old_version.size(), "test-2.0");
+  const std::string next = testing::BuiltInRulesetAs("test-2.0");
   EXPECT_EQ(Call(http::verb::put, "/v1/rules", supervisor_, next).status, 403);
   auto broken = Call(http::verb::put, "/v1/rules", admin_, R"({"version": "x", "offices": [})");
   EXPECT_EQ(broken.status, 400) << broken.body;

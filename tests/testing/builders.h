@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/domain.h"
+#include "rules/ruleset.h"
 
 namespace wangge::testing {
 
@@ -43,6 +44,13 @@ inline engine::Actor Handler(const std::string& office, const std::string& id = 
 inline engine::Actor Supervisor() { return engine::Actor{"S-1", engine::Role::kSupervisor, ""}; }
 inline engine::Actor Worker(const std::string& id = "W017") {
   return engine::Actor{id, engine::Role::kWorker, ""};
+}
+
+// The built-in ruleset's text under another version name (for activations).
+inline std::string BuiltInRulesetAs(const std::string& version) {
+  std::string rules(rules::Ruleset::BuiltInText());
+  const std::string from = "\"" + rules::Ruleset::BuiltIn()->version() + "\"";
+  return rules.replace(rules.find(from), from.size(), "\"" + version + "\"");
 }
 
 }  // namespace wangge::testing
