@@ -109,13 +109,11 @@ class HttpServerFixture : public ::testing::Test {
     ioc.run();
     ioc.restart();
     boost::beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(1 << 20);
+    http::response<http::string_body> res;
     stream.expires_after(std::chrono::seconds(5));
-    http::async_read(stream, buffer, parser, [&](boost::beast::error_code e, size_t) { ec = e; });
+    http::async_read(stream, buffer, res, [&](boost::beast::error_code e, size_t) { ec = e; });
     ioc.run();
     if (ec) return Reply{-1, ec.message(), ""};
-    const auto& res = parser.get();
     return Reply{static_cast<int>(res.result_int()), res.body(),
                  std::string(res[http::field::content_type])};
   }
