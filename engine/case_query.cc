@@ -60,7 +60,10 @@ bool Matches(const Case& c, const CaseQuery& q) {
   if (!q.office.empty() && c.office != q.office) return false;
   if (q.status && c.status != *q.status) return false;
   if (!q.village.empty() && c.report.village != q.village) return false;
+  if (!q.category.empty() && c.report.category != q.category) return false;
   if (!q.reporter.empty() && c.reporter.id != q.reporter) return false;
+  const int64_t day = ShanghaiDay(c.received_at);
+  if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) return false;
   if (q.overdue && !(c.open() && c.deadline < q.as_of)) return false;
   return true;
 }

@@ -20,7 +20,11 @@ struct CaseQuery {
   std::string office;
   std::optional<CaseStatus> status;
   std::string village;
+  std::string category;
   std::string reporter;  // the reporting worker's id
+  // Received on these days (China Standard Time day numbers, both inclusive), as the
+  // stats window counts them.
+  std::optional<int64_t> from_day, to_day;
   // Only open cases whose deadline is before `as_of`, oldest deadline first.
   bool overdue = false;
   TimeMs as_of;

@@ -300,7 +300,7 @@ Status Generator::Run() {
       }
     }
   }
-  FlushUntil(INT64_MAX);
+  FlushUntil(o_.open_at_end ? to - 1 : INT64_MAX);
   return Status::Ok();
 }
 

@@ -33,6 +33,10 @@ struct GeneratorOptions {
   std::optional<TimeMs> to;
   // Seed of the pseudo-random stream. Default: 1.
   uint64_t seed = 1;
+  // Stop at the end of the period: steps that fall after it are not emitted, so cases
+  // received near the end are still open, as in a town's live data. Default: every case
+  // runs to its end, past the period if need be.
+  bool open_at_end = false;
 
   Status Validate() const;
 };

@@ -6,8 +6,9 @@ namespace wangge::ingest {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "healthz",     "readyz", "metrics", "reports", "reports_batch", "case", "cases",
-    "transitions", "rules",  "stats",   "explain", "audit",         "other"};
+    "healthz", "readyz", "metrics",     "reports",   "reports_batch",
+    "case",    "cases",  "transitions", "rules",     "stats",
+    "explain", "audit",  "me",          "dashboard", "other"};
 
 void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);

@@ -26,11 +26,13 @@ enum class Route : uint8_t {
   kTransitions,
   kRules,
   kStats,
-  kExplain,  // GET /v1/cases/{id}/explain
-  kAudit,    // /v1/audit/...
-  kOther,    // unknown routes and requests that did not parse
+  kExplain,    // GET /v1/cases/{id}/explain
+  kAudit,      // /v1/audit/...
+  kMe,         // GET /v1/me
+  kDashboard,  // /, /ui/...
+  kOther,      // unknown routes and requests that did not parse
 };
-inline constexpr size_t kRouteCount = 13;
+inline constexpr size_t kRouteCount = 15;
 
 std::string_view RouteName(Route r);
 
@@ -41,8 +43,8 @@ class HttpMetrics {
   static constexpr std::array<double, 12> kLatencyBounds = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
   // Status codes counted by value; any other is counted as "other".
-  static constexpr std::array<int, 13> kCodes = {200, 201, 400, 401, 403, 404, 405,
-                                                 409, 413, 431, 500, 503, 507};
+  static constexpr std::array<int, 16> kCodes = {200, 201, 302, 304, 400, 401, 403, 404,
+                                                 405, 409, 413, 415, 431, 500, 503, 507};
 
   void Record(Route route, int code, std::chrono::nanoseconds elapsed);
   void ConnectionOpened() { ++connections_; }

@@ -20,6 +20,7 @@
 #include "ingest/audit_json.h"
 #include "ingest/cli_support.h"
 #include "ingest/command_json.h"
+#include "ingest/dashboard.h"
 #include "ingest/http_metrics.h"
 #include "ingest/query_params.h"
 #include "ingest/stats_json.h"
@@ -297,7 +298,15 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::get) return MethodNotAllowed("GET");
       return HandleOpen();
     }
+    if (path.empty() || at(0) == "ui") {
+      route_ = Route::kDashboard;
+      if (method != http::verb::get && method != http::verb::head) {
+        return MethodNotAllowed("GET, HEAD");
+      }
+      return ServeDashboard(path);
+    }
     if (path.size() < 2 || at(0) != "v1") return Send(Error(request_, NotFound("no such route")));
+    if (at(1) == "me" && path.size() == 2) route_ = Route::kMe;
     if (at(1) == "reports" && path.size() == 2) route_ = Route::kReports;
     if (at(1) == "reports:batch" && path.size() == 2) route_ = Route::kBatch;
     if (at(1) == "rules" && path.size() == 2) route_ = Route::kRules;
@@ -339,6 +348,9 @@ class Session : public std::enable_shared_from_this<Session> {
       case Route::kStats:
         if (method != http::verb::get) return MethodNotAllowed("GET");
         return GetStats(*actor, url->params());
+      case Route::kMe:
+        if (method != http::verb::get) return MethodNotAllowed("GET");
+        return GetMe(*actor);
       case Route::kTransitions:
         if (method != http::verb::post) return MethodNotAllowed("POST");
         return PostTransition(*actor, path[2]);
@@ -377,6 +389,48 @@ class Session : public std::enable_shared_from_this<Session> {
     res.body() = server_.metrics.Render(server_.engine);
     res.prepare_payload();
     Send(std::move(res));
+  }
+
+  // `/` redirects to the dashboard; /ui/NAME is an embedded file. Every answer may be
+  // cached but must be revalidated (ETag), so a new binary's files are seen at once.
+  void ServeDashboard(const std::vector<std::string>& path) {
+    if (path.size() < 2) {
+      Response res{http::status::found, request_.version()};
+      res.set(http::field::location, "/ui/");
+      res.keep_alive(request_.keep_alive());
+      res.prepare_payload();
+      return Send(std::move(res));
+    }
+    std::string name;
+    for (size_t i = 1; i < path.size(); ++i) name += (i > 1 ? "/" : "") + path[i];
+    const DashboardAsset* asset = FindDashboardAsset(name);
+    if (asset == nullptr) return Send(Error(request_, NotFound("no such file in the dashboard")));
+    const auto match = request_.find(http::field::if_none_match);
+    const bool fresh = match != request_.end() &&
+                       std::string_view(match->value()).find(asset->etag) != std::string_view::npos;
+    Response res{fresh ? http::status::not_modified : http::status::ok, request_.version()};
+    res.set(http::field::etag, asset->etag);
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Content-Security-Policy", kDashboardPolicy);
+    res.keep_alive(request_.keep_alive());
+    if (fresh) return Send(std::move(res));
+    res.set(http::field::content_type, asset->content_type);
+    if (request_.method() == http::verb::head) {
+      res.content_length(asset->body.size());
+    } else {
+      res.body() = std::string(asset->body);
+      res.prepare_payload();
+    }
+    Send(std::move(res));
+  }
+
+  // GET /v1/me: who the token belongs to, so a client can tell what it may show.
+  void GetMe(const engine::Actor& actor) {
+    json::object body{{"actor", actor.id}, {"role", std::string(engine::RoleName(actor.role))}};
+    if (!actor.office.empty()) body["office"] = actor.office;
+    Send(Json(request_, http::status::ok, body));
   }
 
   static Status CaseIdInPath(std::string_view id) {

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "engine/core/time.h"
+
 namespace wangge::ingest {
 
 Status ParseStatsParams(boost::urls::params_view params, StatsParams& p) {
@@ -22,11 +24,17 @@ Status ParseStatsParams(boost::urls::params_view params, StatsParams& p) {
 }
 
 Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q) {
-  return ForEachParam(params, [&](const std::string& key, const std::string& value) {
+  Status s = ForEachParam(params, [&](const std::string& key, const std::string& value) {
     if (key == "office") {
       q.office = value;
     } else if (key == "village") {
       q.village = value;
+    } else if (key == "category") {
+      q.category = value;
+    } else if (key == "from" || key == "to") {
+      auto day = ParseDate(value);
+      if (!day.ok()) return InvalidArgument(day.status().message(), key);
+      (key == "from" ? q.from_day : q.to_day) = *day;
     } else if (key == "after") {
       q.after = value;
     } else if (key == "status") {
@@ -51,6 +59,10 @@ Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q) {
     }
     return Status::Ok();
   });
+  if (s.ok() && q.from_day && q.to_day && *q.from_day > *q.to_day) {
+    return InvalidArgument("from is after to", "from");
+  }
+  return s;
 }
 
 }  // namespace wangge::ingest

@@ -1,0 +1,40 @@
+#include "ingest/dashboard.h"
+
+#include <map>
+
+#include "storage/sha256.h"
+
+namespace wangge::ingest {
+namespace {
+
+std::string_view ContentTypeOf(std::string_view name) {
+  const auto ends = [&](std::string_view suffix) { return name.ends_with(suffix); };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".json")) return "application/json";
+  return "application/octet-stream";
+}
+
+std::map<std::string, DashboardAsset, std::less<>> BuildAssets() {
+  std::map<std::string, DashboardAsset, std::less<>> assets;
+  storage::Sha256 sha;
+  for (const EmbeddedFile& f : kDashboardFiles) {
+    const std::string hex = storage::HexOf(sha.Of(f.body, ""));
+    assets[std::string(f.name)] =
+        DashboardAsset{f.body, ContentTypeOf(f.name), "\"" + hex.substr(0, 32) + "\""};
+  }
+  return assets;
+}
+
+}  // namespace
+
+const DashboardAsset* FindDashboardAsset(std::string_view name) {
+  static const auto assets = BuildAssets();
+  if (name.empty()) name = "index.html";
+  const auto it = assets.find(name);
+  return it == assets.end() ? nullptr : &it->second;
+}
+
+}  // namespace wangge::ingest

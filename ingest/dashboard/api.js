@@ -1,0 +1,51 @@
+// The dashboard's calls to wangge's API, with the token held in sessionStorage (never
+// localStorage, never a cookie): closing the browser session forgets it.
+const KEY = 'wangge.token';
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code;
+    this.field = body?.error?.field;
+  }
+}
+
+export function token() { return sessionStorage.getItem(KEY); }
+export function setToken(value) { sessionStorage.setItem(KEY, value); }
+export function forgetToken() { sessionStorage.removeItem(KEY); }
+
+// GET `path` with `params` (empty values left out); the parsed JSON, or ApiError.
+export async function get(path, params = {}, bearer = token()) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v != null) query.set(k, v);
+  const qs = query.toString();
+  const url = qs ? `${path}?${qs}` : path;
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${bearer}` }, cache: 'no-store' });
+  let body = null;
+  try { body = await res.json(); } catch { /* a non-JSON answer keeps body null */ }
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
+}
+
+// Figures for the window and the one filter: stats(filters, {group_by, interval}).
+export function stats(filters, extra = {}) {
+  const { from, to, office, village, category } = filters;
+  return get('/v1/stats', { from, to, office, village, category, ...extra });
+}
+
+// Overdue open cases received in the window, oldest deadline first: follows `next` until
+// `want` cases or `maxPages` pages (a page examines a bounded number of index entries).
+export async function overdue(filters, want = 20, maxPages = 20) {
+  const { from, to, office, village, category } = filters;
+  const cases = [];
+  let after = '';
+  for (let page = 0; page < maxPages && cases.length < want; ++page) {
+    const body = await get('/v1/cases', { overdue: 'true', limit: want - cases.length, from, to,
+                                          office, village, category, after });
+    cases.push(...body.cases);
+    if (!body.next) return { cases, complete: true };
+    after = body.next;
+  }
+  return { cases, complete: cases.length >= want };
+}

@@ -1,0 +1,314 @@
+// End-to-end tests of the dashboard in headless Chromium, driven by playwright-core,
+// against a real `wangge demo` (a generated town-year served on 127.0.0.1).
+// Usage: node dashboard_test.mjs WANGGE_BINARY ARTIFACT_DIR
+// Exits 0 when every check passes, 1 on a failure, 77 (ctest's skip) with a message
+// when Chromium or playwright-core is not installed.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SKIP = 77;
+const [binary, artifacts] = process.argv.slice(2);
+if (!binary || !artifacts) {
+  console.error('usage: node dashboard_test.mjs WANGGE_BINARY ARTIFACT_DIR');
+  process.exit(2);
+}
+const chromiumPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(chromiumPath)) {
+  console.log(`SKIP: no Chromium at ${chromiumPath} (apt-get install chromium; scripts/deps.sh installs it)`);
+  process.exit(SKIP);
+}
+if (Number(process.versions.node.split('.')[0]) < 20) {
+  console.log(`SKIP: playwright-core needs Node.js 20 or later; this is ${process.version}`);
+  process.exit(SKIP);
+}
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  console.log('SKIP: playwright-core is not installed (npm ci --prefix tests/ui; scripts/test.sh runs it)');
+  process.exit(SKIP);
+}
+mkdirSync(artifacts, { recursive: true });
+
+// --- The server: `wangge demo` on an ephemeral loopback port -------------------------
+const scratch = mkdtempSync(join(tmpdir(), 'wangge-ui-'));
+const demo = spawn(binary, ['demo', '--data', join(scratch, 'data'), '--listen', '127.0.0.1:0'],
+                   { stdio: ['ignore', 'pipe', 'pipe'] });
+process.on('exit', () => { demo.kill('SIGKILL'); rmSync(scratch, { recursive: true, force: true }); });
+const banner = await new Promise((resolve, reject) => {
+  let out = '';
+  const timer = setTimeout(() => reject(new Error(`wangge demo did not start in 120 s:\n${out}`)), 120_000);
+  demo.stdout.on('data', (chunk) => {
+    out += chunk;
+    if (out.includes('/metrics\n')) { clearTimeout(timer); resolve(out); }
+  });
+  demo.stderr.resume();
+  demo.on('exit', (code) => reject(new Error(`wangge demo exited (${code}):\n${out}`)));
+});
+const base = banner.match(/Serving (http:\/\/127\.0\.0\.1:\d+)/)[1];
+const tokenOf = (role) => banner.match(new RegExp(`^${role}\\s+\\S+\\s+(\\S+)$`, 'm'))[1];
+const tokens = Object.fromEntries(['worker', 'handler', 'supervisor', 'auditor'].map((r) => [r, tokenOf(r)]));
+
+async function api(path, params = {}, token = tokens.supervisor) {
+  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '' && v != null)).toString();
+  const res = await fetch(`${base}${path}${qs ? `?${qs}` : ''}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, `${path}?${qs}: ${res.status}`);
+  return res.json();
+}
+
+// --- The browser ------------------------------------------------------------------
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'zh-CN' });
+const foreign = [];   // requests that left the server's origin
+const problems = [];  // console errors and uncaught page errors (CSP violations among them)
+function watch(page) {
+  page.on('request', (r) => { if (!r.url().startsWith(base)) foreign.push(r.url()); });
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  return page;
+}
+
+const ready = (page) => page.waitForFunction(() => ['ready', 'login', 'error'].includes(document.body.dataset.state));
+async function expectState(page, state) {
+  await ready(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.state), state,
+               `page state (error banner: ${await page.textContent('#error')})`);
+}
+async function login(page, token) {
+  await page.fill('#token', token);
+  // Marked here, so the wait below sees this attempt's outcome and not the last one's.
+  await page.evaluate(() => { document.body.dataset.state = 'submitting'; });
+  await page.click('#login-form button[type=submit]');
+  await ready(page);
+}
+// After an action that changes the URL: wait for the new view.
+async function settled(page, urlPart) {
+  await page.waitForURL((u) => u.href.includes(urlPart));
+  await expectState(page, 'ready');
+}
+
+const pct = (r) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
+const hrs = (h, unit) => (h === null || h === undefined ? '—' : `${h.toFixed(1)} ${unit}`);
+const num = (n) => Number(n).toLocaleString('en-US');
+
+// The tiles must show the figures of GET /v1/stats for the same filters. overdue_open
+// moves with the clock, so the page's value must equal the API's just before or after.
+async function checkTiles(page, filters, unit = '小时') {
+  const before = (await api('/v1/stats', filters)).rows[0];
+  const shown = await page.$$eval('.tile', (tiles) => Object.fromEntries(tiles.map((t) =>
+    [t.dataset.testid, { value: t.dataset.value, text: t.querySelector('.value').textContent }])));
+  const after = (await api('/v1/stats', filters)).rows[0];
+  const expected = {
+    'tile-reports': [before.total, num(before.total)],
+    'tile-closure_rate': [before.closure_rate, pct(before.closure_rate)],
+    'tile-on_time_rate': [before.on_time_rate, pct(before.on_time_rate)],
+    'tile-p50': [before.closure_hours?.p50 ?? null, hrs(before.closure_hours?.p50, unit)],
+    'tile-p90': [before.closure_hours?.p90 ?? null, hrs(before.closure_hours?.p90, unit)],
+    'tile-satisfaction_rate': [before.satisfaction_rate, pct(before.satisfaction_rate)],
+  };
+  for (const [id, [value, text]] of Object.entries(expected)) {
+    assert.equal(shown[id].value, String(value), `${id} value for ${JSON.stringify(filters)}`);
+    assert.equal(shown[id].text, text, `${id} text for ${JSON.stringify(filters)}`);
+  }
+  assert.ok([before.overdue_open, after.overdue_open].map(String).includes(shown['tile-overdue_open'].value),
+            `overdue now: page ${shown['tile-overdue_open'].value}, API ${before.overdue_open}/${after.overdue_open}`);
+  return before;
+}
+
+async function checkGroupTable(page, tableId, filters, groupBy) {
+  const rows = (await api('/v1/stats', { ...filters, group_by: groupBy })).rows;
+  const shown = await page.$$eval(`#${tableId} tbody tr`, (trs) => trs.map((tr) =>
+    ({ key: tr.dataset.key, cells: [...tr.children].map((td) => td.textContent) })));
+  assert.equal(shown.length, rows.length, `${tableId}: rows`);
+  for (const r of rows) {
+    const s = shown.find((x) => x.key === r.key);
+    assert.ok(s, `${tableId}: no row for ${r.key}`);
+    assert.deepEqual(s.cells.slice(1, 5), [num(r.total), num(r.closed), pct(r.closure_rate), pct(r.on_time_rate)],
+                     `${tableId}: row ${r.key}`);
+  }
+  return rows;
+}
+
+const steps = [];
+async function step(name, fn) {
+  const started = Date.now();
+  await fn();
+  steps.push(name);
+  console.log(`ok ${steps.length} - ${name} (${Date.now() - started} ms)`);
+}
+
+let exitCode = 0;
+try {
+  const page = watch(await context.newPage());
+
+  await step('without a token the page shows only the login form', async () => {
+    await page.goto(`${base}/`);
+    assert.ok(page.url().endsWith('/ui/'), `/ redirects to /ui/: ${page.url()}`);
+    await expectState(page, 'login');
+    assert.equal(await page.isVisible('#dashboard'), false);
+    assert.equal(await page.$$eval('.tile', (t) => t.length), 0);
+    assert.equal(await page.textContent('h1'), '网格事件办结看板');
+  });
+
+  await step('a wrong token and a worker token are refused with a message', async () => {
+    await login(page, 'wg_not-a-token');
+    assert.match(await page.textContent('#login-error'), /令牌无效/);
+    await login(page, tokens.worker);
+    assert.match(await page.textContent('#login-error'), /worker/);
+    assert.equal(await page.isVisible('#dashboard'), false);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('wangge.token')), null);
+    problems.length = 0;  // the refused token's 401 is logged by the browser, as it should be
+  });
+
+  await step('a supervisor logs in; the tiles equal GET /v1/stats', async () => {
+    await login(page, tokens.supervisor);
+    await expectState(page, 'ready');
+    assert.match(await page.textContent('#who'), /S-01 · supervisor/);
+    const row = await checkTiles(page, {});
+    assert.ok(row.total > 18000 && row.open > 0, 'the demo year has open cases');
+    assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+    await page.screenshot({ path: join(artifacts, 'dashboard-zh.png'), fullPage: true });
+  });
+
+  await step('the office and village tables equal the grouped stats', async () => {
+    await checkGroupTable(page, 'table-office', {}, 'office');
+    await checkGroupTable(page, 'table-village', {}, 'village');
+  });
+
+  await step('a table sorts by the column clicked', async () => {
+    await page.click('#table-office th[data-sort="closure_rate"]');
+    const rates = await page.$$eval('#table-office tbody tr td:nth-child(4)', (tds) => tds.map((t) => t.textContent));
+    const values = rates.map((r) => (r === '—' ? -1 : parseFloat(r)));
+    assert.deepEqual(values, [...values].sort((a, b) => b - a), 'closure rate, highest first');
+    await page.click('#table-office th[data-sort="closure_rate"]');
+    const again = await page.$$eval('#table-office tbody tr td:nth-child(4)', (tds) => tds.map((t) => parseFloat(t.textContent)));
+    assert.deepEqual(again, [...again].sort((a, b) => a - b), 'a second click: lowest first');
+  });
+
+  await step('the backlog, grid heat-list and overdue list equal the API', async () => {
+    const grids = (await api('/v1/stats', { group_by: 'grid' })).rows.filter((r) => r.open > 0);
+    const heat = await page.$$eval('#heat li', (lis) => lis.map((li) => [li.dataset.key, Number(li.dataset.open)]));
+    assert.deepEqual(new Map(heat), new Map(grids.map((r) => [r.key, r.open])));
+    assert.equal(heat[0][1], Math.max(...grids.map((r) => r.open)), 'the busiest grid first');
+    const overdue = (await api('/v1/cases', { overdue: 'true', limit: 20 })).cases.map((c) => c.case_id);
+    const shown = await page.$$eval('#overdue tbody tr[data-case]', (trs) => trs.map((tr) => tr.dataset.case));
+    assert.ok(overdue.length > 0, 'the demo has overdue cases');
+    assert.deepEqual(shown, overdue, 'overdue cases, oldest deadline first');
+  });
+
+  let office;
+  await step('choosing an office puts it in the URL and the figures follow', async () => {
+    const byOffice = (await api('/v1/stats', { group_by: 'office' })).rows;
+    office = byOffice.filter((r) => r.overdue_open > 0).sort((a, b) => b.total - a.total)[0]?.key ?? byOffice[0].key;
+    await page.selectOption('select[name=office]', office);
+    await settled(page, `office=${office}`);
+    await checkTiles(page, { office });
+    await checkGroupTable(page, 'table-village', { office }, 'village');
+    const ids = (await api('/v1/cases', { overdue: 'true', limit: 20, office })).cases.map((c) => c.case_id);
+    assert.deepEqual(await page.$$eval('#overdue tbody tr[data-case]', (trs) => trs.map((tr) => tr.dataset.case)), ids);
+  });
+
+  await step('a period narrows every figure, and a village replaces the office', async () => {
+    const to = (await api('/v1/stats')).as_of.slice(0, 10);
+    const from = new Date(Date.parse(to) - 89 * 86400000).toISOString().slice(0, 10);
+    await page.fill('input[name=from]', from);
+    await page.dispatchEvent('input[name=from]', 'change');
+    await settled(page, `from=${from}`);
+    await page.fill('input[name=to]', to);
+    await page.dispatchEvent('input[name=to]', 'change');
+    await settled(page, `to=${to}`);
+    await checkTiles(page, { from, to, office });
+    await page.selectOption('select[name=village]', 'V07');
+    await settled(page, 'village=V07');
+    assert.ok(!page.url().includes('office='), 'one scope at a time');
+    await checkTiles(page, { from, to, village: 'V07' });
+    await page.selectOption('select[name=interval]', 'week');
+    await settled(page, 'interval=week');
+    const weeks = (await api('/v1/stats', { from, to, village: 'V07', interval: 'week' })).rows.length;
+    const points = await page.evaluate(() => Chart.getChart('chart-trend').data.labels.length);
+    assert.equal(points, weeks, 'one point a week');
+    await page.screenshot({ path: join(artifacts, 'dashboard-filtered.png'), fullPage: true });
+  });
+
+  await step('the URL is shareable: a new tab asks for a token, then shows the same view', async () => {
+    const shared = page.url();
+    const other = watch(await context.newPage());
+    await other.goto(shared);
+    await expectState(other, 'login');
+    await login(other, tokens.auditor);
+    await expectState(other, 'ready');
+    const form = await other.$eval('#filters', (f) => [f.from.value, f.to.value, f.village.value, f.office.value, f.interval.value]);
+    const p = new URL(shared).searchParams;
+    assert.deepEqual(form, [p.get('from'), p.get('to'), 'V07', '', 'week']);
+    await checkTiles(other, { from: p.get('from'), to: p.get('to'), village: 'V07' });
+    await other.close();
+  });
+
+  await step('a case opens from the overdue list with its history and routing', async () => {
+    await page.click('button[data-preset=all]');
+    await page.waitForURL((u) => !u.href.includes('from='));
+    await expectState(page, 'ready');
+    const id = await page.$eval('#overdue tbody tr[data-case] a', (a) => a.dataset.case);
+    await page.click(`#overdue a[data-case="${id}"]`);
+    await settled(page, `case=${id}`);
+    const c = await api(`/v1/cases/${encodeURIComponent(id)}`);
+    assert.equal(await page.textContent('[data-field=case_id]'), c.case_id);
+    assert.equal(await page.textContent('[data-field=rule]'), c.rule);
+    assert.equal(await page.textContent('[data-field=explain-rule]'), c.rule);
+    assert.deepEqual(await page.$$eval('#case-history tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.seq))),
+                     c.history.map((s) => s.seq));
+    assert.ok(await page.$$eval('#case-explain tbody tr', (trs) => trs.length) > 0, 'the rule trace');
+    await page.screenshot({ path: join(artifacts, 'case.png'), fullPage: true });
+    await page.click('#back');
+    await page.waitForURL((u) => !u.href.includes('case='));
+    await expectState(page, 'ready');
+    assert.ok(page.url().includes('village=V07'), 'back keeps the filters');
+    await page.goBack();
+    await settled(page, `case=${id}`);
+  });
+
+  await step('English labels on request, kept in the URL', async () => {
+    await page.click('#back');
+    await page.waitForURL((u) => !u.href.includes('case='));
+    await page.click('#lang');
+    await settled(page, 'lang=en');
+    assert.equal(await page.textContent('h1'), 'Grid case closure dashboard');
+    assert.equal(await page.textContent('[data-testid=tile-closure_rate] .label'), 'Closure rate');
+    await checkTiles(page, { village: 'V07' }, 'h');
+    await page.screenshot({ path: join(artifacts, 'dashboard-en.png'), fullPage: true });
+  });
+
+  await step('logging out forgets the token and hides the figures', async () => {
+    await page.click('#logout');
+    await expectState(page, 'login');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('wangge.token')), null);
+    await page.reload();
+    await expectState(page, 'login');
+    assert.equal(await page.isVisible('#dashboard'), false);
+  });
+
+  await step('no request left the server, and the page logged no error', async () => {
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(problems, []);
+  });
+} catch (e) {
+  console.error(`not ok ${steps.length + 1} - ${e.stack ?? e}`);
+  exitCode = 1;
+} finally {
+  await browser.close();
+  demo.kill('SIGTERM');
+  const code = await new Promise((resolve) => demo.on('exit', resolve));
+  if (code !== 0 && exitCode === 0) {
+    console.error(`not ok - wangge demo exited ${code} after SIGTERM`);
+    exitCode = 1;
+  }
+}
+console.log(exitCode === 0 ? `dashboard: ${steps.length} checks passed; screenshots in ${artifacts}` : 'dashboard: FAILED');
+process.exit(exitCode);
