@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wangge needs to build, test, fuzz and benchmark, when
 # missing. Idempotent: prints what it installs, nothing when all are present.
+# Usage: scripts/deps.sh [--test]   (--test adds what the dashboard's browser test needs:
+# Chromium, a CJK font for its screenshots, and Node.js with npm when there is no node)
 set -euo pipefail
 
 packages=(
@@ -10,7 +12,12 @@ packages=(
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  libjs-chart.js
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium fonts-wqy-microhei)
+  command -v node > /dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

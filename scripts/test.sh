@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds wangge with its tests (Release, warnings as errors), runs each libFuzzer target
-# for a bounded time on its in-tree corpus, then runs the tests with ctest.
+# for a bounded time on its in-tree corpus, then runs the tests with ctest (the
+# dashboard's browser test among them, in headless Chromium).
 # Usage: scripts/test.sh [BUILD_DIR]      (default: build)
 # WANGGE_CMAKE_ARGS: extra CMake options, e.g. -DWANGGE_SANITIZE=ON.
 # WANGGE_FUZZ_SECONDS: seconds per fuzz target (default 20; 0 skips fuzzing).
@@ -9,7 +10,13 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 fuzz_seconds=${WANGGE_FUZZ_SECONDS:-20}
 
-scripts/deps.sh
+scripts/deps.sh --test
+# playwright-core for the dashboard's browser test, at the version in package-lock.json.
+# Without it (no npm, no registry) that one test skips and says why.
+if command -v npm > /dev/null; then
+  npm ci --prefix tests/ui --no-audit --no-fund --loglevel=error > /dev/null ||
+    echo "test: warning: npm ci in tests/ui failed; the browser test will skip" >&2
+fi
 # shellcheck disable=SC2086
 cmake -S . -B "$build" -DWANGGE_BUILD_TESTS=ON -DWANGGE_BUILD_BENCH=ON ${WANGGE_CMAKE_ARGS:-}
 cmake --build "$build" -j "$(nproc)"

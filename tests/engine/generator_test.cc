@@ -218,6 +218,37 @@ TEST(GeneratorTest, PeriodLimitsReportTimes) {
   EXPECT_GE(reports, 500u);
 }
 
+// open_at_end cuts the stream at the end of the period: nothing after it, and the cases
+// whose steps fell after it are left open. Without it, the same reports all run to
+// their end, past the period.
+TEST(GeneratorTest, OpenAtEndStopsEveryCaseAtTheEndOfThePeriod) {
+  GeneratorOptions o = WithReports(500);
+  o.from = *ParseRfc3339("2020-03-01T00:00:00+08:00");
+  o.to = *ParseRfc3339("2020-04-01T00:00:00+08:00");
+  const auto closes = [](const std::vector<Command>& commands) {
+    std::set<std::string> reported, ended;
+    for (const auto& c : commands) {
+      if (const auto* r = std::get_if<Report>(&c.body)) reported.insert(r->client_id);
+      if (const auto* t = std::get_if<Transition>(&c.body)) {
+        if (t->action == Action::kVerify || t->action == Action::kClose ||
+            t->action == Action::kCancel) {
+          ended.insert(t->case_id);
+        }
+      }
+    }
+    return std::make_pair(reported.size(), ended.size());
+  };
+  const auto full = Generate(o);
+  EXPECT_GT(*full.back().at, *o.to);  // late cases close in April
+  o.open_at_end = true;
+  const auto cut = Generate(o);
+  for (const auto& c : cut) ASSERT_LT(*c.at, *o.to);
+  const auto [reported, ended] = closes(cut);
+  EXPECT_EQ(reported, closes(full).first);  // the same reports
+  EXPECT_LT(ended, reported);               // some still open
+  EXPECT_GT(ended, reported * 9 / 10);      // most closed within the month
+}
+
 TEST(GeneratorTest, RejectsOutOfRangeOptions) {
   GeneratorOptions o;
   o.villages = 0;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -27,6 +29,7 @@ struct Reply {
   int status = 0;
   std::string body;
   std::string content_type;
+  http::fields headers;
 };
 
 class HttpServerFixture : public ::testing::Test {
@@ -91,7 +94,28 @@ class HttpServerFixture : public ::testing::Test {
     http::response<http::string_body> res;
     http::read(socket, buffer, res, ec);
     return Reply{ec ? -1 : static_cast<int>(res.result_int()), res.body(),
-                 std::string(res[http::field::content_type])};
+                 std::string(res[http::field::content_type]), res.base()};
+  }
+
+  // A request with `headers` added, no credential; HEAD reads no body.
+  Reply Fetch(http::verb method, const std::string& target,
+              const std::vector<std::pair<http::field, std::string>>& headers = {}) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) req.set(name, value);
+    req.prepare_payload();
+    boost::beast::error_code ec;
+    http::write(socket, req, ec);
+    boost::beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.skip(method == http::verb::head);
+    http::read(socket, buffer, parser, ec);
+    const auto& res = parser.get();
+    return Reply{ec ? -1 : static_cast<int>(res.result_int()), res.body(),
+                 std::string(res[http::field::content_type]), res.base()};
   }
 
   // Sends `bytes` as they are on a new connection and reads one answer, waiting at most
@@ -101,7 +125,7 @@ class HttpServerFixture : public ::testing::Test {
     boost::beast::tcp_stream stream(ioc);
     boost::beast::error_code ec;
     stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()), ec);
-    if (ec) return Reply{-1, ec.message(), ""};
+    if (ec) return Reply{-1, ec.message(), "", {}};
     // The server may answer and close before it has read everything: a failed write
     // still leaves its answer to read.
     stream.expires_after(std::chrono::seconds(5));
@@ -113,9 +137,9 @@ class HttpServerFixture : public ::testing::Test {
     stream.expires_after(std::chrono::seconds(5));
     http::async_read(stream, buffer, res, [&](boost::beast::error_code e, size_t) { ec = e; });
     ioc.run();
-    if (ec) return Reply{-1, ec.message(), ""};
+    if (ec) return Reply{-1, ec.message(), "", {}};
     return Reply{static_cast<int>(res.result_int()), res.body(),
-                 std::string(res[http::field::content_type])};
+                 std::string(res[http::field::content_type]), res.base()};
   }
 
   // Whether GET /metrics holds `line`.
