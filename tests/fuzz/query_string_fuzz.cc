@@ -1,6 +1,6 @@
 // libFuzzer target: request targets with query strings, as GET /v1/cases and
 // GET /v1/stats read them. Parsing must never crash, and what it accepts must be in
-// range: a page size of 1-500, a stats window that is not inverted.
+// range: a page size of 1-500, windows (of a list or of stats) that are not inverted.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   engine::CaseQuery list;
   if (ingest::ParseListQuery(url->params(), list).ok()) {
     if (list.limit < 1 || list.limit > ingest::kMaxListLimit) std::abort();
+    if (list.from_day && list.to_day && *list.from_day > *list.to_day) std::abort();
   }
   ingest::StatsParams params;
   if (ingest::ParseStatsParams(url->params(), params).ok()) {
