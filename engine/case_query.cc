@@ -41,6 +41,9 @@ Plan PlanFor(const CaseQuery& q) {
     if (q.status) PutU8(prefix, static_cast<uint8_t>(*q.status));
     return Plan{Family::kOwner, 'o', prefix, PrefixEnd(prefix)};
   }
+  if (!q.id_prefix.empty()) {
+    return Plan{Family::kCases, 'c', q.id_prefix, PrefixEnd(q.id_prefix)};
+  }
   return Plan{Family::kCases, 'c', "", ""};
 }
 
@@ -61,6 +64,7 @@ bool Matches(const Case& c, const CaseQuery& q) {
   if (q.status && c.status != *q.status) return false;
   if (!q.village.empty() && c.report.village != q.village) return false;
   if (!q.category.empty() && c.report.category != q.category) return false;
+  if (!c.report.client_id.starts_with(q.id_prefix)) return false;
   if (!q.reporter.empty() && c.reporter.id != q.reporter) return false;
   const int64_t day = ShanghaiDay(c.received_at);
   if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) return false;

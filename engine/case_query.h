@@ -21,7 +21,8 @@ struct CaseQuery {
   std::optional<CaseStatus> status;
   std::string village;
   std::string category;
-  std::string reporter;  // the reporting worker's id
+  std::string reporter;   // the reporting worker's id
+  std::string id_prefix;  // case ids that begin with it (walks only that range of ids)
   // Received on these days (China Standard Time day numbers, both inclusive), as the
   // stats window counts them.
   std::optional<int64_t> from_day, to_day;

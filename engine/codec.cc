@@ -48,6 +48,27 @@ void PutReport(std::string& out, const Report& rep) {
   PutU16(out, static_cast<uint16_t>(rep.attachments));
 }
 
+// The optional trailing section of a report record or case: written only when the
+// report has extras, so records and cases without them keep their bytes.
+constexpr uint8_t kExtrasTag = 1;
+
+void PutExtras(std::string& out, const Report& rep) {
+  if (!rep.has_extras()) return;
+  PutU8(out, kExtrasTag);
+  PutString(out, rep.channel);
+  PutString(out, rep.address);
+  PutString(out, rep.address_id);
+  PutString(out, rep.media_url);
+}
+
+// Reads the extras when bytes remain.
+bool GetExtras(ByteReader& r, Report& rep) {
+  if (r.done()) return true;
+  uint8_t tag;
+  return r.U8(tag) && tag == kExtrasTag && r.String(rep.channel) && r.String(rep.address) &&
+         r.String(rep.address_id) && r.String(rep.media_url) && rep.has_extras();
+}
+
 bool GetReport(ByteReader& r, Report& rep) {
   uint8_t severity;
   if (!r.String(rep.client_id) || !r.String(rep.category) || !r.String(rep.village) ||
@@ -156,6 +177,7 @@ std::string EncodeRecord(const Record& record) {
   if (kind == kKindReport) {
     PutReport(out, std::get<Report>(record.body));
     PutRouting(out, record.routing);
+    PutExtras(out, std::get<Report>(record.body));
   } else if (kind == kKindTransition) {
     PutTransition(out, std::get<Transition>(record.body));
   } else if (kind == kKindRules) {
@@ -185,7 +207,9 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
   if (!GetTime(r, record.at) || !GetActor(r, record.actor)) return bad("bad time or actor");
   if (kind == kKindReport) {
     Report rep;
-    if (!GetReport(r, rep) || !GetRouting(r, record.routing)) return bad("bad report");
+    if (!GetReport(r, rep) || !GetRouting(r, record.routing) || !GetExtras(r, rep)) {
+      return bad("bad report");
+    }
     record.body = std::move(rep);
   } else if (kind == kKindTransition) {
     Transition t;
@@ -241,6 +265,7 @@ std::string EncodeCase(const Case& c) {
   PutU8(out, static_cast<uint8_t>(c.satisfaction));
   PutTime(out, c.warned_at);
   PutTime(out, c.breached_at);
+  PutExtras(out, c.report);
   return out;
 }
 
@@ -259,7 +284,8 @@ Result<Case> DecodeCase(std::string_view bytes) {
             GetTime(r, c.accepted_at) && GetTime(r, c.resolved_at) && GetTime(r, c.closed_at) &&
             GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
             GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) && r.U8(satisfaction) &&
-            (format < 2 || (GetTime(r, c.warned_at) && GetTime(r, c.breached_at))) && r.done();
+            (format < 2 || (GetTime(r, c.warned_at) && GetTime(r, c.breached_at))) &&
+            GetExtras(r, c.report) && r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }

@@ -56,7 +56,28 @@ constexpr std::array<std::pair<Action, std::string_view>, 10> kActions = {{
 }};
 
 constexpr size_t kMaxIdBytes = 128;
-constexpr size_t kMaxTextBytes = 4096;
+constexpr size_t kMaxTextChars = 4000;
+constexpr size_t kMaxUrlBytes = 2048;
+
+// Characters (code points) of UTF-8 text: the bytes that do not continue a sequence.
+size_t CharCount(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+Status CheckOptionalText(std::string_view value, size_t max_bytes, const char* field) {
+  if (value.size() > max_bytes) {
+    return InvalidArgument(
+        std::string(field) + " is longer than " + std::to_string(max_bytes) + " bytes", field);
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return InvalidArgument(std::string(field) + " contains a control character", field);
+    }
+  }
+  return Status::Ok();
+}
 
 Status CheckId(std::string_view value, const char* field) {
   if (value.empty()) return InvalidArgument(std::string(field) + " is required", field);
@@ -91,8 +112,8 @@ Status ValidateReport(const Report& r) {
   WANGGE_RETURN_IF_ERROR(CheckId(r.village, "village"));
   WANGGE_RETURN_IF_ERROR(CheckId(r.grid, "grid"));
   if (r.severity < 1 || r.severity > 4) return InvalidArgument("severity must be 1-4", "severity");
-  if (r.text.size() > kMaxTextBytes) {
-    return InvalidArgument("text is longer than 4096 bytes", "text");
+  if (CharCount(r.text) > kMaxTextChars) {
+    return InvalidArgument("text is longer than 4000 characters", "text");
   }
   if (!std::isfinite(r.lat) || r.lat < -90 || r.lat > 90) {
     return InvalidArgument("lat must be -90..90", "lat");
@@ -103,6 +124,12 @@ Status ValidateReport(const Report& r) {
   if (r.attachments < 0 || r.attachments > 100) {
     return InvalidArgument("attachments must be 0-100", "attachments");
   }
+  if (!r.channel.empty() && r.channel != "open311") {
+    return InvalidArgument("unknown channel '" + r.channel + "'", "channel");
+  }
+  WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.address, 1024, "address"));
+  WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.address_id, kMaxIdBytes, "address_id"));
+  WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.media_url, kMaxUrlBytes, "media_url"));
   return Status::Ok();
 }
 

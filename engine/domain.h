@@ -73,6 +73,15 @@ struct Report {
   double lon = 0;
   TimeMs reported_at;  // device time; may lag the receive time after offline bursts
   int attachments = 0;
+  // Set by an outside interface, empty for the grid workers' own reports (kept in an
+  // optional trailing section of the encoding, so older records read unchanged).
+  std::string channel;     // "open311" for a GeoReport v2 request
+  std::string address;     // a street address, as given
+  std::string address_id;  // the sender's own address id
+  std::string media_url;   // a photo or video the sender keeps
+  bool has_extras() const {
+    return !channel.empty() || !address.empty() || !address_id.empty() || !media_url.empty();
+  }
   friend bool operator==(const Report&, const Report&) = default;
 };
 

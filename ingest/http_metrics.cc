@@ -6,9 +6,11 @@ namespace wangge::ingest {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "healthz", "readyz", "metrics",     "reports",   "reports_batch",
-    "case",    "cases",  "transitions", "rules",     "stats",
-    "explain", "audit",  "me",          "dashboard", "other"};
+    "healthz", "readyz",      "metrics", "reports", "reports_batch", "case",
+    "cases",   "transitions", "rules",   "stats",   "explain",       "audit",
+    "me",      "dashboard",   "open311", "other"};
+// Every route has a name, in the enum's order.
+static_assert(kRouteNames[static_cast<size_t>(Route::kOther)] == "other");
 
 void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);

@@ -30,9 +30,10 @@ enum class Route : uint8_t {
   kAudit,      // /v1/audit/...
   kMe,         // GET /v1/me
   kDashboard,  // /, /ui/...
+  kOpen311,    // /open311/v2/...
   kOther,      // unknown routes and requests that did not parse
 };
-inline constexpr size_t kRouteCount = 15;
+inline constexpr size_t kRouteCount = 16;
 
 std::string_view RouteName(Route r);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "ingest/command_json.h"
 #include "ingest/dashboard.h"
 #include "ingest/http_metrics.h"
+#include "ingest/open311.h"
 #include "ingest/query_params.h"
 #include "ingest/stats_json.h"
 
@@ -105,6 +107,14 @@ Response Error(const Request& req, const Status& s) {
   return res;
 }
 
+// Where a report came from and what an outside interface sent with it, when set.
+void AddExtras(const engine::Report& r, json::object& o) {
+  if (!r.channel.empty()) o["channel"] = r.channel;
+  if (!r.address.empty()) o["address"] = r.address;
+  if (!r.address_id.empty()) o["address_id"] = r.address_id;
+  if (!r.media_url.empty()) o["media_url"] = r.media_url;
+}
+
 json::object CaseJson(const engine::Case& c) {
   json::object o{{"case_id", c.report.client_id},
                  {"number", c.created_seq.value},
@@ -122,6 +132,8 @@ json::object CaseJson(const engine::Case& c) {
                  {"ruleset", c.ruleset_version},
                  {"last_seq", c.last_seq.value}};
   if (c.closed_at.ms != 0) o["closed_at"] = FormatRfc3339(c.closed_at);
+  if (!c.report.text.empty()) o["text"] = c.report.text;
+  AddExtras(c.report, o);
   return o;
 }
 
@@ -149,6 +161,10 @@ json::object StepJson(const engine::HistoryStep& step) {
     o["rule"] = r.routing.rule_id;
     o["ruleset"] = r.routing.ruleset_version;
     o["deadline"] = FormatRfc3339(r.routing.deadline);
+    if (const auto* report = std::get_if<engine::Report>(&r.body);
+        report && !report->channel.empty()) {
+      o["channel"] = report->channel;
+    }
   }
   o["status"] = std::string(engine::StatusName(step.after.status));
   o["office"] = step.after.office;
@@ -200,8 +216,13 @@ struct HttpServer::Impl {
   HttpMetrics metrics;
   std::shared_ptr<spdlog::logger> access;  // null without options.access_log
   bool running = false;
+  // The Open311 catalog of the active ruleset, rebuilt when another is activated.
+  std::mutex catalog_mu;
+  uint64_t catalog_seq = 0;
+  std::shared_ptr<const open311::Catalog> catalog;
 
   void Accept();
+  Result<std::shared_ptr<const open311::Catalog>> Catalog();
 };
 
 namespace {
@@ -304,6 +325,12 @@ class Session : public std::enable_shared_from_this<Session> {
         return MethodNotAllowed("GET, HEAD");
       }
       return ServeDashboard(path);
+    }
+    if (at(0) == "open311") {
+      route_ = Route::kOpen311;
+      if (at(1) != "v2")
+        return Send(Error(request_, NotFound("no such route; Open311 is at /open311/v2/")));
+      return HandleOpen311(std::vector<std::string>(path.begin() + 2, path.end()), *url);
     }
     if (path.size() < 2 || at(0) != "v1") return Send(Error(request_, NotFound("no such route")));
     if (at(1) == "me" && path.size() == 2) route_ = Route::kMe;
@@ -774,16 +801,218 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Hands the command to the sequencer; the response is written from the connection's
-  // executor once the command is durable (or refused).
-  void Submit(engine::Command command) {
+  // executor once the command is durable (or refused), by Answer or by `then`.
+  void Submit(engine::Command command,
+              std::function<void(Session&, Result<engine::Outcome>)> then = nullptr) {
     ++server_.in_flight;
     server_.engine.sequencer().Submit(
-        std::move(command), [self = shared_from_this()](Result<engine::Outcome> r) {
-          net::post(self->stream_.get_executor(),
-                    [self, r = std::move(r)]() mutable { self->Answer(std::move(r)); });
+        std::move(command), [self = shared_from_this(), then](Result<engine::Outcome> r) {
+          net::post(self->stream_.get_executor(), [self, then, r = std::move(r)]() mutable {
+            then ? then(*self, std::move(r)) : self->Answer(std::move(r));
+          });
           --self->server_.in_flight;
         });
   }
+
+  // ---- Open311 GeoReport v2 (ingest/open311.h, docs/open311.md) ----
+
+  void SendOpen311(open311::Format format, http::status status, const open311::Node& doc) {
+    Response res{status, request_.version()};
+    res.set(http::field::content_type, open311::ContentType(format));
+    res.keep_alive(request_.keep_alive());
+    res.body() = open311::Render(doc, format);
+    res.prepare_payload();
+    SetRetryAfter(res);
+    Send(std::move(res));
+  }
+
+  // An error as the spec's error list, with the HTTP status as its code.
+  void Open311Error(open311::Format format, const Status& s) {
+    http::status status = HttpStatusOf(s.code());
+    if (s.code() == StatusCode::kUnauthenticated) status = http::status::forbidden;
+    if (s.code() == StatusCode::kAlreadyExists) status = http::status::bad_request;
+    SendOpen311(format, status, open311::Errors(static_cast<int>(status), ValidUtf8(s.message())));
+  }
+
+  void HandleOpen311(const std::vector<std::string>& rest, boost::urls::url_view url) {
+    open311::Target t;
+    if (Status s = open311::ParseTarget(rest, t); !s.ok()) return Open311Error(t.format, s);
+    const auto method = request_.method();
+    const bool get = method == http::verb::get;
+    if (t.resource == "requests" && t.id.empty()) {
+      if (method == http::verb::post) return PostOpen311Request(t.format);
+      if (!get) return MethodNotAllowed("GET, POST");
+    } else if (!get) {
+      return MethodNotAllowed("GET");
+    }
+    auto catalog = server_.Catalog();
+    if (!catalog.ok()) return Open311Error(t.format, catalog.status());
+    if (t.resource == "requests") {
+      return GetOpen311Requests(t, **catalog, std::string(url.encoded_query()));
+    }
+    // discovery, services, tokens: only jurisdiction_id may be given.
+    std::string jurisdiction;
+    for (const auto& p : url.params()) {
+      if (p.key != "jurisdiction_id") {
+        return Open311Error(t.format, InvalidArgument("unknown parameter " + p.key));
+      }
+      jurisdiction = p.value;
+    }
+    if (Status s = CheckJurisdiction(jurisdiction); !s.ok()) return Open311Error(t.format, s);
+    if (t.resource == "discovery") {
+      const auto host = request_[http::field::host];
+      auto record = server_.engine.ActiveRulesRecord();
+      const std::string changeset = record.ok() && *record ? FormatRfc3339((*record)->at)
+                                                           : FormatRfc3339(server_.clock.Now());
+      return SendOpen311(
+          t.format, http::status::ok,
+          open311::Discovery("http://" + std::string(host) + "/open311/v2", changeset));
+    }
+    if (t.resource == "services") {
+      if (t.id.empty())
+        return SendOpen311(t.format, http::status::ok, open311::Services(**catalog));
+      const auto* service = (*catalog)->FindService(t.id);
+      if (!service)
+        return Open311Error(t.format, NotFound("service_code " + t.id + " was not found"));
+      return SendOpen311(t.format, http::status::ok,
+                         open311::ServiceDefinition(**catalog, *service));
+    }
+    // tokens/{token}: wangge answers every POST at once, so a token is the request's id.
+    auto c = server_.engine.GetCase(t.id);
+    if (!c.ok()) return Open311Error(t.format, c.status());
+    if (!*c || (*c)->report.channel != "open311") {
+      return Open311Error(t.format, NotFound("token " + t.id + " was not found"));
+    }
+    SendOpen311(t.format, http::status::ok, open311::Token(t.id));
+  }
+
+  Status CheckJurisdiction(const std::string& id) const {
+    if (id.empty() || id == server_.options.jurisdiction) return Status::Ok();
+    return NotFound("jurisdiction_id " + id + " was not found");
+  }
+
+  // An api_key (or a bearer token) names a wangge actor; none is anonymous.
+  Result<std::optional<engine::Actor>> Open311Actor(const std::string& api_key) {
+    std::string key = api_key;
+    if (key.empty()) {
+      const auto auth = request_[http::field::authorization];
+      if (auth.starts_with("Bearer ")) key = std::string(auth.substr(7));
+    }
+    if (key.empty()) return std::optional<engine::Actor>();
+    auto actor = server_.tokens.Find(key);
+    if (!actor) return PermissionDenied("api_key is not valid");
+    actor_id_ = actor->id;
+    return actor;
+  }
+
+  // Anonymous callers and workers' keys see the requests that came through Open311;
+  // other roles see what the native API shows them.
+  static bool Open311Visible(const std::optional<engine::Actor>& actor, const engine::Case& c) {
+    if (!actor || actor->role == engine::Role::kWorker) return c.report.channel == "open311";
+    return MaySee(*actor, c);
+  }
+
+  void PostOpen311Request(open311::Format format) {
+    const auto type = request_[http::field::content_type];
+    if (!request_.body().empty() && !type.empty() &&
+        !type.starts_with("application/x-www-form-urlencoded")) {
+      return Open311Error(format, InvalidArgument("send the request as "
+                                                  "application/x-www-form-urlencoded"));
+    }
+    auto catalog = server_.Catalog();
+    if (!catalog.ok()) return Open311Error(format, catalog.status());
+    open311::PostedRequest posted;
+    Status parsed = open311::ParsePostedRequest(request_.body(), **catalog, posted);
+    if (!parsed.ok() && posted.api_key.empty() && parsed.message().starts_with("malformed")) {
+      return Open311Error(format, parsed);  // no key could be read from the body
+    }
+    // The key is checked next: without a valid one, nothing more about the body is said.
+    auto actor = Open311Actor(posted.api_key);
+    if (!actor.ok()) return Open311Error(format, actor.status());
+    if (!*actor) return Open311Error(format, PermissionDenied("api_key is required to post"));
+    if ((*actor)->role != engine::Role::kWorker) {
+      return Open311Error(format,
+                          PermissionDenied("this api_key may not post requests (role " +
+                                           std::string(engine::RoleName((*actor)->role)) + ")"));
+    }
+    if (Status s = CheckJurisdiction(posted.jurisdiction_id); !s.ok())
+      return Open311Error(format, s);
+    if (!parsed.ok()) return Open311Error(format, parsed);
+    const auto key = request_["Idempotency-Key"];
+    if (key.size() > 255) {
+      return Open311Error(format, InvalidArgument("Idempotency-Key is longer than 255 bytes"));
+    }
+    engine::Report report = std::move(posted.report);
+    report.client_id = open311::RequestId((*actor)->id, std::string_view(key.data(), key.size()));
+    report.reported_at = server_.clock.Now();
+    Submit(engine::Command{**actor, std::nullopt, std::move(report)},
+           [format, catalog = *catalog](Session& self, Result<engine::Outcome> r) {
+             if (!r.ok()) return self.Open311Error(format, r.status());
+             const std::string notice = catalog->OfficeName(r->state.office) + "办理，期限 " +
+                                        FormatRfc3339(r->state.deadline);
+             self.SendOpen311(format, http::status::ok,
+                              open311::Posted(r->state.report.client_id, notice));
+           });
+  }
+
+  void GetOpen311Requests(const open311::Target& t, const open311::Catalog& catalog,
+                          const std::string& query) {
+    open311::Query q;
+    if (Status s = open311::ParseQuery(query, server_.clock.Now(), q); !s.ok()) {
+      return Open311Error(t.format, s);
+    }
+    if (Status s = CheckJurisdiction(q.jurisdiction_id); !s.ok()) return Open311Error(t.format, s);
+    auto actor = Open311Actor(q.api_key);
+    if (!actor.ok()) return Open311Error(t.format, actor.status());
+    std::vector<open311::Node> found;
+    if (!t.id.empty()) q.ids = {t.id};
+    if (!q.ids.empty()) {
+      for (const auto& id : q.ids) {
+        auto c = server_.engine.GetCase(id);
+        if (!c.ok()) return Open311Error(t.format, c.status());
+        if (*c && Open311Visible(*actor, **c)) found.push_back(open311::RequestNode(**c, catalog));
+      }
+      if (!t.id.empty() && found.empty()) {
+        return Open311Error(t.format, NotFound("service_request_id " + t.id + " was not found"));
+      }
+      return SendOpen311(t.format, http::status::ok, open311::Requests(std::move(found)));
+    }
+    auto listed = ListOpen311(*actor, q, catalog);
+    if (!listed.ok()) return Open311Error(t.format, listed.status());
+    SendOpen311(t.format, http::status::ok, open311::Requests(std::move(*listed)));
+  }
+
+  // Walks the cases the caller may see (the Open311 id range for anonymous callers and
+  // workers) received in the window, and returns page `q.page` of the matches, in
+  // service_request_id order.
+  Result<std::vector<open311::Node>> ListOpen311(const std::optional<engine::Actor>& actor,
+                                                 const open311::Query& q,
+                                                 const open311::Catalog& catalog) {
+    engine::CaseQuery list;
+    list.as_of = server_.clock.Now();
+    list.limit = 500;
+    list.from_day = ShanghaiDay(q.start);
+    list.to_day = ShanghaiDay(q.end);
+    if (!actor || actor->role == engine::Role::kWorker) list.id_prefix = open311::kIdPrefix;
+    if (actor && actor->role == engine::Role::kHandler) list.office = actor->office;
+    const size_t skip = (q.page - 1) * q.page_size;
+    size_t matched = 0;
+    std::vector<open311::Node> out;
+    for (int calls = 0; calls < kMaxOpen311Scans; ++calls) {
+      WANGGE_ASSIGN_OR_RETURN(engine::CasePage page, server_.engine.ListCases(list));
+      for (const engine::Case& c : page.cases) {
+        if (c.received_at < q.start || c.received_at > q.end || !Open311Visible(actor, c)) continue;
+        if (!q.service_codes.empty() && !q.service_codes.contains(c.report.category)) continue;
+        if (q.open && *q.open != c.open()) continue;
+        if (matched++ >= skip) out.push_back(open311::RequestNode(c, catalog));
+        if (out.size() == q.page_size) return out;
+      }
+      if (page.next.empty()) return out;
+      list.after = page.next;
+    }
+    return Unavailable("the search examined too many cases; narrow it (service_code, dates)");
+  }
+  static constexpr int kMaxOpen311Scans = 200;  // ListCases calls: 2M index entries
 
   void Answer(Result<engine::Outcome> r) {
     if (!r.ok()) return Send(Error(request_, r.status()));
@@ -867,6 +1096,20 @@ void HttpServer::Impl::Accept() {
     }
     Accept();
   });
+}
+
+Result<std::shared_ptr<const open311::Catalog>> HttpServer::Impl::Catalog() {
+  auto record = engine.ActiveRulesRecord();
+  if (!record.ok()) return record.status();
+  if (!*record) return NotFound("no ruleset was ever activated");
+  std::lock_guard lock(catalog_mu);
+  if (!catalog || catalog_seq != (*record)->seq.value) {
+    const auto& a = std::get<engine::RulesActivation>((*record)->body);
+    WANGGE_ASSIGN_OR_RETURN(open311::Catalog built, open311::CatalogFromRuleset(a.ruleset));
+    catalog = std::make_shared<const open311::Catalog>(std::move(built));
+    catalog_seq = (*record)->seq.value;
+  }
+  return catalog;
 }
 
 HttpServer::HttpServer(engine::Engine& engine, const TokenStore& tokens, const Clock& clock,

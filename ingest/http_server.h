@@ -39,6 +39,9 @@ struct ServerOptions {
   int threads = 1;
   // Device times further ahead of the server clock are refused. Default: 10 minutes.
   std::chrono::minutes max_clock_skew{10};
+  // The Open311 jurisdiction_id this server answers for (docs/open311.md). A request
+  // naming another is 404. Default: "wangge".
+  std::string jurisdiction = "wangge";
 
   Status Validate() const;
 };

@@ -236,6 +236,7 @@ struct ServeArgs {
   int idle_timeout_s = 30;
   std::string access_log;
   bool skip_file_check = false;
+  std::string jurisdiction = "wangge";
 };
 
 // Activates the ruleset in `path` unless it is already the active version.
@@ -288,6 +289,7 @@ int RunServe(const ServeArgs& args) {
   options.max_connections = args.max_connections;
   options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   options.access_log = args.access_log;
+  options.jurisdiction = args.jurisdiction;
   if (Status s = options.Validate(); !s.ok()) return Fail(s);
   auto tokens = ingest::TokenStore::Load(args.tokens);
   if (!tokens.ok()) return Fail(tokens.status());
@@ -713,6 +715,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT")->capture_default_str();
   serve_cmd->add_option("--tokens", serve.tokens, "Tokens file (wangge token add)")->required();
   serve_cmd->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
+  serve_cmd
+      ->add_option("--jurisdiction", serve.jurisdiction,
+                   "The Open311 jurisdiction_id this server answers for (docs/open311.md)")
+      ->capture_default_str();
   serve_cmd->add_option("--rules", serve.rules,
                         "Ruleset file to activate at start (skipped when its version is active)");
   serve_cmd

@@ -12,7 +12,7 @@ packages=(
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  libjs-chart.js
+  libjs-chart.js libpugixml-dev
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium fonts-wqy-microhei)

@@ -126,6 +126,7 @@ export function caseView(c, explain, names) {
     ['severity', String(c.severity)], ['priority', String(c.priority)], ['reporter', c.reporter],
     ['received_at', shortTime(c.received_at)], ['deadline', shortTime(c.deadline)],
     ['closed_at', shortTime(c.closed_at)], ['rule', c.rule], ['ruleset', c.ruleset],
+    ['text', c.text ?? '—'], ['channel', c.channel ?? '—'],
   ];
   document.getElementById('case-summary').replaceChildren(
     el('h2', {}, `${t('case_id')} ${c.case_id}`),

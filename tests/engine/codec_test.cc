@@ -62,6 +62,37 @@ TEST(CodecTest, CasesRoundTrip) {
   EXPECT_EQ(*back, c);
 }
 
+// Open311's fields ride in an optional trailing section: set, they round-trip; unset, a
+// record's and a case's bytes are exactly what they were before the section existed.
+TEST(CodecTest, ReportExtrasRoundTripAndLeaveOtherBytesAlone) {
+  Record plain = ReportRecord();
+  Record extra = plain;
+  auto& report = std::get<Report>(extra.body);
+  report.channel = "open311";
+  report.address = "东街1号";
+  report.media_url = "https://example.org/p.jpg";
+  const std::string plain_bytes = EncodeRecord(plain), extra_bytes = EncodeRecord(extra);
+  EXPECT_TRUE(extra_bytes.starts_with(plain_bytes));  // the same bytes, then the section
+  EXPECT_GT(extra_bytes.size(), plain_bytes.size());
+  auto back = DecodeRecord(extra.seq, extra_bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, extra);
+  const Case c = CaseFromReport(extra);
+  auto case_back = DecodeCase(EncodeCase(c));
+  ASSERT_TRUE(case_back.ok()) << case_back.status().ToString();
+  EXPECT_EQ(case_back->report.channel, "open311");
+  EXPECT_EQ(*case_back, c);
+  EXPECT_TRUE(EncodeCase(c).starts_with(EncodeCase(CaseFromReport(plain))));
+  // A section with an unknown tag, or an empty one, is corruption.
+  std::string bad = extra_bytes;
+  bad[plain_bytes.size()] = 7;
+  EXPECT_EQ(DecodeRecord(extra.seq, bad).status().code(), StatusCode::kCorruption);
+  std::string empty = plain_bytes;
+  empty += '\x01';
+  for (int i = 0; i < 4; ++i) empty += std::string(4, '\0');  // four empty strings
+  EXPECT_FALSE(DecodeRecord(extra.seq, empty).ok());
+}
+
 TEST(CodecTest, AFormatOneCaseStillDecodes) {
   const Case c = CaseFromReport(ReportRecord());
   std::string old = EncodeCase(c);

@@ -99,13 +99,15 @@ class HttpServerFixture : public ::testing::Test {
 
   // A request with `headers` added, no credential; HEAD reads no body.
   Reply Fetch(http::verb method, const std::string& target,
-              const std::vector<std::pair<http::field, std::string>>& headers = {}) {
+              const std::vector<std::pair<std::string, std::string>>& headers = {},
+              const std::string& body = {}) {
     net::io_context ioc;
     tcp::socket socket(ioc);
     socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "127.0.0.1");
     for (const auto& [name, value] : headers) req.set(name, value);
+    req.body() = body;
     req.prepare_payload();
     boost::beast::error_code ec;
     http::write(socket, req, ec);

@@ -1,0 +1,114 @@
+// Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2) on top of wangge's engine: the
+// active ruleset's categories are the services, a POSTed request is a report of channel
+// "open311", and a case is a service request. The HTTP session (http_server.cc) does the
+// I/O, credentials and visibility; this file parses and renders.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "engine/core/time.h"
+#include "engine/domain.h"
+
+namespace wangge::ingest::open311 {
+
+enum class Format { kJson, kXml };
+
+// A response document. JSON and XML render the same tree: an object's children are its
+// fields (elements), a list's children its items (each an element named by its `name`).
+struct Node {
+  enum class Kind { kNull, kText, kNumber, kBool, kObject, kList };
+  std::string name;
+  Kind kind = Kind::kNull;
+  std::string text;
+  double number = 0;
+  bool flag = false;
+  std::vector<Node> children;
+
+  static Node Text(std::string name, std::string value);
+  static Node Number(std::string name, double value);
+  static Node Bool(std::string name, bool value);
+  static Node Object(std::string name, std::vector<Node> fields);
+  static Node List(std::string name, std::vector<Node> items);
+};
+
+// JSON (a list is an array, an object an object), or XML with its declaration, in UTF-8.
+std::string Render(const Node& root, Format format);
+std::string_view ContentType(Format format);
+
+// The spec's error list: [{"code", "description"}] / <errors><error>…
+Node Errors(int code, const std::string& description);
+
+// The path below /open311/v2/: "services.json", "services/env.garbage.xml",
+// "requests/ID.json", "tokens/T.xml", "discovery.json". The format is the text after the
+// last dot; ids may hold dots.
+struct Target {
+  std::string resource;  // discovery, services, requests, tokens
+  std::string id;        // services/{id}, requests/{id}, tokens/{id}; empty for the lists
+  Format format = Format::kXml;
+};
+// kNotFound for an unknown resource, kInvalidArgument for a missing or unknown format
+// (with `format` set to XML, the spec's required format, for the error's own rendering).
+Status ParseTarget(const std::vector<std::string>& segments, Target& target);
+
+// What the ruleset says about services: from its JSON (categories and offices by name).
+struct Catalog {
+  struct Service {
+    std::string code, name, group;
+  };
+  std::string version;
+  std::vector<Service> services;
+  std::vector<std::pair<std::string, std::string>> villages;  // code, committee name
+  std::vector<std::pair<std::string, std::string>> offices;   // id, name
+  const Service* FindService(std::string_view code) const;
+  std::string OfficeName(std::string_view id) const;
+};
+Result<Catalog> CatalogFromRuleset(std::string_view ruleset_json);
+
+Node Discovery(const std::string& base_url, const std::string& changeset);
+Node Services(const Catalog& catalog);
+Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service);
+
+// A parsed POST requests body (application/x-www-form-urlencoded). Contact fields are
+// checked and then dropped: wangge keeps no personal contact data in its log.
+struct PostedRequest {
+  std::string jurisdiction_id;
+  std::string api_key;
+  engine::Report report;  // client_id left empty; reported_at left for the caller
+};
+// Checks every field against the spec and the service's attributes. Errors name the
+// parameter; an unknown service_code is kNotFound.
+Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedRequest& out);
+
+// The client id of a posted request: from an Idempotency-Key (retries find the same
+// case) or random. Both begin "o311-", which is how GET requests finds Open311 cases.
+std::string RequestId(const std::string& actor, std::string_view idempotency_key);
+inline constexpr std::string_view kIdPrefix = "o311-";
+
+struct Query {
+  std::string jurisdiction_id;
+  std::string api_key;
+  std::vector<std::string> ids;  // service_request_id; when set, the other filters are ignored
+  std::set<std::string> service_codes;
+  std::optional<bool> open;  // status=open or closed; both or none: any
+  TimeMs start, end;         // requested_datetime window, both inclusive
+  size_t page = 1, page_size = 50;
+};
+inline constexpr size_t kMaxPageSize = 1000;
+inline constexpr int64_t kMaxWindowMs = 90LL * 86'400'000;
+// Parses GET requests' parameters. No dates: the 90 days up to `now`; one date: 90 days
+// from or up to it; both: at most 90 days apart.
+Status ParseQuery(std::string_view query, TimeMs now, Query& q);
+
+// Whether a case is open in Open311's sense (not closed, not cancelled), and the
+// request it is.
+Node RequestNode(const engine::Case& c, const Catalog& catalog);
+Node Requests(std::vector<Node> requests);
+Node Posted(const std::string& id, const std::string& notice);
+Node Token(const std::string& id);
+
+}  // namespace wangge::ingest::open311

@@ -1,0 +1,374 @@
+// Open311 GeoReport v2 against the running server over loopback: every endpoint in both
+// formats, the spec's errors, visibility, and a round trip through the native API. XML
+// is read back with pugixml, JSON with simdjson.
+#include "ingest/open311.h"
+
+#include <deque>
+#include <pugixml.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "tests/testing/http_fixture.h"
+
+namespace wangge::ingest {
+namespace {
+
+namespace http = boost::beast::http;
+using testing::Reply;
+
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+class Open311Test : public testing::HttpServerFixture {
+ protected:
+  Reply Get(const std::string& target) { return Fetch(http::verb::get, "/open311/v2/" + target); }
+  Reply Post(const std::string& format, const std::string& body,
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.emplace_back("Content-Type", kForm);
+    return Fetch(http::verb::post, "/open311/v2/requests." + format, headers, body);
+  }
+  // A valid request body; `extra` is appended.
+  std::string Body(const std::string& extra = "", const std::string& code = "env.garbage") {
+    return "api_key=" + worker_ + "&service_code=" + code +
+           "&lat=29.874&long=120.281"
+           "&attribute%5Bvillage%5D=V07&description=%E6%B2%B3%E9%81%93%E6%BC%82%E6%B5%AE"
+           "+rubbish&media_url=https%3A%2F%2Fexample.org%2Fp.jpg" +
+           extra;
+  }
+
+  // Each document gets its own parser, so elements of earlier ones stay valid.
+  simdjson::dom::element Json(const Reply& r) {
+    auto parsed = parsers_.emplace_back().parse(r.body);
+    EXPECT_FALSE(parsed.error()) << r.body;
+    return parsed.value_unsafe();
+  }
+  // The document, after checking the declaration says UTF-8.
+  pugi::xml_node Xml(const Reply& r) {
+    EXPECT_TRUE(r.body.starts_with(R"(<?xml version="1.0" encoding="UTF-8"?>)")) << r.body;
+    auto result = doc_.load_string(r.body.c_str());
+    EXPECT_TRUE(result) << result.description() << ": " << r.body;
+    return doc_.document_element();
+  }
+  // An error answer: the HTTP status and the spec's error list with the same code.
+  void ExpectError(const Reply& r, int status, const std::string& fragment) {
+    EXPECT_EQ(r.status, status) << r.body;
+    if (r.content_type.starts_with("application/json")) {
+      auto first = Json(r).at(0);
+      EXPECT_EQ(int64_t(first["code"]), status) << r.body;
+      EXPECT_NE(std::string(std::string_view(first["description"])).find(fragment),
+                std::string::npos)
+          << r.body;
+    } else {
+      auto error = Xml(r).child("error");
+      EXPECT_STREQ(Xml(r).name(), "errors");
+      EXPECT_EQ(error.child("code").text().as_int(), status) << r.body;
+      EXPECT_NE(std::string(error.child("description").text().get()).find(fragment),
+                std::string::npos)
+          << r.body;
+    }
+  }
+  std::string Created(const Reply& r) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return "";
+    return std::string(std::string_view(Json(r).at(0)["service_request_id"]));
+  }
+
+  std::deque<simdjson::dom::parser> parsers_;
+  pugi::xml_document doc_;
+};
+
+TEST_F(Open311Test, DiscoveryNamesTheEndpointAndItsFormats) {
+  auto json = Get("discovery.json");
+  ASSERT_EQ(json.status, 200) << json.body;
+  EXPECT_EQ(json.content_type, "application/json; charset=utf-8");
+  auto endpoint = Json(json)["endpoints"].at(0);
+  EXPECT_EQ(std::string_view(endpoint["specification"]), "http://wiki.open311.org/GeoReport_v2");
+  EXPECT_EQ(std::string_view(endpoint["url"]), "http://127.0.0.1/open311/v2");
+  EXPECT_EQ(std::string_view(endpoint["formats"].at(1)), "application/json");
+  auto xml = Get("discovery.xml");
+  EXPECT_EQ(xml.content_type, "text/xml; charset=utf-8");
+  auto root = Xml(xml);
+  EXPECT_STREQ(root.name(), "discovery");
+  EXPECT_STREQ(
+      root.child("endpoints").child("endpoint").child("formats").first_child().text().get(),
+      "text/xml");
+}
+
+TEST_F(Open311Test, ServicesAreTheRulesetsCategories) {
+  auto json = Get("services.json");
+  ASSERT_EQ(json.status, 200) << json.body;
+  size_t count = 0;
+  bool garbage = false;
+  for (auto s : Json(json).get_array()) {
+    ++count;
+    EXPECT_TRUE(bool(s["metadata"]));
+    EXPECT_EQ(std::string_view(s["type"]), "realtime");
+    if (std::string_view(s["service_code"]) == "env.garbage") {
+      garbage = true;
+      EXPECT_NE(std::string(std::string_view(s["service_name"])).find("垃圾"), std::string::npos);
+      EXPECT_FALSE(std::string_view(s["group"]).empty());
+    }
+  }
+  EXPECT_TRUE(garbage);
+  EXPECT_GT(count, 30u);
+  auto root = Xml(Get("services.xml"));
+  EXPECT_STREQ(root.name(), "services");
+  size_t xml_count = 0;
+  for (auto s : root.children("service")) {
+    ++xml_count;
+    EXPECT_FALSE(std::string(s.child("service_code").text().get()).empty());
+  }
+  EXPECT_EQ(xml_count, count);
+}
+
+TEST_F(Open311Test, AServiceDefinitionListsItsAttributes) {
+  auto json = Get("services/env.garbage.json");
+  ASSERT_EQ(json.status, 200) << json.body;
+  auto def = Json(json);
+  EXPECT_EQ(std::string_view(def["service_code"]), "env.garbage");
+  auto village = def["attributes"].at(0);
+  EXPECT_EQ(std::string_view(village["code"]), "village");
+  EXPECT_EQ(std::string_view(village["datatype"]), "singlevaluelist");
+  EXPECT_TRUE(bool(village["required"]));
+  EXPECT_EQ(std::string_view(village["values"].at(6)["key"]), "V07");
+  EXPECT_EQ(std::string_view(def["attributes"].at(2)["code"]), "severity");
+  auto root = Xml(Get("services/env.garbage.xml"));
+  EXPECT_STREQ(root.name(), "service_definition");
+  auto attribute = root.child("attributes").child("attribute");
+  EXPECT_STREQ(attribute.child("code").text().get(), "village");
+  EXPECT_STREQ(attribute.child("required").text().get(), "true");
+  EXPECT_STREQ(attribute.child("values").child("value").child("key").text().get(), "V01");
+  ExpectError(Get("services/no.such.json"), 404, "service_code no.such");
+  ExpectError(Get("services/no.such.xml"), 404, "service_code no.such");
+}
+
+TEST_F(Open311Test, APostedRequestIsAnOpen311CaseRoutedByTheRules) {
+  const std::string id = Created(Post("json", Body()));
+  ASSERT_TRUE(id.starts_with("o311-")) << id;
+  auto native = Call(http::verb::get, "/v1/cases/" + id, supervisor_);
+  ASSERT_EQ(native.status, 200) << native.body;
+  auto c = Json(native);
+  EXPECT_EQ(std::string_view(c["channel"]), "open311");
+  EXPECT_EQ(std::string_view(c["office"]), "zonghe-zhifa");
+  EXPECT_EQ(std::string_view(c["reporter"]), "W017");  // the api_key's actor
+  EXPECT_EQ(std::string_view(c["grid"]), "V07-311");
+  EXPECT_EQ(int64_t(c["severity"]), 2);
+  EXPECT_EQ(std::string_view(c["media_url"]), "https://example.org/p.jpg");
+  EXPECT_EQ(std::string_view(c["history"].at(0)["channel"]), "open311");
+
+  // Brackets and UTF-8 sent raw, as curl --data-urlencode and hand-written clients do.
+  const std::string raw =
+      Created(Post("json", "api_key=" + worker_ +
+                               "&service_code=env.garbage&lat=1&long=2&attribute[village]=V08"
+                               "&description=河道 垃圾"));
+  auto raw_case = Json(Call(http::verb::get, "/v1/cases/" + raw, supervisor_));
+  EXPECT_EQ(std::string_view(raw_case["village"]), "V08");
+  EXPECT_EQ(std::string_view(raw_case["text"]), "河道 垃圾");
+
+  auto xml = Post("xml", Body("&attribute%5Bseverity%5D=3&attribute%5Bgrid%5D=V07-G2"));
+  ASSERT_EQ(xml.status, 200) << xml.body;
+  auto request = Xml(xml).child("request");
+  const std::string second = request.child("service_request_id").text().get();
+  EXPECT_TRUE(second.starts_with("o311-"));
+  EXPECT_NE(second, id);
+  EXPECT_NE(std::string(request.child("service_notice").text().get()).find("综合执法平台"),
+            std::string::npos);
+}
+
+TEST_F(Open311Test, AnIdempotencyKeyMakesRetriesFindTheSameRequest) {
+  const std::string first = Created(Post("json", Body(), {{"Idempotency-Key", "k-1"}}));
+  const uint64_t head = engine_->head().seq.value;
+  EXPECT_EQ(Created(Post("json", Body(), {{"Idempotency-Key", "k-1"}})), first);
+  EXPECT_EQ(engine_->head().seq.value, head);
+  EXPECT_NE(Created(Post("json", Body(), {{"Idempotency-Key", "k-2"}})), first);
+}
+
+TEST_F(Open311Test, BadPostsGetTheSpecsErrorsAndWriteNothing) {
+  // The server's own body limit (64 KiB by default), not the fixture's 4 KiB: a long
+  // description must reach the Open311 checks.
+  ServerOptions so;
+  so.port = 0;
+  StartServer(so);
+  const uint64_t head = engine_->head().seq.value;
+  const std::string all =
+      "&service_code=env.garbage&lat=29.8&long=120.2&attribute%5Bvillage%5D=V07";
+  const std::string key = "api_key=" + worker_;
+  const std::string long_text(4001, 'x');
+  struct Case {
+    std::string body;
+    int status;
+    const char* says;
+  } cases[] = {
+      {all.substr(1), 403, "api_key is required"},
+      {"api_key=wg_nope" + all, 403, "api_key is not valid"},
+      {"api_key=" + handler_ + all, 403, "role handler"},
+      {key + "&lat=29.8&long=120.2&attribute%5Bvillage%5D=V07", 400, "service_code is required"},
+      {key + "&service_code=no.such&lat=1&long=1&attribute%5Bvillage%5D=V07", 404, "no.such"},
+      {key + "&service_code=env.garbage&attribute%5Bvillage%5D=V07", 400, "location is required"},
+      {key + "&service_code=env.garbage&lat=29.8&attribute%5Bvillage%5D=V07", 400, "go together"},
+      {key + "&service_code=env.garbage&lat=91&long=1&attribute%5Bvillage%5D=V07", 400, "lat"},
+      {key + "&service_code=env.garbage&lat=1&long=1", 400, "attribute[village] is required"},
+      {key + all + "&attribute%5Bvillage%5D=V07", 400, "given twice"},
+      {key + "&service_code=env.garbage&lat=1&long=1&attribute%5Bvillage%5D=X9", 400, "village"},
+      {key + all + "&attribute%5Bseverity%5D=5", 400, "attribute[severity]"},
+      {key + all + "&attribute%5Bcolour%5D=red", 400, "not an attribute"},
+      {key + all + "&description=" + long_text, 400, "4000 characters"},
+      {key + all + "&media_url=ftp%3A%2F%2Fx%2Fy", 400, "media_url"},
+      {key + all + "&email=nobody", 400, "email"},
+      {key + all + "&jurisdiction_id=elsewhere", 404, "jurisdiction_id elsewhere"},
+      {key + all + "&colour=red", 400, "unknown parameter colour"},
+      {key + all + "&description=%zz", 400, "malformed"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body.substr(0, 120));
+    ExpectError(Post("json", c.body), c.status, c.says);
+    ExpectError(Post("xml", c.body), c.status, c.says);
+  }
+  ExpectError(Fetch(http::verb::post, "/open311/v2/requests.json",
+                    {{"Content-Type", "application/json"}}, R"({"service_code":"x"})"),
+              400, "x-www-form-urlencoded");
+  ExpectError(Get("requests.csv"), 400, ".json or .xml");
+  ExpectError(Get("requests"), 400, ".json or .xml");
+  ExpectError(Get("complaints.json"), 404, "no such Open311 resource");
+  ExpectError(Get("services.json?jurisdiction_id=elsewhere"), 404, "elsewhere");
+  EXPECT_EQ(Fetch(http::verb::put, "/open311/v2/requests.json").status, 405);
+  EXPECT_EQ(Fetch(http::verb::post, "/open311/v2/services.json").status, 405);
+  EXPECT_EQ(engine_->head().seq.value, head);
+
+  // 4,000 characters of Chinese (12,000 bytes) are within the limit.
+  std::string chinese;
+  for (int i = 0; i < 4000; ++i) chinese += "%E6%B2%B3";
+  EXPECT_TRUE(Created(Post("json", key + all + "&description=" + chinese)).starts_with("o311-"));
+}
+
+TEST_F(Open311Test, ARequestReadsBackWithEveryFieldInBothFormats) {
+  const std::string id =
+      Created(Post("json", Body("&address_string=%E4%B8%9C%E8%A1%97+1%E5%8F%B7")));
+  auto json = Get("requests/" + id + ".json");
+  ASSERT_EQ(json.status, 200) << json.body;
+  auto r = Json(json).at(0);
+  auto native = Json(Call(http::verb::get, "/v1/cases/" + id, supervisor_));
+  EXPECT_EQ(std::string_view(r["service_request_id"]), id);
+  EXPECT_EQ(std::string_view(r["status"]), "open");
+  EXPECT_EQ(std::string_view(r["service_code"]), "env.garbage");
+  EXPECT_EQ(std::string_view(r["agency_responsible"]), "综合执法平台");
+  EXPECT_EQ(std::string_view(r["requested_datetime"]), std::string_view(native["received_at"]));
+  EXPECT_EQ(std::string_view(r["expected_datetime"]), std::string_view(native["deadline"]));
+  EXPECT_TRUE(std::string_view(r["requested_datetime"]).ends_with("+08:00"));
+  EXPECT_EQ(std::string_view(r["address"]), "东街 1号");
+  EXPECT_EQ(std::string_view(r["description"]), "河道漂浮 rubbish");
+  EXPECT_DOUBLE_EQ(double(r["lat"]), 29.874);
+  EXPECT_DOUBLE_EQ(double(r["long"]), 120.281);
+  EXPECT_EQ(std::string_view(r["media_url"]), "https://example.org/p.jpg");
+  EXPECT_NE(std::string(std::string_view(r["status_notes"])).find("已分派"), std::string::npos);
+
+  auto request = Xml(Get("requests/" + id + ".xml")).child("request");
+  EXPECT_EQ(std::string(request.child("service_request_id").text().get()), id);
+  EXPECT_STREQ(request.child("address").text().get(), "东街 1号");
+  EXPECT_DOUBLE_EQ(request.child("lat").text().as_double(), 29.874);
+  EXPECT_EQ(std::string(request.child("expected_datetime").text().get()),
+            std::string_view(native["deadline"]));
+
+  auto token = Get("tokens/" + id + ".json");
+  ASSERT_EQ(token.status, 200) << token.body;
+  EXPECT_EQ(std::string_view(Json(token).at(0)["service_request_id"]), id);
+  EXPECT_EQ(
+      std::string(Xml(Get("tokens/" + id + ".xml")).child("request").child("token").text().get()),
+      id);
+  ExpectError(Get("tokens/o311-none.json"), 404, "token");
+  ExpectError(Get("requests/o311-none.xml"), 404, "o311-none");
+}
+
+TEST_F(Open311Test, ListsFilterByIdCodeStatusAndDatesAndPage) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(Created(Post("json", Body("", i == 4 ? "food.stall" : "env.garbage"))));
+    clock_.Advance(86'400'000);  // a day apart
+  }
+  const std::string food = ids.back();
+  ASSERT_EQ(Call(http::verb::post, "/v1/cases/" + ids[0] + "/transitions", supervisor_,
+                 R"({"action":"cancel","note":"duplicate"})")
+                .status,
+            200);
+  // A grid worker's own report: not an Open311 request.
+  ASSERT_EQ(Call(http::verb::post, "/v1/reports", worker_, ReportBody("native-1")).status, 201);
+
+  const auto listed = [&](const std::string& query) {
+    std::vector<std::string> out;
+    auto r = Get("requests.json?" + query);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    if (r.status != 200) return out;
+    for (auto item : Json(r).get_array()) {
+      out.emplace_back(std::string_view(item["service_request_id"]));
+    }
+    return out;
+  };
+  EXPECT_EQ(listed("").size(), 5u);  // the last 90 days; the native report is not listed
+  EXPECT_EQ(listed("api_key=" + supervisor_).size(), 6u);
+  EXPECT_EQ(listed("service_code=food.stall"), std::vector<std::string>{food});
+  EXPECT_EQ(listed("status=closed"), std::vector<std::string>{ids[0]});  // cancelled is closed
+  EXPECT_EQ(listed("status=open").size(), 4u);
+  EXPECT_EQ(listed("status=open,closed").size(), 5u);
+  EXPECT_EQ(listed("service_request_id=" + ids[1] + "," + ids[2] + ",native-1"),
+            (std::vector<std::string>{ids[1], ids[2]}));
+  // The second and third day (received 2020-03-03 and 03-04, 09:15 +08:00).
+  auto window = listed("start_date=2020-03-03T00:00:00%2B08:00&end_date=2020-03-04T23:59:59Z");
+  EXPECT_EQ(std::set<std::string>(window.begin(), window.end()),
+            (std::set<std::string>{ids[1], ids[2]}));
+  EXPECT_TRUE(listed("end_date=2020-03-01T00:00:00Z").empty());
+  const auto page1 = listed("page_size=2"), page2 = listed("page_size=2&page=2"),
+             page3 = listed("page_size=2&page=3");
+  EXPECT_EQ(page1.size(), 2u);
+  EXPECT_EQ(page2.size(), 2u);
+  EXPECT_EQ(page3.size(), 1u);
+  std::set<std::string> all(page1.begin(), page1.end());
+  all.insert(page2.begin(), page2.end());
+  all.insert(page3.begin(), page3.end());
+  EXPECT_EQ(all.size(), 5u);
+  size_t xml_items = 0;
+  for ([[maybe_unused]] auto r : Xml(Get("requests.xml")).children("request")) ++xml_items;
+  EXPECT_EQ(xml_items, 5u);
+  ExpectError(Get("requests/native-1.json"), 404, "native-1");
+
+  ExpectError(Get("requests.json?start_date=2020-01-01T00:00:00Z&end_date=2020-06-01T00:00:00Z"),
+              400, "90 days");
+  ExpectError(Get("requests.json?start_date=yesterday"), 400, "start_date");
+  ExpectError(Get("requests.xml?status=pending"), 400, "status");
+  ExpectError(Get("requests.json?page_size=0"), 400, "page_size");
+  ExpectError(Get("requests.json?page_size=1001"), 400, "page_size");
+  ExpectError(Get("requests.json?api_key=wg_nope"), 403, "api_key");
+  ExpectError(Get("requests.json?sort=asc"), 400, "unknown parameter sort");
+}
+
+// Open311 in, the native API for the work, Open311 shows it closed with the right dates.
+TEST_F(Open311Test, ARoundTripThroughTheNativeLifecycle) {
+  const std::string id = Created(Post("json", Body()));
+  const auto step = [&](const std::string& token, const std::string& body) {
+    clock_.Advance(3'600'000);
+    auto r = Call(http::verb::post, "/v1/cases/" + id + "/transitions", token, body);
+    EXPECT_EQ(r.status, 200) << body << ": " << r.body;
+  };
+  step(handler_, R"({"action":"accept"})");
+  step(handler_, R"({"action":"resolve","note":"清理完毕"})");
+  step(worker_, R"({"action":"verify","satisfaction":5})");  // the api_key's actor verifies
+  auto native = Json(Call(http::verb::get, "/v1/cases/" + id, supervisor_));
+  ASSERT_EQ(std::string_view(native["status"]), "closed");
+  auto r = Json(Get("requests/" + id + ".json")).at(0);
+  EXPECT_EQ(std::string_view(r["status"]), "closed");
+  EXPECT_EQ(std::string_view(r["status_notes"]), "已办结");
+  EXPECT_EQ(std::string_view(r["updated_datetime"]), std::string_view(native["closed_at"]));
+  EXPECT_EQ(std::string_view(r["requested_datetime"]), std::string_view(native["received_at"]));
+  EXPECT_EQ(std::string_view(r["expected_datetime"]), std::string_view(native["deadline"]));
+  auto request = Xml(Get("requests/" + id + ".xml")).child("request");
+  EXPECT_STREQ(request.child("status").text().get(), "closed");
+  auto metrics = Fetch(http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(wangge_http_requests_total{route="open311",code="200"} 3)"),
+            std::string::npos)
+      << metrics.substr(0, 3000);
+}
+
+}  // namespace
+}  // namespace wangge::ingest
