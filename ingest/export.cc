@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/replay.h"
 #include "ingest/cli_support.h"
+#include "ingest/feed.h"
 
 namespace wangge::ingest {
 namespace {
@@ -43,43 +44,10 @@ bool FromBase64(std::string_view text, std::string& out) {
   return Base64(out) == text;
 }
 
-// One record as a JSON object: readable fields for outside tools, and the record's
-// exact bytes (base64) so that an import reproduces it.
+// One record as a JSON object: readable fields for outside tools (feed.h), and the
+// record's exact bytes (base64) so that an import reproduces it.
 json::object RecordJson(const engine::Record& r, std::string_view payload) {
-  json::object o{{"seq", r.seq.value},
-                 {"at", FormatRfc3339(r.at)},
-                 {"actor", r.actor.id},
-                 {"role", std::string(engine::RoleName(r.actor.role))}};
-  if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
-  if (const auto* rep = std::get_if<engine::Report>(&r.body)) {
-    o["kind"] = "report";
-    o["case_id"] = rep->client_id;
-    o["category"] = rep->category;
-    o["village"] = rep->village;
-    o["grid"] = rep->grid;
-    o["severity"] = rep->severity;
-    o["text"] = rep->text;
-    o["reported_at"] = FormatRfc3339(rep->reported_at);
-    o["office"] = r.routing.office;
-    o["deadline"] = FormatRfc3339(r.routing.deadline);
-    o["rule"] = r.routing.rule_id;
-    o["ruleset"] = r.routing.ruleset_version;
-  } else if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
-    o["kind"] = "transition";
-    o["case_id"] = t->case_id;
-    o["action"] = std::string(engine::ActionName(t->action));
-    if (!t->note.empty()) o["note"] = t->note;
-    if (t->satisfaction) o["satisfaction"] = t->satisfaction;
-    if (!t->to_office.empty()) o["to_office"] = t->to_office;
-    if (t->until) o["until"] = FormatRfc3339(*t->until);
-  } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
-    o["kind"] = "timer";
-    o["case_id"] = f->case_id;
-    o["action"] = std::string(engine::TimerKindName(f->kind));
-  } else {
-    o["kind"] = "rules";
-    o["ruleset"] = std::get<engine::RulesActivation>(r.body).version;
-  }
+  json::object o = RecordFields(r);
   o["payload"] = Base64(payload);
   return o;
 }

@@ -8,7 +8,7 @@ namespace {
 constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
     "healthz", "readyz",      "metrics", "reports", "reports_batch", "case",
     "cases",   "transitions", "rules",   "stats",   "explain",       "audit",
-    "me",      "dashboard",   "open311", "other"};
+    "me",      "dashboard",   "open311", "feed",    "webhooks",      "other"};
 // Every route has a name, in the enum's order.
 static_assert(kRouteNames[static_cast<size_t>(Route::kOther)] == "other");
 
@@ -101,6 +101,10 @@ void HttpMetrics::RenderRequests(std::string& out) const {
   Header(out, "wangge_http_connections_refused_total", "counter",
          "Connections refused because the connection limit was reached.");
   fmt::format_to(it, "wangge_http_connections_refused_total {}\n", refused_.load());
+  Header(out, "wangge_feed_streams", "gauge", "Open event streams (GET /v1/feed).");
+  fmt::format_to(it, "wangge_feed_streams {}\n", feeds_.load());
+  Header(out, "wangge_feed_events_total", "counter", "Records sent on event streams.");
+  fmt::format_to(it, "wangge_feed_events_total {}\n", feed_events_.load());
 }
 
 std::string HttpMetrics::Render(const engine::Engine& engine) const {

@@ -31,9 +31,11 @@ enum class Route : uint8_t {
   kMe,         // GET /v1/me
   kDashboard,  // /, /ui/...
   kOpen311,    // /open311/v2/...
+  kFeed,       // GET /v1/feed
+  kWebhooks,   // /v1/webhooks...
   kOther,      // unknown routes and requests that did not parse
 };
-inline constexpr size_t kRouteCount = 16;
+inline constexpr size_t kRouteCount = 18;
 
 std::string_view RouteName(Route r);
 
@@ -50,6 +52,9 @@ class HttpMetrics {
   void Record(Route route, int code, std::chrono::nanoseconds elapsed);
   void ConnectionOpened() { ++connections_; }
   void ConnectionClosed() { --connections_; }
+  void FeedOpened() { ++feeds_; }
+  void FeedClosed() { --feeds_; }
+  void FeedSent(size_t events) { feed_events_ += events; }
   int64_t connections() const { return connections_.load(); }
   void ConnectionRefused() { ++refused_; }
 
@@ -67,6 +72,8 @@ class HttpMetrics {
   std::array<PerRoute, kRouteCount> routes_;
   std::atomic<int64_t> connections_{0};
   std::atomic<uint64_t> refused_{0};
+  std::atomic<int64_t> feeds_{0};
+  std::atomic<uint64_t> feed_events_{0};
 };
 
 }  // namespace wangge::ingest

@@ -22,6 +22,7 @@
 #include "ingest/cli_support.h"
 #include "ingest/command_json.h"
 #include "ingest/dashboard.h"
+#include "ingest/feed.h"
 #include "ingest/http_metrics.h"
 #include "ingest/open311.h"
 #include "ingest/query_params.h"
@@ -235,7 +236,10 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), server_(server) {
     server_.metrics.ConnectionOpened();
   }
-  ~Session() { server_.metrics.ConnectionClosed(); }
+  ~Session() {
+    if (feed_open_) server_.metrics.FeedClosed();
+    server_.metrics.ConnectionClosed();
+  }
 
   void Start() { Read(); }
 
@@ -334,6 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (path.size() < 2 || at(0) != "v1") return Send(Error(request_, NotFound("no such route")));
     if (at(1) == "me" && path.size() == 2) route_ = Route::kMe;
+    if (at(1) == "feed" && path.size() == 2) route_ = Route::kFeed;
     if (at(1) == "reports" && path.size() == 2) route_ = Route::kReports;
     if (at(1) == "reports:batch" && path.size() == 2) route_ = Route::kBatch;
     if (at(1) == "rules" && path.size() == 2) route_ = Route::kRules;
@@ -378,6 +383,9 @@ class Session : public std::enable_shared_from_this<Session> {
       case Route::kMe:
         if (method != http::verb::get) return MethodNotAllowed("GET");
         return GetMe(*actor);
+      case Route::kFeed:
+        if (method != http::verb::get) return MethodNotAllowed("GET");
+        return GetFeed(*actor, url->params());
       case Route::kTransitions:
         if (method != http::verb::post) return MethodNotAllowed("POST");
         return PostTransition(*actor, path[2]);
@@ -451,6 +459,129 @@ class Session : public std::enable_shared_from_this<Session> {
       res.prepare_payload();
     }
     Send(std::move(res));
+  }
+
+  // ---- GET /v1/feed: Server-Sent Events, or a JSON long-poll (feed.h) ----
+
+  void GetFeed(const engine::Actor& actor, boost::urls::params_view params) {
+    FeedQuery q;
+    if (Status bad = ParseFeedQuery(params, q); !bad.ok()) return Send(Error(request_, bad));
+    if (actor.role == engine::Role::kHandler && !q.filter.office.empty() &&
+        q.filter.office != actor.office) {
+      return Send(Error(request_, PermissionDenied("a handler follows only their own office")));
+    }
+    q.filter.actor = actor;
+    // A reconnecting EventSource names the last event it saw; that wins over `after`.
+    const auto last_id = request_["Last-Event-ID"];
+    if (!last_id.empty()) {
+      uint64_t seq = 0;
+      auto [p, ec] = std::from_chars(last_id.data(), last_id.data() + last_id.size(), seq);
+      if (ec != std::errc() || p != last_id.data() + last_id.size()) {
+        return Send(Error(
+            request_, InvalidArgument("Last-Event-ID must be a sequence number", "Last-Event-ID")));
+      }
+      q.after = seq;
+    }
+    feed_ = std::make_unique<FeedState>(std::move(q), server_.engine.head().seq.value,
+                                        stream_.get_executor());
+    if (request_[http::field::accept].find("text/event-stream") != std::string_view::npos) {
+      return StartEventStream();
+    }
+    feed_->deadline = std::chrono::steady_clock::now() + feed_->query.wait;
+    PollFeed();
+  }
+
+  struct FeedState {
+    FeedState(FeedQuery q, uint64_t head, net::any_io_executor ex)
+        : query(std::move(q)), cursor(query.after.value_or(head)), timer(ex) {}
+    FeedQuery query;
+    uint64_t cursor;  // the last sequence sent or skipped
+    net::steady_timer timer;
+    std::chrono::steady_clock::time_point deadline;   // long-poll
+    std::chrono::steady_clock::time_point last_sent;  // event stream: for heartbeats
+    std::string out;                                  // the bytes being written
+  };
+  static constexpr auto kFeedPoll = std::chrono::milliseconds(100);
+  static constexpr auto kHeartbeat = std::chrono::seconds(15);
+  static constexpr size_t kFeedBatch = 256;
+  static constexpr size_t kFeedExamine = 4096;
+
+  // Long-poll: answers with what is there, or waits (polling the head) until something
+  // is or the wait is over.
+  void PollFeed() {
+    auto batch = ReadFeed(server_.engine, feed_->query.filter, feed_->cursor, feed_->query.limit,
+                          kFeedExamine);
+    if (!batch.ok()) return Send(Error(request_, batch.status()));
+    feed_->cursor = batch->last;
+    const bool caught_up = feed_->cursor >= server_.engine.head().seq.value;
+    if (batch->events.empty() && caught_up && std::chrono::steady_clock::now() < feed_->deadline) {
+      feed_->timer.expires_after(kFeedPoll);
+      return feed_->timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->PollFeed();
+      });
+    }
+    std::string records = "[";
+    for (const auto& e : batch->events) records += (records.size() > 1 ? "," : "") + e.json;
+    records += "]";
+    Response res{http::status::ok, request_.version()};
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(request_.keep_alive());
+    res.body() = "{\"records\":" + records + ",\"next\":" + std::to_string(feed_->cursor) +
+                 ",\"head\":" + std::to_string(server_.engine.head().seq.value) + "}";
+    res.prepare_payload();
+    feed_.reset();
+    Send(std::move(res));
+  }
+
+  // Server-Sent Events: the header, then events as they are read, one batch in flight at
+  // a time; a comment line every 15 s of quiet keeps proxies from closing the stream.
+  // The stream ends when the client goes or the server stops.
+  void StartEventStream() {
+    const uint64_t id = server_.next_request++;
+    server_.metrics.Record(route_, 200, std::chrono::steady_clock::now() - started_);
+    feed_->out =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
+        "X-Request-Id: " +
+        std::to_string(id) + "\r\nServer: wangge\r\n\r\nretry: 2000\n\n";
+    server_.metrics.FeedOpened();
+    feed_open_ = true;
+    WriteFeed();
+  }
+
+  void WriteFeed() {
+    feed_->last_sent = std::chrono::steady_clock::now();
+    stream_.expires_after(server_.options.feed_write_timeout);
+    net::async_write(stream_, net::buffer(feed_->out),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       self->feed_->out.clear();
+                       self->PumpFeed();
+                     });
+  }
+
+  void PumpFeed() {
+    auto batch =
+        ReadFeed(server_.engine, feed_->query.filter, feed_->cursor, kFeedBatch, kFeedExamine);
+    if (!batch.ok()) {
+      spdlog::warn("feed: {}", batch.status().ToString());
+      return Close();
+    }
+    feed_->cursor = batch->last;
+    for (const auto& e : batch->events) {
+      feed_->out += "id: " + std::to_string(e.seq) + "\nevent: record\ndata: " + e.json + "\n\n";
+    }
+    server_.metrics.FeedSent(batch->events.size());
+    if (!feed_->out.empty()) return WriteFeed();
+    if (std::chrono::steady_clock::now() - feed_->last_sent >= kHeartbeat) {
+      feed_->out = ": keepalive\n\n";
+      return WriteFeed();
+    }
+    if (feed_->cursor < server_.engine.head().seq.value) return PumpFeed();  // only skipped
+    feed_->timer.expires_after(kFeedPoll);
+    feed_->timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->PumpFeed();
+    });
   }
 
   // GET /v1/me: who the token belongs to, so a client can tell what it may show.
@@ -1075,7 +1206,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Response> response_;
   CommandDecoder decoder_;
   Route route_ = Route::kOther;
-  std::string actor_id_;  // of the request being answered, for the access log
+  std::string actor_id_;             // of the request being answered, for the access log
+  std::unique_ptr<FeedState> feed_;  // while answering GET /v1/feed
+  bool feed_open_ = false;           // an event stream was started on this connection
   std::chrono::steady_clock::time_point started_;
 };
 

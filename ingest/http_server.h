@@ -42,6 +42,9 @@ struct ServerOptions {
   // The Open311 jurisdiction_id this server answers for (docs/open311.md). A request
   // naming another is 404. Default: "wangge".
   std::string jurisdiction = "wangge";
+  // An event stream (GET /v1/feed) whose client reads nothing for this long is closed;
+  // the client resumes with Last-Event-ID. Default: 120 s.
+  std::chrono::seconds feed_write_timeout{120};
 
   Status Validate() const;
 };

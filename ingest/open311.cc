@@ -85,7 +85,7 @@ struct StringWriter : pugi::xml_writer {
 };
 
 Node Field(std::string name, const std::string& value) {
-  return value.empty() ? Node{std::move(name)} : Node::Text(std::move(name), value);
+  return value.empty() ? Node::Null(std::move(name)) : Node::Text(std::move(name), value);
 }
 
 // A form or query string as decoded pairs ('+' is a space), in order. Only malformed
@@ -260,28 +260,38 @@ std::string StatusNotes(const engine::Case& c, const Catalog& catalog) {
 
 }  // namespace
 
+Node Node::Null(std::string name) {
+  Node n;
+  n.name = std::move(name);
+  return n;
+}
 Node Node::Text(std::string name, std::string value) {
-  Node n{std::move(name), Kind::kText};
+  Node n = Null(std::move(name));
+  n.kind = Kind::kText;
   n.text = std::move(value);
   return n;
 }
 Node Node::Number(std::string name, double value) {
-  Node n{std::move(name), Kind::kNumber};
+  Node n = Null(std::move(name));
+  n.kind = Kind::kNumber;
   n.number = value;
   return n;
 }
 Node Node::Bool(std::string name, bool value) {
-  Node n{std::move(name), Kind::kBool};
+  Node n = Null(std::move(name));
+  n.kind = Kind::kBool;
   n.flag = value;
   return n;
 }
 Node Node::Object(std::string name, std::vector<Node> fields) {
-  Node n{std::move(name), Kind::kObject};
+  Node n = Null(std::move(name));
+  n.kind = Kind::kObject;
   n.children = std::move(fields);
   return n;
 }
 Node Node::List(std::string name, std::vector<Node> items) {
-  Node n{std::move(name), Kind::kList};
+  Node n = Null(std::move(name));
+  n.kind = Kind::kList;
   n.children = std::move(items);
   return n;
 }
@@ -589,16 +599,16 @@ Node RequestNode(const engine::Case& c, const Catalog& catalog) {
                          Node::Text("service_code", r.category),
                          Field("description", r.text),
                          Node::Text("agency_responsible", catalog.OfficeName(c.office)),
-                         Node{"service_notice"},
+                         Node::Null("service_notice"),
                          Node::Text("requested_datetime", FormatRfc3339(c.received_at)),
                          Node::Text("updated_datetime", FormatRfc3339(c.updated_at)),
                          Node::Text("expected_datetime", FormatRfc3339(c.deadline)),
                          Field("address", r.address),
                          Field("address_id", r.address_id),
-                         Node{"zipcode"}};
+                         Node::Null("zipcode")};
   const bool located = r.lat != 0 || r.lon != 0;
-  f.push_back(located ? Node::Number("lat", r.lat) : Node{"lat"});
-  f.push_back(located ? Node::Number("long", r.lon) : Node{"long"});
+  f.push_back(located ? Node::Number("lat", r.lat) : Node::Null("lat"));
+  f.push_back(located ? Node::Number("long", r.lon) : Node::Null("long"));
   f.push_back(Field("media_url", r.media_url));
   return Node::Object("request", std::move(f));
 }
@@ -610,7 +620,7 @@ Node Requests(std::vector<Node> requests) {
 Node Posted(const std::string& id, const std::string& notice) {
   return Requests(
       {Node::Object("request", {Node::Text("service_request_id", id),
-                                Node::Text("service_notice", notice), Node{"account_id"}})});
+                                Node::Text("service_notice", notice), Node::Null("account_id")})});
 }
 
 Node Token(const std::string& id) {

@@ -29,6 +29,7 @@ struct Node {
   bool flag = false;
   std::vector<Node> children;
 
+  static Node Null(std::string name);
   static Node Text(std::string name, std::string value);
   static Node Number(std::string name, double value);
   static Node Bool(std::string name, bool value);

@@ -1,0 +1,164 @@
+#include "ingest/feed.h"
+
+#include <charconv>
+
+#include "engine/codec.h"
+#include "ingest/query_params.h"
+
+namespace wangge::ingest {
+namespace {
+
+namespace json = boost::json;
+
+const std::set<std::string> kKinds = {"report", "transition", "timer", "rules"};
+
+std::string_view KindOf(const engine::Record& r) {
+  if (std::holds_alternative<engine::Report>(r.body)) return "report";
+  if (std::holds_alternative<engine::Transition>(r.body)) return "transition";
+  if (std::holds_alternative<engine::TimerFired>(r.body)) return "timer";
+  return "rules";
+}
+
+std::string CaseIdOf(const engine::Record& r) {
+  if (const auto* rep = std::get_if<engine::Report>(&r.body)) return rep->client_id;
+  if (const auto* t = std::get_if<engine::Transition>(&r.body)) return t->case_id;
+  if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) return f->case_id;
+  return "";
+}
+
+bool SeesEverything(const engine::Actor& a) {
+  return a.role == engine::Role::kSupervisor || a.role == engine::Role::kAuditor ||
+         a.role == engine::Role::kAdmin;
+}
+
+Result<bool> Visible(const engine::Engine& engine, const FeedFilter& f, const engine::Record& r) {
+  if (!f.kinds.empty() && !f.kinds.contains(std::string(KindOf(r)))) return false;
+  const std::string id = CaseIdOf(r);
+  if (id.empty()) {  // a ruleset activation belongs to no case
+    return f.office.empty() && f.village.empty() && (!f.actor || SeesEverything(*f.actor));
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto c, engine.GetCase(id));
+  if (!c) return false;
+  if (!f.office.empty() && c->office != f.office) return false;
+  if (!f.village.empty() && c->report.village != f.village) return false;
+  if (f.actor && f.actor->role == engine::Role::kWorker) return c->reporter.id == f.actor->id;
+  if (f.actor && f.actor->role == engine::Role::kHandler) return c->office == f.actor->office;
+  return true;
+}
+
+}  // namespace
+
+json::object RecordFields(const engine::Record& r) {
+  json::object o{{"seq", r.seq.value},
+                 {"at", FormatRfc3339(r.at)},
+                 {"actor", r.actor.id},
+                 {"role", std::string(engine::RoleName(r.actor.role))},
+                 {"kind", std::string(KindOf(r))}};
+  if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
+  if (const auto* rep = std::get_if<engine::Report>(&r.body)) {
+    o["case_id"] = rep->client_id;
+    o["category"] = rep->category;
+    o["village"] = rep->village;
+    o["grid"] = rep->grid;
+    o["severity"] = rep->severity;
+    o["text"] = rep->text;
+    o["reported_at"] = FormatRfc3339(rep->reported_at);
+    o["office"] = r.routing.office;
+    o["deadline"] = FormatRfc3339(r.routing.deadline);
+    o["rule"] = r.routing.rule_id;
+    o["ruleset"] = r.routing.ruleset_version;
+    if (!rep->channel.empty()) o["channel"] = rep->channel;
+  } else if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
+    o["case_id"] = t->case_id;
+    o["action"] = std::string(engine::ActionName(t->action));
+    if (!t->note.empty()) o["note"] = t->note;
+    if (t->satisfaction) o["satisfaction"] = t->satisfaction;
+    if (!t->to_office.empty()) o["to_office"] = t->to_office;
+    if (t->until) o["until"] = FormatRfc3339(*t->until);
+  } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
+    o["case_id"] = f->case_id;
+    o["action"] = std::string(engine::TimerKindName(f->kind));
+    json::array notified;
+    for (const auto& office : f->notified) notified.push_back(json::string(office));
+    o["notified"] = std::move(notified);
+  } else {
+    o["ruleset"] = std::get<engine::RulesActivation>(r.body).version;
+  }
+  return o;
+}
+
+Status ParseFeedQuery(boost::urls::params_view params, FeedQuery& q) {
+  const auto number = [](const std::string& v, const std::string& key, uint64_t hi,
+                         uint64_t& out) -> Status {
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || p != v.data() + v.size() || out > hi) {
+      return InvalidArgument(key + " must be a whole number up to " + std::to_string(hi), key);
+    }
+    return Status::Ok();
+  };
+  return ForEachParam(params, [&](const std::string& key, const std::string& value) -> Status {
+    uint64_t n = 0;
+    if (key == "after") {
+      WANGGE_RETURN_IF_ERROR(number(value, key, UINT64_MAX, n));
+      q.after = n;
+    } else if (key == "limit") {
+      WANGGE_RETURN_IF_ERROR(number(value, key, kMaxFeedLimit, n));
+      if (n == 0) return InvalidArgument("limit must be 1-1000", key);
+      q.limit = n;
+    } else if (key == "wait") {
+      const std::string digits = value.ends_with("s") ? value.substr(0, value.size() - 1) : value;
+      if (!number(digits, key, static_cast<uint64_t>(kMaxFeedWait.count()), n).ok()) {
+        return InvalidArgument("wait must be 0s-60s", key);
+      }
+      q.wait = std::chrono::seconds(n);
+    } else if (key == "office") {
+      q.filter.office = value;
+    } else if (key == "village") {
+      q.filter.village = value;
+    } else if (key == "kinds") {
+      size_t from = 0;
+      while (from <= value.size()) {
+        const size_t comma = std::min(value.find(',', from), value.size());
+        const std::string kind = value.substr(from, comma - from);
+        if (!kKinds.contains(kind)) {
+          return InvalidArgument("kinds takes report, transition, timer and rules", key);
+        }
+        q.filter.kinds.insert(kind);
+        from = comma + 1;
+      }
+    } else {
+      return InvalidArgument("unknown query parameter '" + key + "'", key);
+    }
+    return Status::Ok();
+  });
+}
+
+Result<FeedBatch> ReadFeed(const engine::Engine& engine, const FeedFilter& filter, uint64_t after,
+                           size_t max_events, size_t max_examined) {
+  FeedBatch batch;
+  batch.last = after;
+  const uint64_t head = engine.head().seq.value;
+  if (after >= head) return batch;
+  const uint64_t to = after + std::min<uint64_t>(max_examined, head - after);
+  Status inner = Status::Ok();
+  WANGGE_RETURN_IF_ERROR(
+      engine.log().Scan(Seq{after + 1}, Seq{to}, [&](Seq seq, std::string_view payload) {
+        auto record = engine::DecodeRecord(seq, payload);
+        if (!record.ok()) {
+          inner = record.status();
+          return false;
+        }
+        auto visible = Visible(engine, filter, *record);
+        if (!visible.ok()) {
+          inner = visible.status();
+          return false;
+        }
+        batch.last = seq.value;
+        if (*visible) batch.events.push_back({seq.value, json::serialize(RecordFields(*record))});
+        return batch.events.size() < max_events;
+      }));
+  WANGGE_RETURN_IF_ERROR(inner);
+  return batch;
+}
+
+}  // namespace wangge::ingest
