@@ -381,7 +381,10 @@ Result<StateDigest> DigestState(const storage::Store& store) {
     const auto f = static_cast<storage::Family>(i);
     WANGGE_RETURN_IF_ERROR(store.Scan(f, "", "", [&](std::string_view k, std::string_view v) {
       if (f == storage::Family::kStats && v.empty()) return true;
-      if (f == storage::Family::kMeta && k == storage::kFormatKey) return true;
+      if (f == storage::Family::kMeta &&
+          (k == storage::kFormatKey || k.starts_with(storage::kOutsideStatePrefix))) {
+        return true;
+      }
       std::string frame;
       PutU32(frame, static_cast<uint32_t>(k.size()));
       PutU32(frame, static_cast<uint32_t>(v.size()));

@@ -105,6 +105,9 @@ void HttpMetrics::RenderRequests(std::string& out) const {
   fmt::format_to(it, "wangge_feed_streams {}\n", feeds_.load());
   Header(out, "wangge_feed_events_total", "counter", "Records sent on event streams.");
   fmt::format_to(it, "wangge_feed_events_total {}\n", feed_events_.load());
+  Header(out, "wangge_feed_buffered_bytes", "gauge",
+         "Bytes held for event streams while their writes are in flight.");
+  fmt::format_to(it, "wangge_feed_buffered_bytes {}\n", feed_buffered_.load());
 }
 
 std::string HttpMetrics::Render(const engine::Engine& engine) const {

@@ -55,6 +55,8 @@ class HttpMetrics {
   void FeedOpened() { ++feeds_; }
   void FeedClosed() { --feeds_; }
   void FeedSent(size_t events) { feed_events_ += events; }
+  // Bytes event streams hold while their writes are in flight: one batch each.
+  void FeedBuffered(int64_t delta) { feed_buffered_ += delta; }
   int64_t connections() const { return connections_.load(); }
   void ConnectionRefused() { ++refused_; }
 
@@ -74,6 +76,7 @@ class HttpMetrics {
   std::atomic<uint64_t> refused_{0};
   std::atomic<int64_t> feeds_{0};
   std::atomic<uint64_t> feed_events_{0};
+  std::atomic<int64_t> feed_buffered_{0};
 };
 
 }  // namespace wangge::ingest

@@ -221,6 +221,7 @@ struct HttpServer::Impl {
   std::mutex catalog_mu;
   uint64_t catalog_seq = 0;
   std::shared_ptr<const open311::Catalog> catalog;
+  std::unique_ptr<Webhooks> webhooks;
 
   void Accept();
   Result<std::shared_ptr<const open311::Catalog>> Catalog();
@@ -339,6 +340,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (path.size() < 2 || at(0) != "v1") return Send(Error(request_, NotFound("no such route")));
     if (at(1) == "me" && path.size() == 2) route_ = Route::kMe;
     if (at(1) == "feed" && path.size() == 2) route_ = Route::kFeed;
+    if (at(1) == "webhooks" && (path.size() == 2 || (path.size() == 3 && !path[2].empty()) ||
+                                (path.size() == 4 && at(3) == "resume"))) {
+      route_ = Route::kWebhooks;
+    }
     if (at(1) == "reports" && path.size() == 2) route_ = Route::kReports;
     if (at(1) == "reports:batch" && path.size() == 2) route_ = Route::kBatch;
     if (at(1) == "rules" && path.size() == 2) route_ = Route::kRules;
@@ -386,6 +391,8 @@ class Session : public std::enable_shared_from_this<Session> {
       case Route::kFeed:
         if (method != http::verb::get) return MethodNotAllowed("GET");
         return GetFeed(*actor, url->params());
+      case Route::kWebhooks:
+        return HandleWebhooks(*actor, path);
       case Route::kTransitions:
         if (method != http::verb::post) return MethodNotAllowed("POST");
         return PostTransition(*actor, path[2]);
@@ -421,7 +428,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Response res{http::status::ok, request_.version()};
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.keep_alive(request_.keep_alive());
-    res.body() = server_.metrics.Render(server_.engine);
+    res.body() = server_.metrics.Render(server_.engine) + WebhookMetrics();
     res.prepare_payload();
     Send(std::move(res));
   }
@@ -502,7 +509,6 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string out;                                  // the bytes being written
   };
   static constexpr auto kFeedPoll = std::chrono::milliseconds(100);
-  static constexpr auto kHeartbeat = std::chrono::seconds(15);
   static constexpr size_t kFeedBatch = 256;
   static constexpr size_t kFeedExamine = 4096;
 
@@ -551,13 +557,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void WriteFeed() {
     feed_->last_sent = std::chrono::steady_clock::now();
+    server_.metrics.FeedBuffered(static_cast<int64_t>(feed_->out.size()));
     stream_.expires_after(server_.options.feed_write_timeout);
-    net::async_write(stream_, net::buffer(feed_->out),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec) return self->Close();
-                       self->feed_->out.clear();
-                       self->PumpFeed();
-                     });
+    net::async_write(
+        stream_, net::buffer(feed_->out),
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->server_.metrics.FeedBuffered(-static_cast<int64_t>(self->feed_->out.size()));
+          if (ec) return self->Close();
+          self->feed_->out.clear();
+          self->PumpFeed();
+        });
   }
 
   void PumpFeed() {
@@ -573,7 +582,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_.metrics.FeedSent(batch->events.size());
     if (!feed_->out.empty()) return WriteFeed();
-    if (std::chrono::steady_clock::now() - feed_->last_sent >= kHeartbeat) {
+    if (std::chrono::steady_clock::now() - feed_->last_sent >= server_.options.feed_heartbeat) {
       feed_->out = ": keepalive\n\n";
       return WriteFeed();
     }
@@ -584,11 +593,113 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // ---- /v1/webhooks (webhooks.h) ----
+
+  static json::object WebhookJson(const Webhook& w) {
+    json::object o{{"office", w.office},        {"url", w.url},
+                   {"delivered", w.delivered},  {"deliveries", w.deliveries},
+                   {"failures", w.failures},    {"paused", w.paused},
+                   {"last_error", w.last_error}};
+    o["next_attempt"] =
+        w.next_attempt ? json::value(FormatRfc3339(TimeMs{w.next_attempt})) : json::value(nullptr);
+    return o;  // never the secret
+  }
+
+  // GET /v1/webhooks lists; PUT and DELETE /v1/webhooks/{office} register and remove;
+  // POST /v1/webhooks/{office}/resume resumes a paused one. Admins for any office, a
+  // handler for their own; supervisors and auditors may list.
+  void HandleWebhooks(const engine::Actor& actor, const std::vector<std::string>& path) {
+    Webhooks& hooks = *server_.webhooks;
+    const auto method = request_.method();
+    if (path.size() == 2) {
+      if (method != http::verb::get) return MethodNotAllowed("GET");
+      if (actor.role == engine::Role::kWorker) {
+        return Send(Error(request_, PermissionDenied("workers have no webhooks")));
+      }
+      json::array list;
+      for (const auto& w : hooks.List()) {
+        if (actor.role != engine::Role::kHandler || w.office == actor.office) {
+          list.push_back(WebhookJson(w));
+        }
+      }
+      return Send(Json(request_, http::status::ok, json::object{{"webhooks", std::move(list)}}));
+    }
+    const std::string& office = path[2];
+    const bool may = actor.role == engine::Role::kAdmin ||
+                     (actor.role == engine::Role::kHandler && actor.office == office);
+    if (!may) {
+      return Send(Error(request_, PermissionDenied("only an admin or the office's handlers "
+                                                   "manage its webhook")));
+    }
+    if (path.size() == 4) {
+      if (method != http::verb::post) return MethodNotAllowed("POST");
+      auto w = hooks.Resume(office);
+      if (!w.ok()) return Send(Error(request_, w.status()));
+      return Send(Json(request_, http::status::ok, WebhookJson(*w)));
+    }
+    if (method == http::verb::delete_) {
+      if (Status s = hooks.Remove(office); !s.ok()) return Send(Error(request_, s));
+      return Send(Json(request_, http::status::ok, json::object{{"removed", office}}));
+    }
+    if (method != http::verb::put) return MethodNotAllowed("PUT, DELETE");
+    if (!server_.engine.active_rules()->FindOffice(office)) {
+      return Send(Error(request_, NotFound("no office " + office + " in the active ruleset")));
+    }
+    std::string url, secret;
+    if (Status s = ParseWebhookBody(request_.body(), url, secret); !s.ok()) {
+      return Send(Error(request_, s));
+    }
+    auto w = hooks.Put(office, url, secret);
+    if (!w.ok()) return Send(Error(request_, w.status()));
+    Send(Json(request_, http::status::ok, WebhookJson(*w)));
+  }
+
+  // {"url": "http://…", "secret": "…"}, nothing else.
+  static Status ParseWebhookBody(const std::string& body, std::string& url, std::string& secret) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (parser.parse(body).get_object().get(o)) {
+      return InvalidArgument("the body must be a JSON object {\"url\", \"secret\"}");
+    }
+    for (auto [key, value] : o) {
+      std::string_view text;
+      if (key != "url" && key != "secret") {
+        return InvalidArgument("unknown field " + std::string(key), std::string(key));
+      }
+      if (value.get_string().get(text)) {
+        return InvalidArgument(std::string(key) + " must be a string", std::string(key));
+      }
+      (key == "url" ? url : secret) = std::string(text);
+    }
+    if (url.empty()) return InvalidArgument("url is required", "url");
+    if (secret.empty()) return InvalidArgument("secret is required", "secret");
+    return Status::Ok();
+  }
+
   // GET /v1/me: who the token belongs to, so a client can tell what it may show.
   void GetMe(const engine::Actor& actor) {
     json::object body{{"actor", actor.id}, {"role", std::string(engine::RoleName(actor.role))}};
     if (!actor.office.empty()) body["office"] = actor.office;
     Send(Json(request_, http::status::ok, body));
+  }
+
+  std::string WebhookMetrics() const {
+    std::string out =
+        "# HELP wangge_webhook_delivered_seq The last sequence delivered to the office's "
+        "webhook.\n# TYPE wangge_webhook_delivered_seq gauge\n";
+    std::string failures =
+        "# HELP wangge_webhook_failures Failed deliveries in a row.\n"
+        "# TYPE wangge_webhook_failures gauge\n";
+    std::string paused =
+        "# HELP wangge_webhook_paused 1 when the webhook is paused after repeated failures.\n"
+        "# TYPE wangge_webhook_paused gauge\n";
+    for (const auto& w : server_.webhooks->List()) {
+      const std::string label = "{office=\"" + w.office + "\"} ";
+      out += "wangge_webhook_delivered_seq" + label + std::to_string(w.delivered) + "\n";
+      failures += "wangge_webhook_failures" + label + std::to_string(w.failures) + "\n";
+      paused += "wangge_webhook_paused" + label + (w.paused ? "1" : "0") + "\n";
+    }
+    return out + failures + paused;
   }
 
   static Status CaseIdInPath(std::string_view id) {
@@ -1275,6 +1386,9 @@ Status HttpServer::Start() {
     return Unavailable("cannot listen on " + impl_->options.host + ":" +
                        std::to_string(impl_->options.port) + ": " + ec.message());
   }
+  impl_->webhooks =
+      std::make_unique<Webhooks>(impl_->engine, impl_->clock, impl_->options.webhooks);
+  WANGGE_RETURN_IF_ERROR(impl_->webhooks->Start());
   impl_->Accept();
   impl_->running = true;
   for (int i = 0; i < impl_->options.threads; ++i) {
@@ -1301,6 +1415,7 @@ void HttpServer::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  impl_->webhooks->Stop();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();

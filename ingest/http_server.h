@@ -12,6 +12,7 @@
 #include "engine/core/time.h"
 #include "engine/engine.h"
 #include "ingest/tokens.h"
+#include "ingest/webhooks.h"
 
 namespace wangge::ingest {
 
@@ -45,6 +46,10 @@ struct ServerOptions {
   // An event stream (GET /v1/feed) whose client reads nothing for this long is closed;
   // the client resumes with Last-Event-ID. Default: 120 s.
   std::chrono::seconds feed_write_timeout{120};
+  // A quiet event stream gets a comment line this often. Default: 15 s.
+  std::chrono::milliseconds feed_heartbeat{15'000};
+  // Delivery of webhooks (webhooks.h): timeouts, backoff and when to pause.
+  WebhookOptions webhooks;
 
   Status Validate() const;
 };

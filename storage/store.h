@@ -37,6 +37,9 @@ std::string_view FamilyName(Family f);
 inline constexpr uint32_t kFormatVersion = 5;
 // The meta key that holds it (u32 BE).
 inline constexpr std::string_view kFormatKey = "format_version";
+// Meta keys under this prefix hold state that is not derived from the log (webhook
+// registrations and their delivery state): state digests and replays leave them out.
+inline constexpr std::string_view kOutsideStatePrefix = "outside/";
 
 struct StoreOptions {
   // Data directory. Required.
