@@ -20,7 +20,7 @@ const LABELS = {
     priority: '优先级', closed_at: '办结时间', seq: '序号', at: '时间', actor: '办理人',
     role: '角色', action: '动作', note: '说明', matches_record: '与记录一致', yes: '是', no: '否',
     table: '规则表', row: '行', matched: '命中', reason: '原因', escalation: '督办链',
-    more_pages: '（结果已截断）', age: '账龄', text: '描述', channel: '来源',
+    more_pages: '（结果已截断）', age: '账龄', text: '描述', channel: '来源', updated: '已实时更新',
   },
   en: {
     title: 'Grid case closure dashboard', logout: 'Log out', login_title: 'Log in', login: 'Log in',
@@ -43,7 +43,7 @@ const LABELS = {
     at: 'At', actor: 'Actor', role: 'Role', action: 'Action', note: 'Note',
     matches_record: 'Matches the record', yes: 'yes', no: 'no', table: 'Table', row: 'Row',
     matched: 'Matched', reason: 'Reason', escalation: 'Escalation', more_pages: '(truncated)', age: 'Age',
-    text: 'Description', channel: 'Channel',
+    text: 'Description', channel: 'Channel', updated: 'Updated live at',
   },
 };
 

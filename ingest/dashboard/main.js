@@ -6,7 +6,7 @@ import * as view from './views.js';
 
 const ROLES = new Set(['supervisor', 'auditor', 'admin']);
 const SCOPES = ['office', 'village', 'category'];  // the stats API takes one at a time
-const state = { me: null, names: null, generation: 0 };
+const state = { me: null, names: null, generation: 0, live: false };
 const $ = (id) => document.getElementById(id);
 
 function params() { return new URLSearchParams(location.search); }
@@ -123,6 +123,28 @@ async function showDashboard(generation) {
   view.heat(grids.rows);
   view.overdueList(overdue, state.names, Date.parse(headline.as_of), (id) => urlWith({ case: id }));
   document.body.dataset.state = 'ready';
+  if (!state.live) follow(generation);
+}
+
+// Live updates: a long-poll of GET /v1/feed; any new record the caller may see redraws the
+// view. It ends when the view changes (a newer generation) or on an error.
+async function follow(generation) {
+  state.live = true;
+  try {
+    let { next } = await api.get('/v1/feed');
+    while (generation === state.generation && api.token()) {
+      const body = await api.get('/v1/feed', { after: next, wait: '30s', limit: 1000 });
+      if (generation !== state.generation) break;
+      next = body.next;
+      if (body.records.length > 0) {
+        $('live').textContent = `${t('updated')} ${new Date().toLocaleTimeString()}`;
+        await showDashboard(generation);
+        document.body.dataset.updates = String(Number(document.body.dataset.updates ?? 0) + 1);
+      }
+    }
+  } catch { /* the next view starts its own */ }
+  state.live = false;
+  if (generation !== state.generation && !$('dashboard').hidden) follow(state.generation);
 }
 
 async function showCase(id, generation) {

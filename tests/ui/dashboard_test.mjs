@@ -192,6 +192,22 @@ try {
     assert.deepEqual(again, [...again].sort((a, b) => a - b), 'a second click: lowest first');
   });
 
+  await step('a new report appears without a reload (the change feed)', async () => {
+    const before = Number(await page.getAttribute('[data-testid=tile-reports]', 'data-value'));
+    const updates = await page.evaluate(() => Number(document.body.dataset.updates ?? 0));
+    const res = await fetch(`${base}/v1/reports`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens.worker}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_id: 'ui-live-1', category: 'env.garbage', village: 'V07', grid: 'V07-G1',
+                             severity: 2, text: '河道漂浮垃圾', reported_at: new Date().toISOString() }),
+    });
+    assert.equal(res.status, 201);
+    await page.waitForFunction((n) => Number(document.body.dataset.updates ?? 0) > n, updates, { timeout: 10_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=tile-reports]').dataset.value) === n + 1,
+                               before, { timeout: 10_000 });
+    assert.match(await page.textContent('#live'), /已实时更新/);
+  });
+
   await step('the backlog, grid heat-list and overdue list equal the API', async () => {
     const grids = (await api('/v1/stats', { group_by: 'grid' })).rows.filter((r) => r.open > 0);
     const heat = await page.$$eval('#heat li', (lis) => lis.map((li) => [li.dataset.key, Number(li.dataset.open)]));
