@@ -1,5 +1,5 @@
 // libFuzzer target: request targets with query strings, as GET /v1/cases and
-// GET /v1/stats read them. Parsing must never crash, and what it accepts must be in
+// GET /v1/stats and GET /v1/feed read them. Parsing must never crash, and what it accepts must be in
 // range: a page size of 1-500, windows (of a list or of stats) that are not inverted.
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +7,7 @@
 
 #include <boost/url.hpp>
 
+#include "ingest/feed.h"
 #include "ingest/query_params.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -18,6 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ingest::ParseListQuery(url->params(), list).ok()) {
     if (list.limit < 1 || list.limit > ingest::kMaxListLimit) std::abort();
     if (list.from_day && list.to_day && *list.from_day > *list.to_day) std::abort();
+  }
+  ingest::FeedQuery feed;
+  if (ingest::ParseFeedQuery(url->params(), feed).ok()) {
+    if (feed.limit < 1 || feed.limit > ingest::kMaxFeedLimit || feed.wait > ingest::kMaxFeedWait) {
+      std::abort();
+    }
   }
   ingest::StatsParams params;
   if (ingest::ParseStatsParams(url->params(), params).ok()) {
