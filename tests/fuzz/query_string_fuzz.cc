@@ -1,6 +1,7 @@
-// libFuzzer target: request targets with query strings, as GET /v1/cases and
-// GET /v1/stats and GET /v1/feed read them. Parsing must never crash, and what it accepts must be in
-// range: a page size of 1-500, windows (of a list or of stats) that are not inverted.
+// libFuzzer target: request targets with query strings, as GET /v1/cases, GET /v1/stats
+// and GET /v1/feed read them. Parsing must never crash, and what it accepts must be in
+// range: a page size of 1-500, windows (of a list or of stats) that are not inverted, a
+// feed limit of 1-1000 and a wait of at most 60 s.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
