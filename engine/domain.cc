@@ -59,13 +59,6 @@ constexpr size_t kMaxIdBytes = 128;
 constexpr size_t kMaxTextChars = 4000;
 constexpr size_t kMaxUrlBytes = 2048;
 
-// Characters (code points) of UTF-8 text: the bytes that do not continue a sequence.
-size_t CharCount(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 Status CheckOptionalText(std::string_view value, size_t max_bytes, const char* field) {
   if (value.size() > max_bytes) {
     return InvalidArgument(
@@ -105,6 +98,12 @@ std::optional<CaseStatus> StatusFromName(std::string_view n) { return FromName(k
 std::optional<Action> ActionFromName(std::string_view n) { return FromName(kActions, n); }
 
 Status ValidateCaseId(std::string_view id) { return CheckId(id, "case_id"); }
+
+size_t CharCount(std::string_view utf8) {
+  size_t n = 0;
+  for (char c : utf8) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
 
 Status ValidateReport(const Report& r) {
   WANGGE_RETURN_IF_ERROR(CheckId(r.client_id, "client_id"));

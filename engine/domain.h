@@ -87,6 +87,8 @@ struct Report {
 
 // Checks ranges and required fields. kInvalidArgument naming the field.
 Status ValidateReport(const Report& r);
+// Characters (code points) of UTF-8 text: the bytes that do not continue a sequence.
+size_t CharCount(std::string_view utf8);
 // What ValidateReport asks of a client_id (1-128 bytes, no control characters), for an
 // id that names a case from elsewhere (a URL path). kInvalidArgument naming "case_id".
 Status ValidateCaseId(std::string_view id);

@@ -10,10 +10,10 @@
 
 #include <boost/json.hpp>
 #include <boost/url.hpp>
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include "ingest/query_params.h"
+#include "storage/sha256.h"
 
 namespace wangge::ingest::open311 {
 namespace {
@@ -146,14 +146,8 @@ Result<double> Coordinate(const std::string& text, const char* name, double limi
   return v;
 }
 
-size_t CharCount(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 Status CheckLength(const std::string& value, size_t max_chars, const std::string& name) {
-  if (CharCount(value) > max_chars) {
+  if (engine::CharCount(value) > max_chars) {
     return InvalidArgument(name + " is longer than " + std::to_string(max_chars) + " characters",
                            name);
   }
@@ -496,8 +490,6 @@ Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedR
 }
 
 std::string RequestId(const std::string& actor, std::string_view idempotency_key) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
   std::string input;
   if (idempotency_key.empty()) {
     std::random_device rd;
@@ -505,14 +497,8 @@ std::string RequestId(const std::string& actor, std::string_view idempotency_key
   } else {
     input = actor + "\n" + std::string(idempotency_key);
   }
-  EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string id(kIdPrefix);
-  for (unsigned i = 0; i < 16; ++i) {
-    id += hex[digest[i] >> 4];
-    id += hex[digest[i] & 15];
-  }
-  return id;
+  storage::Sha256 sha;
+  return std::string(kIdPrefix) + storage::HexOf(sha.Of(input, "")).substr(0, 32);
 }
 
 Status ParseQuery(std::string_view query, TimeMs now, Query& q) {

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ingest/feed.h"
+#include "storage/sha256.h"
 #include "storage/store.h"
 
 namespace wangge::ingest {
@@ -222,17 +223,11 @@ std::vector<Webhook> Webhooks::List() const {
 std::string Webhooks::Sign(const std::string& secret, const std::string& timestamp,
                            const std::string& body) {
   const std::string message = timestamp + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
+  storage::Hash mac{};
   unsigned len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out = "sha256=";
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
-  }
-  return out;
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &len);
+  return "sha256=" + storage::HexOf(mac);
 }
 
 Status Webhooks::Persist(const Webhook& w) {

@@ -62,15 +62,7 @@ class FeedTest : public testing::HttpServerFixture {
   }
   uint64_t Head() { return engine_->head().seq.value; }
   void RestartEngineAndServer() {
-    server_->Stop();
-    engine_->Stop();
-    server_.reset();
-    engine_.reset();
-    engine::EngineOptions o;
-    o.store.path = dir_.Sub("data");
-    auto e = engine::Engine::Open(o, clock_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
+    ReopenEngine();
     StartServer(options_);
   }
   double Metric(const std::string& name) {

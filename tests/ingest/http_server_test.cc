@@ -486,17 +486,10 @@ TEST_F(HttpServerTest, InvalidUtf8IsRefusedAndWritesNothing) {
 }
 
 TEST_F(HttpServerTest, AFullSequencerQueueAnswers503WithRetryAfterAndLosesNothing) {
-  server_->Stop();
-  engine_->Stop();
-  server_.reset();
-  engine_.reset();
   engine::EngineOptions o;
-  o.store.path = dir_.Sub("data");
   o.sequencer.max_batch = 1;
   o.sequencer.max_queue = 1;
-  auto e = engine::Engine::Open(o, clock_);
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  engine_ = std::move(e).value();
+  ReopenEngine(o);
   ServerOptions so;
   so.port = 0;
   so.threads = 4;

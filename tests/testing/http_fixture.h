@@ -76,28 +76,30 @@ class HttpServerFixture : public ::testing::Test {
     server_.reset();
   }
 
+  // A request with the bearer `token` (none when empty) and `body`.
   Reply Call(http::verb method, const std::string& target, const std::string& token,
              const std::string& body = {}) {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    boost::beast::error_code ec;
-    // The server may answer (413) and close before the whole body is sent: the write
-    // then fails, and the answer is still there to read.
-    http::write(socket, req, ec);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(socket, buffer, res, ec);
-    return Reply{ec ? -1 : static_cast<int>(res.result_int()), res.body(),
-                 std::string(res[http::field::content_type]), res.base()};
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return Fetch(method, target, headers, body);
   }
 
-  // A request with `headers` added, no credential; HEAD reads no body.
+  // Stops the server and the engine, then opens the engine again on the same directory
+  // with `o`'s other settings. The caller starts a server.
+  void ReopenEngine(engine::EngineOptions o = {}) {
+    server_->Stop();
+    engine_->Stop();
+    server_.reset();
+    engine_.reset();
+    o.store.path = dir_.Sub("data");
+    auto e = engine::Engine::Open(o, clock_);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    engine_ = std::move(e).value();
+  }
+
+  // A request with `headers` added; HEAD reads no body. The server may answer (413) and
+  // close before the whole body is sent: the write then fails, and the answer is still
+  // there to read.
   Reply Fetch(http::verb method, const std::string& target,
               const std::vector<std::pair<std::string, std::string>>& headers = {},
               const std::string& body = {}) {
