@@ -127,24 +127,28 @@ async function showDashboard(generation) {
 }
 
 // Live updates: a long-poll of GET /v1/feed; any new record the caller may see redraws the
-// view. It ends when the view changes (a newer generation) or on an error.
+// view. It hands over to the newest view when the view changes; after an error (the
+// server restarting, say) it tries again every 5 s, resuming after the last record seen.
 async function follow(generation) {
   state.live = true;
-  try {
-    let { next } = await api.get('/v1/feed');
-    while (generation === state.generation && api.token()) {
+  let next = null;
+  while (api.token() && !$('dashboard').hidden) {
+    try {
+      next ??= (await api.get('/v1/feed')).next;
       const body = await api.get('/v1/feed', { after: next, wait: '30s', limit: 1000 });
-      if (generation !== state.generation) break;
       next = body.next;
-      if (body.records.length > 0) {
+      if (generation !== state.generation) generation = state.generation;
+      else if (body.records.length > 0) {
         $('live').textContent = `${t('updated')} ${new Date().toLocaleTimeString()}`;
         await showDashboard(generation);
         document.body.dataset.updates = String(Number(document.body.dataset.updates ?? 0) + 1);
       }
+    } catch (e) {
+      if (e.status === 401) break;  // the next view asks for a token
+      await new Promise((resolve) => setTimeout(resolve, 5000));
     }
-  } catch { /* the next view starts its own */ }
+  }
   state.live = false;
-  if (generation !== state.generation && !$('dashboard').hidden) follow(state.generation);
 }
 
 async function showCase(id, generation) {
