@@ -1068,11 +1068,10 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(std::move(res));
   }
 
-  // An error as the spec's error list, with the HTTP status as its code.
+  // An error as the spec's error list, with the HTTP status as its code. (A bad api_key
+  // is kPermissionDenied, so the spec's 403.)
   void Open311Error(open311::Format format, const Status& s) {
-    http::status status = HttpStatusOf(s.code());
-    if (s.code() == StatusCode::kUnauthenticated) status = http::status::forbidden;
-    if (s.code() == StatusCode::kAlreadyExists) status = http::status::bad_request;
+    const http::status status = HttpStatusOf(s.code());
     SendOpen311(format, status, open311::Errors(static_cast<int>(status), ValidUtf8(s.message())));
   }
 

@@ -34,8 +34,8 @@ Status ForEachParam(boost::urls::params_view params, Fn&& fn) {
   return Status::Ok();
 }
 
-// GET /v1/cases: office, village, after, status, overdue, limit. kInvalidArgument naming
-// the parameter.
+// GET /v1/cases: office, village, category, from, to (days of receipt), after, status,
+// overdue, limit. kInvalidArgument naming the parameter.
 Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q);
 
 // GET /v1/stats: the parameters as text (BuildStatsQuery checks their values).
