@@ -90,7 +90,7 @@ class EventStream {
     socket_.open(tcp::v4());
     if (receive_buffer) socket_.set_option(net::socket_base::receive_buffer_size(receive_buffer));
     socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    std::string req = "GET /v1/feed?" + query +
+    std::string req = "GET /v1/feed" + (query.empty() ? "" : "?" + query) +
                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
                       "Authorization: Bearer " +
                       token + "\r\n";
@@ -225,6 +225,21 @@ TEST_F(FeedTest, AnEventStreamResumesWithLastEventIdAcrossARestart) {
   again.Read(rest.size(), 5, 2);
   EXPECT_NE(again.text().find(": keepalive"), std::string::npos);
   EXPECT_EQ(Metric("wangge_feed_streams"), 1);
+}
+
+TEST_F(FeedTest, AnEventStreamResumesFromEveryPosition) {
+  StartServer(options_);
+  Work(4, "e-");
+  const uint64_t head = Head();
+  for (uint64_t last = 0; last <= head; ++last) {
+    EventStream stream(server_->port(), supervisor_, "", std::to_string(last));
+    std::vector<uint64_t> expected;
+    for (uint64_t s = last + 1; s <= head; ++s) expected.push_back(s);
+    EXPECT_EQ(stream.Read(expected.size(), 5), expected) << "after " << last;
+  }
+  // `after` works the same without the header.
+  EventStream by_query(server_->port(), supervisor_, "after=" + std::to_string(head - 2));
+  EXPECT_EQ(by_query.Read(2, 5), (std::vector<uint64_t>{head - 1, head}));
 }
 
 // A consumer that stops reading for a minute while 10,000 records are written: the
