@@ -45,12 +45,14 @@ class Open311Test : public testing::HttpServerFixture {
     EXPECT_FALSE(parsed.error()) << r.body;
     return parsed.value_unsafe();
   }
-  // The document, after checking the declaration says UTF-8.
+  // The document, after checking the declaration says UTF-8. Each gets its own
+  // pugi::xml_document, so nodes of earlier ones stay valid.
   pugi::xml_node Xml(const Reply& r) {
     EXPECT_TRUE(r.body.starts_with(R"(<?xml version="1.0" encoding="UTF-8"?>)")) << r.body;
-    auto result = doc_.load_string(r.body.c_str());
+    pugi::xml_document& doc = docs_.emplace_back();
+    auto result = doc.load_string(r.body.c_str());
     EXPECT_TRUE(result) << result.description() << ": " << r.body;
-    return doc_.document_element();
+    return doc.document_element();
   }
   // An error answer: the HTTP status and the spec's error list with the same code.
   void ExpectError(const Reply& r, int status, const std::string& fragment) {
@@ -62,8 +64,9 @@ class Open311Test : public testing::HttpServerFixture {
                 std::string::npos)
           << r.body;
     } else {
-      auto error = Xml(r).child("error");
-      EXPECT_STREQ(Xml(r).name(), "errors");
+      const pugi::xml_node root = Xml(r);
+      EXPECT_STREQ(root.name(), "errors");
+      auto error = root.child("error");
       EXPECT_EQ(error.child("code").text().as_int(), status) << r.body;
       EXPECT_NE(std::string(error.child("description").text().get()).find(fragment),
                 std::string::npos)
@@ -77,7 +80,7 @@ class Open311Test : public testing::HttpServerFixture {
   }
 
   std::deque<simdjson::dom::parser> parsers_;
-  pugi::xml_document doc_;
+  std::deque<pugi::xml_document> docs_;
 };
 
 TEST_F(Open311Test, DiscoveryNamesTheEndpointAndItsFormats) {
