@@ -14,20 +14,32 @@ packages=(
   clang-14 libclang-rt-14-dev
   libjs-chart.js libpugixml-dev
 )
+# The browser test's packages are installed with their recommended packages (fonts,
+# Mesa, fontconfig), as Chromium was when the test was written and run.
+browser=()
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium fonts-wqy-microhei)
-  command -v node > /dev/null || packages+=(nodejs npm)
+  browser+=(chromium fonts-wqy-microhei)
+  command -v node > /dev/null || browser+=(nodejs npm)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+missing_of() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t missing < <(missing_of "${packages[@]}")
+mapfile -t missing_browser < <(missing_of "${browser[@]}")
+[ ${#missing[@]} -eq 0 ] && [ ${#missing_browser[@]} -eq 0 ] && exit 0
 
-echo "deps: installing ${missing[*]}" >&2
+echo "deps: installing ${missing[*]} ${missing_browser[*]}" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ ${#missing_browser[@]} -gt 0 ]; then
+  $sudo apt-get install -y -q "${missing_browser[@]}"
+fi
