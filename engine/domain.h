@@ -149,6 +149,12 @@ struct Command {
   Actor actor;
   std::optional<TimeMs> at;
   CommandBody body;
+  // The command's position in an outside source (a JetStream stream sequence in cluster
+  // mode); 0 = none. The sequencer stores the highest one it has applied, with the
+  // commit that applied it, under kSourcePositionKey, even when the command itself was
+  // refused or a duplicate: the source position says what was consumed, not what was
+  // recorded.
+  uint64_t source_seq = 0;
 };
 
 // One entry of the log: a command as applied, with its sequence and time.

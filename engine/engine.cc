@@ -141,9 +141,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
   engine->sequencer_->Start();
   engine->clock_ = &clock;
   if (!activated) {
-    auto r = engine->ActivateRules(std::string(rules::Ruleset::BuiltInText()),
-                                   std::string(rules::Calendar::BuiltInText()),
-                                   Actor{"system", Role::kAdmin, ""});
+    auto r = engine->sequencer_
+                 ->Submit(Command{Actor{"system", Role::kAdmin, ""}, options.first_activation_at,
+                                  RulesActivation{std::string(rules::Ruleset::BuiltInText()),
+                                                  std::string(rules::Calendar::BuiltInText()), ""}})
+                 .get();
     if (!r.ok()) return r.status();
   }
   if (options.timers) engine->StartTimers(options.timer_interval);
@@ -176,6 +178,13 @@ Result<CasePage> Engine::ListCases(const CaseQuery& query) const {
   return engine::ListCases(*store_, query);
 }
 
+Result<uint64_t> Engine::SourcePosition() const {
+  WANGGE_ASSIGN_OR_RETURN(auto bytes, store_->Get(storage::Family::kMeta, kSourcePositionKey));
+  if (!bytes) return uint64_t{0};
+  if (bytes->size() != 8) return Corruption("malformed source position in meta");
+  return DecodeU64(*bytes);
+}
+
 Result<TimeMs> Engine::LastEventTime() const {
   const Seq head = log_->head().seq;
   if (head.value == 0) return TimeMs{};
@@ -199,9 +208,7 @@ Result<StatsResult> Engine::Stats(const StatsQuery& query) const {
   return QueryStats(*store_, query, last);
 }
 
-Result<int> Engine::FireDueTimers() {
-  if (!sequencer_) return FailedPrecondition("the store is open read-only");
-  const TimeMs now = clock_->Now();
+Result<std::vector<Command>> Engine::DueTimers(TimeMs now, size_t max) const {
   std::vector<Command> due;
   WANGGE_RETURN_IF_ERROR(store_->Scan(
       storage::Family::kTimers, "", TimerKey(TimeMs{now.ms + 1}, TimerKind::kWarning, ""),
@@ -210,8 +217,15 @@ Result<int> Engine::FireDueTimers() {
         const auto kind = static_cast<TimerKind>(static_cast<uint8_t>(key[8]));
         due.push_back(Command{Actor{"timer", Role::kSystem, ""}, std::nullopt,
                               TimerFired{std::string(key.substr(9)), kind, {}}});
-        return due.size() < 10'000;  // the rest on the next tick
+        return due.size() < max;
       }));
+  return due;
+}
+
+Result<int> Engine::FireDueTimers() {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  // At most 10,000 a tick; the rest on the next.
+  WANGGE_ASSIGN_OR_RETURN(std::vector<Command> due, DueTimers(clock_->Now(), 10'000));
   std::vector<std::future<Result<Outcome>>> pending;
   for (auto& c : due) pending.push_back(sequencer_->Submit(std::move(c)));
   int fired = 0;

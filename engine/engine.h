@@ -29,6 +29,10 @@ struct EngineOptions {
   // Default: off, 1 s.
   bool timers = false;
   std::chrono::milliseconds timer_interval{1000};
+  // The time recorded with the built-in ruleset's activation in a new data directory.
+  // nullopt = the clock's now. An import or a cluster engine sets it to its first
+  // command's time, so that the same commands give the same log wherever they are applied.
+  std::optional<TimeMs> first_activation_at;
 
   Status Validate() const;
 };
@@ -82,11 +86,18 @@ class Engine {
   // The time of the last log record (0 for an empty log).
   Result<TimeMs> LastEventTime() const;
 
+  // The highest Command::source_seq applied durably (kSourcePositionKey), 0 when none.
+  Result<uint64_t> SourcePosition() const;
+
   // Supervision figures; see engine/stats.h.
   Result<StatsResult> Stats(const StatsQuery& query) const;
 
   // The case addressed by client id, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;
+
+  // The timer commands due by `now` (at most `max`), without `at`, in due order. Cluster
+  // mode publishes them to the town's stream instead of recording them here.
+  Result<std::vector<Command>> DueTimers(TimeMs now, size_t max) const;
 
   // Records every timer due by the clock's now (warning points and deadlines of open
   // cases), one record each, and waits for them. Returns how many were recorded.

@@ -167,7 +167,11 @@ void Sequencer::Process(std::vector<Item>& items) {
     }
   }
 
-  if (batch.records > 0) {
+  uint64_t source_seq = 0;
+  for (const Item& item : items) source_seq = std::max(source_seq, item.command.source_seq);
+  if (source_seq > 0)
+    batch.set.Put(storage::Family::kMeta, kSourcePositionKey, EncodeU64(source_seq));
+  if (batch.records > 0 || source_seq > 0) {
     StatsDelta stats;
     for (auto& [id, t] : batch.touched) {
       const Case* before = t.before ? &*t.before : nullptr;

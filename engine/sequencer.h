@@ -48,6 +48,11 @@ struct Outcome {
 
 // The meta key holding the sequence of the record that activated the current ruleset.
 inline constexpr std::string_view kActiveRulesKey = "active_rules";
+// The meta key holding the highest Command::source_seq applied (8 bytes, big-endian). It
+// sits under storage::kOutsideStatePrefix: it is about the source, not the log, so
+// digests and replays leave it out.
+inline constexpr std::string_view kSourcePositionKey = "outside/source_seq";
+static_assert(kSourcePositionKey.starts_with(storage::kOutsideStatePrefix));
 
 using Completion = std::function<void(Result<Outcome>)>;
 

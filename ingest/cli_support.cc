@@ -69,8 +69,10 @@ Result<std::unique_ptr<engine::Engine>> OpenReadOnly(const std::string& data, co
 }
 
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
-                                                       bool sync, const Clock& clock, bool timers) {
+                                                       bool sync, const Clock& clock, bool timers,
+                                                       std::optional<TimeMs> first_at) {
   engine::EngineOptions options;
+  options.first_activation_at = first_at;
   options.store.path = data;
   options.store.create_if_missing = create;
   options.store.sync = sync;

@@ -37,8 +37,10 @@ Result<std::unique_ptr<engine::Engine>> OpenReadOnly(const std::string& data, co
 // a kCorruption naming the file, its family and how to recover.
 Status CheckTableFiles(const engine::Engine& engine, const std::string& data);
 
+// `first_at`: see engine::EngineOptions::first_activation_at.
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,
                                                        bool sync, const Clock& clock,
-                                                       bool timers = false);
+                                                       bool timers = false,
+                                                       std::optional<TimeMs> first_at = {});
 
 }  // namespace wangge::ingest

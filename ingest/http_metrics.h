@@ -60,8 +60,9 @@ class HttpMetrics {
   int64_t connections() const { return connections_.load(); }
   void ConnectionRefused() { ++refused_; }
 
-  // The whole exposition: these counters, then the engine's.
-  std::string Render(const engine::Engine& engine) const;
+  // The whole exposition: these counters, then the engine's (none without an engine: an
+  // HTTP node in cluster mode).
+  std::string Render(const engine::Engine* engine) const;
 
  private:
   struct PerRoute {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <charconv>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -20,6 +21,7 @@
 
 #include "ingest/audit_json.h"
 #include "ingest/cli_support.h"
+#include "ingest/cluster.h"
 #include "ingest/command_json.h"
 #include "ingest/dashboard.h"
 #include "ingest/feed.h"
@@ -188,6 +190,9 @@ bool MaySee(const engine::Actor& actor, const engine::Case& c) {
 }  // namespace
 
 Status ServerOptions::Validate() const {
+  if (cluster_threads < 1 || cluster_threads > 1024) {
+    return InvalidArgument("cluster_threads must be 1-1024", "cluster_threads");
+  }
   if (max_body_bytes == 0 || max_body_bytes > (64u << 20)) {
     return InvalidArgument("max_body_bytes must be 1 B to 64 MiB", "max_body_bytes");
   }
@@ -201,10 +206,13 @@ Status ServerOptions::Validate() const {
 }
 
 struct HttpServer::Impl {
-  Impl(engine::Engine& e, const TokenStore& t, const Clock& c, ServerOptions o)
-      : engine(e), tokens(t), clock(c), options(std::move(o)) {}
+  Impl(engine::Engine* e, cluster::Nats* n, const TokenStore& t, const Clock& c, ServerOptions o)
+      : engine(e), cluster(n), tokens(t), clock(c), options(std::move(o)) {}
 
-  engine::Engine& engine;
+  // Exactly one of the two: the local engine, or (an HTTP node in cluster mode) the
+  // JetStream cluster that commands are published to.
+  engine::Engine* engine;
+  cluster::Nats* cluster;
   const TokenStore& tokens;
   const Clock& clock;
   ServerOptions options;
@@ -221,7 +229,13 @@ struct HttpServer::Impl {
   std::mutex catalog_mu;
   uint64_t catalog_seq = 0;
   std::shared_ptr<const open311::Catalog> catalog;
-  std::unique_ptr<Webhooks> webhooks;
+  std::unique_ptr<Webhooks> webhooks;  // null in cluster mode
+  // Cluster mode: publishes and fan-out requests wait for NATS on these threads, never on
+  // the I/O threads.
+  std::unique_ptr<net::thread_pool> cluster_pool;
+  // Cluster mode: towns known to have an owner, and when that was last checked.
+  std::mutex towns_mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> known_towns;
 
   void Accept();
   Result<std::shared_ptr<const open311::Catalog>> Catalog();
@@ -324,6 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::get) return MethodNotAllowed("GET");
       return HandleOpen();
     }
+    if (server_.cluster) return HandleCluster(*url, path);
     if (path.empty() || at(0) == "ui") {
       route_ = Route::kDashboard;
       if (method != http::verb::get && method != http::verb::head) {
@@ -415,20 +430,199 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // ---- An HTTP node in cluster mode (docs/scale-out.md) ----
+
+  // Reports and transitions are published to their town's subject; stats fan out to the
+  // towns' engines. Everything that reads one case or the log is an engine's business,
+  // and answers 501 here.
+  void HandleCluster(boost::urls::url_view url, const std::vector<std::string>& path) {
+    const auto at = [&](size_t i) -> std::string_view {
+      return i < path.size() ? std::string_view(path[i]) : std::string_view();
+    };
+    const auto method = request_.method();
+    const bool v1 = path.size() >= 2 && at(0) == "v1";
+    if (v1 && path.size() == 2 && at(1) == "reports") route_ = Route::kReports;
+    if (v1 && path.size() == 2 && at(1) == "stats") route_ = Route::kStats;
+    if (v1 && path.size() == 2 && at(1) == "me") route_ = Route::kMe;
+    if (v1 && path.size() == 4 && at(1) == "cases" && at(3) == "transitions") {
+      route_ = Route::kTransitions;
+    }
+    if (route_ == Route::kOther) {
+      const bool known = path.empty() || at(0) == "ui" || at(0) == "open311" || v1;
+      if (!known) return Send(Error(request_, NotFound("no such route")));
+      return Send(Error(request_, Status(StatusCode::kFailedPrecondition,
+                                         "not served by an HTTP node in cluster mode: this node "
+                                         "takes reports, transitions and stats (docs/scale-out.md)",
+                                         "route")),
+                  http::status::not_implemented);
+    }
+    if (route_ == Route::kTransitions) {
+      if (Status bad = CaseIdInPath(path[2]); !bad.ok()) return Send(Error(request_, bad));
+    }
+    auto actor = Authenticate();
+    if (!actor) return;
+    if (Status bad = CheckContentType(); !bad.ok()) {
+      return Send(Error(request_, bad), http::status::unsupported_media_type);
+    }
+    if (route_ == Route::kMe || route_ == Route::kStats) {
+      if (method != http::verb::get) return MethodNotAllowed("GET");
+      return route_ == Route::kMe ? GetMe(*actor) : ClusterStats(*actor, url.params());
+    }
+    if (method != http::verb::post) return MethodNotAllowed("POST");
+    std::string town;
+    if (auto it = url.params().find("town"); it != url.params().end()) town = (*it).value;
+    if (town.empty()) {
+      return Send(Error(request_, InvalidArgument("name the town: ?town=NAME", "town")));
+    }
+    if (Status bad = cluster::ValidateTown(town); !bad.ok()) return Send(Error(request_, bad));
+    if (route_ == Route::kReports) return ClusterPostReport(*actor, town);
+    return ClusterPostTransition(*actor, path[2], town);
+  }
+
+  void ClusterPostReport(const engine::Actor& actor, const std::string& town) {
+    if (actor.role != engine::Role::kWorker) {
+      return Send(Error(request_, PermissionDenied("only grid workers post reports")));
+    }
+    engine::Report report;
+    DecodeError error;
+    if (!decoder_.DecodeReportBody(request_.body(), report, error)) {
+      return Send(Error(request_, error.status));
+    }
+    const TimeMs now = server_.clock.Now();
+    if (report.reported_at.ms > now.ms + server_.options.max_clock_skew.count() * 60'000) {
+      return Send(Error(request_, InvalidArgument("reported_at is in the future", "reported_at")));
+    }
+    std::string id = report.client_id;
+    Publish(town, engine::Command{actor, now, std::move(report)}, id, json::object{{"id", id}});
+  }
+
+  void ClusterPostTransition(const engine::Actor& actor, const std::string& id,
+                             const std::string& town) {
+    engine::Transition t;
+    DecodeError error;
+    if (!decoder_.DecodeTransitionBody(request_.body(), t, error)) {
+      return Send(Error(request_, error.status));
+    }
+    t.case_id = id;
+    std::string msg_id;
+    if (auto key = request_.find("Idempotency-Key"); key != request_.end()) {
+      if (key->value().empty() || key->value().size() > 200) {
+        return Send(Error(request_, InvalidArgument("Idempotency-Key must be 1-200 characters",
+                                                    "Idempotency-Key")));
+      }
+      msg_id = "t-" + actor.id + "-" + std::string(key->value());
+    }
+    const std::string action(engine::ActionName(t.action));
+    Publish(town, engine::Command{actor, server_.clock.Now(), std::move(t)}, msg_id,
+            json::object{{"case_id", id}, {"action", action}});
+  }
+
+  // Publishes and answers 202 once JetStream has the command on a majority of the
+  // stream's replicas: the command will be applied by the town's engine, in stream order.
+  void Publish(const std::string& town, const engine::Command& command, const std::string& msg_id,
+               json::object body) {
+    OffLoop([town, msg_id, body = std::move(body), data = EncodeCommand(command),
+             received = FormatRfc3339(*command.at)](
+                HttpServer::Impl& server) mutable -> Result<std::pair<http::status, json::object>> {
+      WANGGE_RETURN_IF_ERROR(CheckTown(server, town));
+      WANGGE_ASSIGN_OR_RETURN(auto ack, server.cluster->Publish(town, data, msg_id));
+      body["town"] = town;
+      body["stream_seq"] = ack.stream_seq;
+      body["duplicate"] = ack.duplicate;
+      body["received_at"] = received;
+      body["status"] = "queued";
+      return std::make_pair(http::status::accepted, std::move(body));
+    });
+  }
+
+  // A town with no owning engine would take commands nobody applies.
+  static Status CheckTown(HttpServer::Impl& server, const std::string& town) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(server.towns_mu);
+      auto it = server.known_towns.find(town);
+      if (it != server.known_towns.end() && now - it->second < std::chrono::seconds(10)) {
+        return Status::Ok();
+      }
+    }
+    WANGGE_ASSIGN_OR_RETURN(auto owner, server.cluster->Owner(town));
+    if (!owner) return NotFound("no engine instance owns town " + town);
+    std::lock_guard lock(server.towns_mu);
+    server.known_towns[town] = now;
+    return Status::Ok();
+  }
+
+  // GET /v1/stats: every town's raw rows, added up; the same figures one node holding
+  // every town would give.
+  void ClusterStats(const engine::Actor& actor, boost::urls::params_view params) {
+    if (actor.role == engine::Role::kWorker) {
+      return Send(Error(request_, PermissionDenied("workers do not read statistics")));
+    }
+    StatsParams p;
+    if (Status bad = ParseStatsParams(params, p); !bad.ok()) return Send(Error(request_, bad));
+    if (actor.role == engine::Role::kHandler) {
+      if ((!p.office.empty() && p.office != actor.office) || !p.village.empty() ||
+          !p.category.empty()) {
+        return Send(Error(request_, PermissionDenied("a handler reads only their own office's "
+                                                     "figures (filter: office)")));
+      }
+      p.office = actor.office;
+    }
+    engine::StatsQuery q;
+    if (Status s = BuildStatsQuery(p, server_.clock.Now(), q); !s.ok()) {
+      return Send(Error(request_, s));
+    }
+    p.as_of = FormatRfc3339(q.as_of);  // one instant for every town
+    OffLoop([p, q](HttpServer::Impl& server) -> Result<std::pair<http::status, json::object>> {
+      WANGGE_ASSIGN_OR_RETURN(auto towns, server.cluster->StreamTowns());
+      const std::string request = cluster::EncodeStatsRequest(p);
+      engine::StatsResult total;
+      for (const auto& town : towns) {
+        auto answer = server.cluster->Request(std::string(cluster::kStatsPrefix) + town, request,
+                                              server.cluster->options().timeout);
+        if (!answer.ok()) {
+          return Unavailable("town " + town + " did not answer (" + answer.status().message() +
+                             "); the figures would be incomplete");
+        }
+        WANGGE_ASSIGN_OR_RETURN(auto part, cluster::DecodeStatsAnswer(*answer));
+        cluster::MergeStats(total, part);
+      }
+      json::object body = StatsJson(q, total);
+      body["towns"] = towns.size();
+      return std::make_pair(http::status::ok, std::move(body));
+    });
+  }
+
+  // Runs `job` on the cluster pool and writes its answer from the connection's executor.
+  template <typename Job>
+  void OffLoop(Job job) {
+    ++server_.in_flight;
+    net::post(*server_.cluster_pool, [self = shared_from_this(), job = std::move(job)]() mutable {
+      auto r = job(self->server_);
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        if (!r.ok()) return self->Send(Error(self->request_, r.status()));
+        self->Send(Json(self->request_, r->first, r->second));
+      });
+      --self->server_.in_flight;
+    });
+  }
+
   // The routes that need no credential.
   void HandleOpen() {
     if (route_ == Route::kHealthz) {
       return Send(Json(request_, http::status::ok, json::object{{"status", "ok"}}));
     }
     if (route_ == Route::kReadyz) {
-      return Send(
-          Json(request_, http::status::ok,
-               json::object{{"status", "ready"}, {"log_head", server_.engine.head().seq.value}}));
+      json::object body{{"status", "ready"}};
+      if (server_.engine) body["log_head"] = server_.engine->head().seq.value;
+      if (server_.cluster) body["cluster"] = true;
+      return Send(Json(request_, http::status::ok, body));
     }
     Response res{http::status::ok, request_.version()};
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.keep_alive(request_.keep_alive());
-    res.body() = server_.metrics.Render(server_.engine) + WebhookMetrics();
+    res.body() = server_.metrics.Render(server_.engine) +
+                 (server_.webhooks ? WebhookMetrics() : std::string());
     res.prepare_payload();
     Send(std::move(res));
   }
@@ -489,7 +683,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       q.after = seq;
     }
-    feed_ = std::make_unique<FeedState>(std::move(q), server_.engine.head().seq.value,
+    feed_ = std::make_unique<FeedState>(std::move(q), server_.engine->head().seq.value,
                                         stream_.get_executor());
     if (request_[http::field::accept].find("text/event-stream") != std::string_view::npos) {
       return StartEventStream();
@@ -515,11 +709,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Long-poll: answers with what is there, or waits (polling the head) until something
   // is or the wait is over.
   void PollFeed() {
-    auto batch = ReadFeed(server_.engine, feed_->query.filter, feed_->cursor, feed_->query.limit,
+    auto batch = ReadFeed(*server_.engine, feed_->query.filter, feed_->cursor, feed_->query.limit,
                           kFeedExamine);
     if (!batch.ok()) return Send(Error(request_, batch.status()));
     feed_->cursor = batch->last;
-    const bool caught_up = feed_->cursor >= server_.engine.head().seq.value;
+    const bool caught_up = feed_->cursor >= server_.engine->head().seq.value;
     if (batch->events.empty() && caught_up && std::chrono::steady_clock::now() < feed_->deadline) {
       feed_->timer.expires_after(kFeedPoll);
       return feed_->timer.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -533,7 +727,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res.set(http::field::content_type, "application/json");
     res.keep_alive(request_.keep_alive());
     res.body() = "{\"records\":" + records + ",\"next\":" + std::to_string(feed_->cursor) +
-                 ",\"head\":" + std::to_string(server_.engine.head().seq.value) + "}";
+                 ",\"head\":" + std::to_string(server_.engine->head().seq.value) + "}";
     res.prepare_payload();
     feed_.reset();
     Send(std::move(res));
@@ -571,7 +765,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void PumpFeed() {
     auto batch =
-        ReadFeed(server_.engine, feed_->query.filter, feed_->cursor, kFeedBatch, kFeedExamine);
+        ReadFeed(*server_.engine, feed_->query.filter, feed_->cursor, kFeedBatch, kFeedExamine);
     if (!batch.ok()) {
       spdlog::warn("feed: {}", batch.status().ToString());
       return Close();
@@ -586,7 +780,7 @@ class Session : public std::enable_shared_from_this<Session> {
       feed_->out = ": keepalive\n\n";
       return WriteFeed();
     }
-    if (feed_->cursor < server_.engine.head().seq.value) return PumpFeed();  // only skipped
+    if (feed_->cursor < server_.engine->head().seq.value) return PumpFeed();  // only skipped
     feed_->timer.expires_after(kFeedPoll);
     feed_->timer.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->PumpFeed();
@@ -642,7 +836,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(Json(request_, http::status::ok, json::object{{"removed", office}}));
     }
     if (method != http::verb::put) return MethodNotAllowed("PUT, DELETE");
-    if (!server_.engine.active_rules()->FindOffice(office)) {
+    if (!server_.engine->active_rules()->FindOffice(office)) {
       return Send(Error(request_, NotFound("no office " + office + " in the active ruleset")));
     }
     std::string url, secret;
@@ -831,8 +1025,8 @@ class Session : public std::enable_shared_from_this<Session> {
       // A plain variable: clang 14 cannot capture a structured binding in a lambda.
       const size_t line = item.first;
       engine::Command& command = item.second;
-      server_.engine.sequencer().Submit(std::move(command), [self = shared_from_this(), outcomes,
-                                                             line](Result<engine::Outcome> r) {
+      server_.engine->sequencer().Submit(std::move(command), [self = shared_from_this(), outcomes,
+                                                              line](Result<engine::Outcome> r) {
         std::lock_guard lock(outcomes->mu);
         json::object o{{"line", line}};
         if (r.ok()) {
@@ -890,7 +1084,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(Error(request_, error.status));
     }
     // A case the actor may not see answers as if it did not exist.
-    auto existing = server_.engine.GetCase(id);
+    auto existing = server_.engine->GetCase(id);
     if (!existing.ok()) return Send(Error(request_, existing.status()));
     if (!*existing || !MaySee(actor, **existing)) {
       return Send(Error(request_, NotFound("no case " + id)));
@@ -900,10 +1094,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void GetCase(const engine::Actor& actor, const std::string& id) {
-    auto c = server_.engine.GetCase(id);
+    auto c = server_.engine->GetCase(id);
     if (!c.ok()) return Send(Error(request_, c.status()));
     if (!*c || !MaySee(actor, **c)) return Send(Error(request_, NotFound("no case " + id)));
-    auto steps = server_.engine.CaseHistory(id);
+    auto steps = server_.engine->CaseHistory(id);
     if (!steps.ok()) return Send(Error(request_, steps.status()));
     // The state after the last step read, so that state and history agree even when
     // a commit lands between the two reads.
@@ -928,7 +1122,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       q.office = actor.office;
     }
-    auto page = server_.engine.ListCases(q);
+    auto page = server_.engine->ListCases(q);
     if (!page.ok()) return Send(Error(request_, page.status()));
     json::array cases;
     for (const auto& c : page->cases) cases.push_back(CaseJson(c));
@@ -956,14 +1150,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (Status s = BuildStatsQuery(p, server_.clock.Now(), q); !s.ok()) {
       return Send(Error(request_, s));
     }
-    auto result = server_.engine.Stats(q);
+    auto result = server_.engine->Stats(q);
     if (!result.ok()) return Send(Error(request_, result.status()));
     Send(Json(request_, http::status::ok, StatsJson(q, *result)));
   }
 
   // GET /v1/rules: the active ruleset and the record that activated it.
   void GetRules() {
-    auto record = server_.engine.ActiveRulesRecord();
+    auto record = server_.engine->ActiveRulesRecord();
     if (!record.ok()) return Send(Error(request_, record.status()));
     if (!*record) return Send(Error(request_, NotFound("no ruleset was ever activated")));
     const auto& a = std::get<engine::RulesActivation>((*record)->body);
@@ -989,11 +1183,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // GET /v1/cases/{id}/explain: the report's routing re-derived under its ruleset.
   void GetExplain(const std::string& id) {
-    auto steps = server_.engine.CaseHistory(id);
+    auto steps = server_.engine->CaseHistory(id);
     if (!steps.ok()) return Send(Error(request_, steps.status()));
     if (steps->empty()) return Send(Error(request_, NotFound("no case " + id)));
     const engine::Record& report = steps->front().record;
-    auto explained = engine::ExplainRouting(server_.engine.log(), report);
+    auto explained = engine::ExplainRouting(server_.engine->log(), report);
     if (!explained.ok()) return Send(Error(request_, explained.status()));
     Send(Json(request_, http::status::ok, ExplainJson(report, *explained)));
   }
@@ -1001,7 +1195,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // GET /v1/audit/chain: a walk of the whole hash chain (~2M records/s: it holds this
   // I/O thread for that long).
   void GetChain() {
-    auto report = server_.engine.log().Verify();
+    auto report = server_.engine->log().Verify();
     if (!report.ok()) return Send(Error(request_, report.status()));
     Send(Json(request_, http::status::ok, ChainJson(*report)));
   }
@@ -1022,10 +1216,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (options.from && options.to && *options.from >= *options.to) {
       return Send(Error(request_, InvalidArgument("from is not before to", "from")));
     }
-    const auto active = server_.engine.active_rules();
+    const auto active = server_.engine->active_rules();
     auto ruleset = rules::Ruleset::Load(request_.body(), "body", active->calendar());
     if (!ruleset.ok()) return Send(Error(request_, ruleset.status()));
-    auto result = engine::WhatIf(server_.engine.log(), **ruleset, options);
+    auto result = engine::WhatIf(server_.engine->log(), **ruleset, options);
     if (!result.ok()) return Send(Error(request_, result.status()));
     Send(Json(request_, http::status::ok, WhatIfJson(*result)));
   }
@@ -1034,7 +1228,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (actor.role != engine::Role::kAdmin) {
       return Send(Error(request_, PermissionDenied("only an admin may activate a ruleset")));
     }
-    auto record = server_.engine.ActiveRulesRecord();
+    auto record = server_.engine->ActiveRulesRecord();
     if (!record.ok()) return Send(Error(request_, record.status()));
     std::string calendar;
     if (*record) calendar = std::get<engine::RulesActivation>((*record)->body).calendar;
@@ -1047,7 +1241,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Submit(engine::Command command,
               std::function<void(Session&, Result<engine::Outcome>)> then = nullptr) {
     ++server_.in_flight;
-    server_.engine.sequencer().Submit(
+    server_.engine->sequencer().Submit(
         std::move(command), [self = shared_from_this(), then](Result<engine::Outcome> r) {
           net::post(self->stream_.get_executor(), [self, then, r = std::move(r)]() mutable {
             then ? then(*self, std::move(r)) : self->Answer(std::move(r));
@@ -1102,7 +1296,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (Status s = CheckJurisdiction(jurisdiction); !s.ok()) return Open311Error(t.format, s);
     if (t.resource == "discovery") {
       const auto host = request_[http::field::host];
-      auto record = server_.engine.ActiveRulesRecord();
+      auto record = server_.engine->ActiveRulesRecord();
       const std::string changeset = record.ok() && *record ? FormatRfc3339((*record)->at)
                                                            : FormatRfc3339(server_.clock.Now());
       return SendOpen311(
@@ -1119,7 +1313,7 @@ class Session : public std::enable_shared_from_this<Session> {
                          open311::ServiceDefinition(**catalog, *service));
     }
     // tokens/{token}: wangge answers every POST at once, so a token is the request's id.
-    auto c = server_.engine.GetCase(t.id);
+    auto c = server_.engine->GetCase(t.id);
     if (!c.ok()) return Open311Error(t.format, c.status());
     if (!*c || (*c)->report.channel != "open311") {
       return Open311Error(t.format, NotFound("token " + t.id + " was not found"));
@@ -1209,7 +1403,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!t.id.empty()) q.ids = {t.id};
     if (!q.ids.empty()) {
       for (const auto& id : q.ids) {
-        auto c = server_.engine.GetCase(id);
+        auto c = server_.engine->GetCase(id);
         if (!c.ok()) return Open311Error(t.format, c.status());
         if (*c && Open311Visible(*actor, **c)) found.push_back(open311::RequestNode(**c, catalog));
       }
@@ -1240,7 +1434,7 @@ class Session : public std::enable_shared_from_this<Session> {
     size_t matched = 0;
     std::vector<open311::Node> out;
     for (int calls = 0; calls < kMaxOpen311Scans; ++calls) {
-      WANGGE_ASSIGN_OR_RETURN(engine::CasePage page, server_.engine.ListCases(list));
+      WANGGE_ASSIGN_OR_RETURN(engine::CasePage page, server_.engine->ListCases(list));
       for (const engine::Case& c : page.cases) {
         if (c.received_at < q.start || c.received_at > q.end || !Open311Visible(actor, c)) continue;
         if (!q.service_codes.empty() && !q.service_codes.contains(c.report.category)) continue;
@@ -1342,7 +1536,7 @@ void HttpServer::Impl::Accept() {
 }
 
 Result<std::shared_ptr<const open311::Catalog>> HttpServer::Impl::Catalog() {
-  auto record = engine.ActiveRulesRecord();
+  auto record = engine->ActiveRulesRecord();
   if (!record.ok()) return record.status();
   if (!*record) return NotFound("no ruleset was ever activated");
   std::lock_guard lock(catalog_mu);
@@ -1357,7 +1551,11 @@ Result<std::shared_ptr<const open311::Catalog>> HttpServer::Impl::Catalog() {
 
 HttpServer::HttpServer(engine::Engine& engine, const TokenStore& tokens, const Clock& clock,
                        ServerOptions options)
-    : impl_(std::make_unique<Impl>(engine, tokens, clock, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(&engine, nullptr, tokens, clock, std::move(options))) {}
+
+HttpServer::HttpServer(cluster::Nats& nats, const TokenStore& tokens, const Clock& clock,
+                       ServerOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, &nats, tokens, clock, std::move(options))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -1385,9 +1583,14 @@ Status HttpServer::Start() {
     return Unavailable("cannot listen on " + impl_->options.host + ":" +
                        std::to_string(impl_->options.port) + ": " + ec.message());
   }
-  impl_->webhooks =
-      std::make_unique<Webhooks>(impl_->engine, impl_->clock, impl_->options.webhooks);
-  WANGGE_RETURN_IF_ERROR(impl_->webhooks->Start());
+  if (impl_->cluster) {
+    impl_->cluster_pool = std::make_unique<net::thread_pool>(impl_->options.cluster_threads);
+  }
+  if (impl_->engine) {
+    impl_->webhooks =
+        std::make_unique<Webhooks>(*impl_->engine, impl_->clock, impl_->options.webhooks);
+    WANGGE_RETURN_IF_ERROR(impl_->webhooks->Start());
+  }
   impl_->Accept();
   impl_->running = true;
   for (int i = 0; i < impl_->options.threads; ++i) {
@@ -1414,7 +1617,8 @@ void HttpServer::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  impl_->webhooks->Stop();
+  if (impl_->webhooks) impl_->webhooks->Stop();
+  if (impl_->cluster_pool) impl_->cluster_pool->join();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();

@@ -14,6 +14,10 @@
 #include "ingest/tokens.h"
 #include "ingest/webhooks.h"
 
+namespace wangge::ingest::cluster {
+class Nats;
+}  // namespace wangge::ingest::cluster
+
 namespace wangge::ingest {
 
 struct ServerOptions {
@@ -50,6 +54,9 @@ struct ServerOptions {
   std::chrono::milliseconds feed_heartbeat{15'000};
   // Delivery of webhooks (webhooks.h): timeouts, backoff and when to pause.
   WebhookOptions webhooks;
+  // Cluster mode: threads that wait for JetStream acknowledgements and stats answers,
+  // so many publishes are in flight at once. Default: 32.
+  int cluster_threads = 32;
 
   Status Validate() const;
 };
@@ -59,6 +66,12 @@ class HttpServer {
  public:
   // `engine`, `tokens` and `clock` outlive the server.
   HttpServer(engine::Engine& engine, const TokenStore& tokens, const Clock& clock,
+             ServerOptions options);
+  // An HTTP node in cluster mode (docs/scale-out.md): reports and transitions are
+  // published to `nats`'s command stream and answered 202 once JetStream holds them;
+  // GET /v1/stats adds up every town's figures; routes that read cases answer 501.
+  // `nats` outlives the server.
+  HttpServer(cluster::Nats& nats, const TokenStore& tokens, const Clock& clock,
              ServerOptions options);
   ~HttpServer();
 

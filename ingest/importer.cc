@@ -119,7 +119,7 @@ Status ImportOptions::Validate() const {
   return Status::Ok();
 }
 
-Result<uint64_t> CheckFile(const ImportOptions& options) {
+Result<uint64_t> CheckFile(const ImportOptions& options, std::optional<TimeMs>* first_at) {
   WANGGE_RETURN_IF_ERROR(options.Validate());
   CommandDecoder decoder;
   engine::Command command;
@@ -128,7 +128,9 @@ Result<uint64_t> CheckFile(const ImportOptions& options) {
   uint64_t bad_count = 0, total = 0;
   WANGGE_RETURN_IF_ERROR(ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
     ++total;
-    if (!decoder.Decode(line, command, error)) {
+    const bool ok = decoder.Decode(line, command, error);
+    if (total == 1 && first_at != nullptr) *first_at = ok ? command.at : std::nullopt;
+    if (!ok) {
       ++bad_count;
       if (bad.size() < options.max_errors) {
         bad.push_back(fmt::format("{}:{}:{}: {}", options.path, number, error.column,

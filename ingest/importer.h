@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,9 @@ struct ImportReport {
 // Decodes every line without writing anything. Returns the number of commands, or
 // kInvalidArgument listing "FILE:LINE:COLUMN: message" for each malformed line (up to
 // max_errors). kNotFound / kIOError: the file cannot be read.
-Result<uint64_t> CheckFile(const ImportOptions& options);
+// `first_at`, when not null, gets the first command's `at` (nullopt when it has none or
+// the file is empty).
+Result<uint64_t> CheckFile(const ImportOptions& options, std::optional<TimeMs>* first_at = nullptr);
 
 // Submits commands in order, at most `window` in flight (so the sequencer batches them
 // without its queue overflowing), and tallies the outcomes. Feed and Finish from one

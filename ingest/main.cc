@@ -18,6 +18,8 @@
 #include "engine/replay.h"
 #include "ingest/audit_command.h"
 #include "ingest/cli_support.h"
+#include "ingest/cluster.h"
+#include "ingest/cluster_command.h"
 #include "ingest/command_json.h"
 #include "ingest/control.h"
 #include "ingest/export.h"
@@ -132,12 +134,16 @@ int RunImport(const ImportArgs& args) {
   ingest::ImportOptions import;
   import.path = args.file;
   // Validate the whole file before the data directory is opened or created.
-  auto total = ingest::CheckFile(import);
+  std::optional<TimeMs> first_at;
+  auto total = ingest::CheckFile(import, &first_at);
   if (!total.ok()) return Fail(total.status());
   import.prechecked_lines = *total;
 
+  // A new directory's built-in ruleset is activated at the first command's time, so an
+  // import of the same commands gives the same log whenever it runs.
   SystemClock clock;
-  auto engine = ingest::OpenForWriting(args.data, args.create, !args.no_sync, clock);
+  auto engine =
+      ingest::OpenForWriting(args.data, args.create, !args.no_sync, clock, false, first_at);
   if (!engine.ok()) return Fail(engine.status());
   auto report = ingest::ImportFile(**engine, import, &std::cerr);
   (*engine)->Stop();
@@ -237,6 +243,8 @@ struct ServeArgs {
   std::string access_log;
   bool skip_file_check = false;
   std::string jurisdiction = "wangge";
+  ingest::ClusterArgs cluster;  // servers empty = single node
+  int cluster_threads = 32;
 };
 
 // Activates the ruleset in `path` unless it is already the active version.
@@ -282,6 +290,32 @@ sigset_t BlockStopSignals() {
   return signals;
 }
 
+// An HTTP node in cluster mode: no data directory; commands go to JetStream.
+int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
+                    const ingest::TokenStore& tokens) {
+  if (!args.data.empty() || !args.rules.empty()) {
+    return Fail(
+        InvalidArgument("--cluster serves without a data directory or ruleset (engines hold them): "
+                        "drop --data and --rules",
+                        "cluster"));
+  }
+  const sigset_t signals = BlockStopSignals();
+  auto nats = ingest::cluster::Nats::Connect(args.cluster.Options(), "wangge-http");
+  if (!nats.ok()) return Fail(nats.status());
+  if (Status s = (*nats)->EnsureStream(); !s.ok()) return Fail(s);
+  SystemClock clock;
+  ingest::HttpServer server(**nats, tokens, clock, options);
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  std::cerr << fmt::format(
+      "wangge: HTTP node for {} (stream {}) on http://{}:{} ({} tokens); Ctrl-C stops\n",
+      args.cluster.servers, args.cluster.stream, options.host, server.port(), tokens.size());
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "wangge: stopping: no new connections, finishing what is in flight\n";
+  server.Stop();
+  return kExitOk;
+}
+
 int RunServe(const ServeArgs& args) {
   ingest::ServerOptions options;
   if (Status s = ParseListen(args.listen, options); !s.ok()) return Fail(s);
@@ -290,9 +324,12 @@ int RunServe(const ServeArgs& args) {
   options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   options.access_log = args.access_log;
   options.jurisdiction = args.jurisdiction;
+  options.cluster_threads = args.cluster_threads;
   if (Status s = options.Validate(); !s.ok()) return Fail(s);
   auto tokens = ingest::TokenStore::Load(args.tokens);
   if (!tokens.ok()) return Fail(tokens.status());
+  if (!args.cluster.servers.empty()) return RunClusterServe(args, options, *tokens);
+  if (args.data.empty()) return Fail(InvalidArgument("--data is required (or --cluster)", "data"));
 
   const sigset_t signals = BlockStopSignals();
 
@@ -709,7 +746,7 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand(
       "serve",
       "Serve the HTTP API (reports, cases, transitions, rules, /metrics) until SIGINT/SIGTERM");
-  serve_cmd->add_option("--data", serve.data, "Data directory")->required();
+  serve_cmd->add_option("--data", serve.data, "Data directory (required without --cluster)");
   serve_cmd->add_flag("--create", serve.create, "Create the data directory if it is missing");
   serve_cmd->add_flag("--skip-file-check", serve.skip_file_check,
                       "Do not read every table file's checksums at start (they are read by "
@@ -733,6 +770,68 @@ int main(int argc, char** argv) {
   serve_cmd
       ->add_option("--idle-timeout", serve.idle_timeout_s,
                    "Seconds a connection may take to send a request or read an answer")
+      ->capture_default_str();
+
+  const auto add_cluster_options = [](CLI::App* cmd, ingest::ClusterArgs& c, bool required) {
+    auto* opt = cmd->add_option("--cluster", c.servers,
+                                "NATS server URLs, comma-separated (nats://HOST:PORT,...)");
+    if (required) opt->required();
+    cmd->add_option("--stream", c.stream, "JetStream stream of the commands")
+        ->capture_default_str();
+    cmd->add_option("--replicas", c.replicas,
+                    "Replicas of the stream and the ownership bucket when this creates them")
+        ->capture_default_str();
+    cmd->add_option("--nats-timeout", c.timeout_ms,
+                    "Milliseconds to wait for a JetStream acknowledgement or an answer")
+        ->capture_default_str();
+  };
+  add_cluster_options(serve_cmd, serve.cluster, false);
+  serve_cmd
+      ->add_option("--cluster-threads", serve.cluster_threads,
+                   "Cluster mode: publishes in flight at once")
+      ->capture_default_str();
+
+  ingest::EngineArgs engine_args;
+  auto* engine_cmd = app.add_subcommand(
+      "engine",
+      "Cluster mode: apply the towns this instance owns from the JetStream command stream, "
+      "until SIGINT/SIGTERM (docs/scale-out.md)");
+  add_cluster_options(engine_cmd, engine_args.cluster, true);
+  engine_cmd->add_option("--name", engine_args.name, "This instance's name, unique in the cluster")
+      ->required();
+  engine_cmd->add_option("--data", engine_args.data, "Directory; town T is kept in DATA/towns/T")
+      ->required();
+  engine_cmd->add_option("--towns", engine_args.towns,
+                         "Towns to claim, comma-separated (each must be unowned or already "
+                         "this instance's); the instance also runs the towns moved to it");
+  engine_cmd->add_flag("--no-sync", engine_args.no_sync,
+                       "Do not fsync commits (a crash may lose applied commands; they are "
+                       "applied again from the stream)");
+  engine_cmd
+      ->add_option("--fetch-batch", engine_args.fetch_batch,
+                   "Most commands fetched and applied at once")
+      ->capture_default_str();
+
+  ingest::ClusterArgs cluster_status;
+  ingest::MoveArgs move_args;
+  ingest::ExportTownArgs export_town;
+  auto* cluster_cmd = app.add_subcommand("cluster", "Operate cluster mode (docs/scale-out.md)");
+  cluster_cmd->require_subcommand(1);
+  auto* status_cmd = cluster_cmd->add_subcommand(
+      "status", "Every town's owner, the stream's last command and what the owner applied");
+  add_cluster_options(status_cmd, cluster_status, true);
+  auto* move_cmd = cluster_cmd->add_subcommand(
+      "move", "Move a town to another engine instance and wait until it has caught up");
+  add_cluster_options(move_cmd, move_args.cluster, true);
+  move_cmd->add_option("--town", move_args.town, "The town")->required();
+  move_cmd->add_option("--to", move_args.to, "The instance that takes it (running)")->required();
+  move_cmd->add_option("--wait", move_args.wait_s, "Seconds to wait for it to catch up")
+      ->capture_default_str();
+  auto* export_town_cmd = cluster_cmd->add_subcommand(
+      "export", "Write a town's commands from the stream as NDJSON (for wangge import)");
+  add_cluster_options(export_town_cmd, export_town.cluster, true);
+  export_town_cmd->add_option("--town", export_town.town, "The town")->required();
+  export_town_cmd->add_option("--from", export_town.from, "First stream sequence")
       ->capture_default_str();
 
   TokenArgs token;
@@ -887,6 +986,10 @@ int main(int argc, char** argv) {
   if (*import311_cmd) return RunImport311(i311);
   if (*token_add_cmd) return RunTokenAdd(token);
   if (*serve_cmd) return RunServe(serve);
+  if (*engine_cmd) return ingest::RunEngineNode(engine_args);
+  if (*status_cmd) return ingest::RunClusterStatus(cluster_status);
+  if (*move_cmd) return ingest::RunMove(move_args);
+  if (*export_town_cmd) return ingest::RunExportTown(export_town);
   if (*demo_cmd) return RunDemo(demo);
   if (*replay_cmd) return ingest::Replay(replay);
   if (*verify_cmd) return ingest::Verify(verify);

@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   libjs-chart.js libpugixml-dev
+  libnats-dev nats-server
 )
 # The browser test's packages are installed with their recommended packages (fonts,
 # Mesa, fontconfig), as Chromium was when the test was written and run.

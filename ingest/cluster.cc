@@ -1,0 +1,538 @@
+#include "ingest/cluster.h"
+
+#include <algorithm>
+#include <map>
+#include <nats/nats.h>
+#include <random>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "ingest/cluster_nats.h"
+
+namespace wangge::ingest::cluster {
+namespace json = boost::json;
+
+Status NatsStatus(natsStatus s, int jerr, std::string_view what) {
+  if (s == NATS_OK) return Status::Ok();
+  std::string msg = fmt::format("{}: {}", what, natsStatus_GetText(s));
+  if (jerr != 0) msg += fmt::format(" (JetStream error {})", jerr);
+  if (s == NATS_NOT_FOUND) return NotFound(std::move(msg));
+  if (s == NATS_INVALID_ARG) return InvalidArgument(std::move(msg));
+  return Unavailable(std::move(msg));
+}
+
+Nats::Impl::~Impl() {
+  if (kv) kvStore_Destroy(kv);
+  if (js) jsCtx_Destroy(js);
+  if (nc) {
+    natsConnection_Close(nc);
+    natsConnection_Destroy(nc);
+  }
+}
+
+Status ClusterOptions::Validate() const {
+  if (servers.empty()) return InvalidArgument("cluster: no NATS server URL given", "cluster");
+  if (replicas < 1 || replicas > 5) {
+    return InvalidArgument("cluster: replicas must be 1-5", "replicas");
+  }
+  if (timeout.count() < 100) return InvalidArgument("cluster: timeout under 100 ms", "timeout");
+  return ValidateInstanceName(stream).ok()
+             ? Status::Ok()
+             : InvalidArgument("cluster: stream name must be 1-64 of [a-z0-9_-]", "stream");
+}
+
+namespace {
+
+bool NameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+Status CheckName(std::string_view name, const char* field) {
+  if (name.empty() || name.size() > 64 || !std::all_of(name.begin(), name.end(), NameChar)) {
+    return InvalidArgument(
+        fmt::format("{} '{}' must be 1-64 letters, digits, '_' or '-'", field, name), field);
+  }
+  return Status::Ok();
+}
+
+std::string Subject(std::string_view town) {
+  return std::string(kCommandPrefix) + std::string(town);
+}
+
+}  // namespace
+
+Status ValidateTown(std::string_view town) { return CheckName(town, "town"); }
+Status ValidateInstanceName(std::string_view name) { return CheckName(name, "name"); }
+
+Result<std::vector<std::string>> ParseTownList(std::string_view list) {
+  std::vector<std::string> towns;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    std::string town(list.substr(start, end - start));
+    WANGGE_RETURN_IF_ERROR(ValidateTown(town));
+    if (std::find(towns.begin(), towns.end(), town) == towns.end()) towns.push_back(town);
+    start = end + 1;
+  }
+  return towns;
+}
+
+Nats::Nats(ClusterOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
+Nats::~Nats() = default;
+
+Result<std::unique_ptr<Nats>> Nats::Connect(const ClusterOptions& options,
+                                            const std::string& name) {
+  WANGGE_RETURN_IF_ERROR(options.Validate());
+  auto nats = std::unique_ptr<Nats>(new Nats(options));
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  std::vector<std::string> urls;
+  for (size_t start = 0; start <= options.servers.size();) {
+    const size_t end = std::min(options.servers.find(',', start), options.servers.size());
+    if (end > start) urls.push_back(options.servers.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<const char*> url_ptrs;
+  for (const auto& u : urls) url_ptrs.push_back(u.c_str());
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(opts, url_ptrs.data(), static_cast<int>(url_ptrs.size()));
+  }
+  if (s == NATS_OK) s = natsOptions_SetName(opts, name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, options.timeout.count());
+  if (s == NATS_OK) s = natsConnection_Connect(&nats->impl_->nc, opts);
+  natsOptions_Destroy(opts);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "cannot connect to NATS at " + options.servers));
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = options.timeout.count();
+  s = natsConnection_JetStream(&nats->impl_->js, nats->impl_->nc, &jo);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "JetStream context"));
+  return nats;
+}
+
+Status Nats::EnsureStream() {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_GetStreamInfo(&si, impl_->js, options_.stream.c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND) {
+    const std::string subjects = std::string(kCommandPrefix) + "*";
+    const char* list[] = {subjects.c_str()};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = options_.stream.c_str();
+    cfg.Subjects = list;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = options_.replicas;
+    // Retried publishes inside this window are dropped by message id; later ones reach
+    // the engine, which refuses a known client id anyway.
+    cfg.Duplicates = int64_t{10} * 60 * 1'000'000'000;
+    jerr = static_cast<jsErrCode>(0);
+    s = js_AddStream(&si, impl_->js, &cfg, nullptr, &jerr);
+    // Another node may have created it meanwhile.
+    if (s != NATS_OK && jerr == JSStreamNameExistErr) s = NATS_OK;
+  }
+  if (si) jsStreamInfo_Destroy(si);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "stream " + options_.stream));
+
+  std::lock_guard lock(impl_->kv_mu);
+  if (impl_->kv) return Status::Ok();
+  s = js_KeyValue(&impl_->kv, impl_->js, std::string(kTownsBucket).c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    const std::string bucket(kTownsBucket);
+    kc.Bucket = bucket.c_str();
+    kc.History = 16;
+    kc.Replicas = options_.replicas;
+    s = js_CreateKeyValue(&impl_->kv, impl_->js, &kc);
+  }
+  return NatsStatus(s, 0, "ownership bucket " + std::string(kTownsBucket));
+}
+
+Result<PublishAck> Nats::Publish(std::string_view town, std::string_view data,
+                                 const std::string& msg_id) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  if (!msg_id.empty()) po.MsgId = msg_id.c_str();
+  po.ExpectStream = options_.stream.c_str();
+  po.MaxWait = options_.timeout.count();
+  jsPubAck* pa = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_Publish(&pa, impl_->js, Subject(town).c_str(), data.data(),
+                                  static_cast<int>(data.size()), &po, &jerr);
+  if (s != NATS_OK) {
+    if (pa) jsPubAck_Destroy(pa);
+    return NatsStatus(s, jerr, "publish to " + Subject(town));
+  }
+  PublishAck ack{pa->Sequence, pa->Duplicate};
+  jsPubAck_Destroy(pa);
+  return ack;
+}
+
+Result<std::vector<std::string>> Nats::StreamTowns() {
+  const std::string filter = std::string(kCommandPrefix) + "*";
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Stream.Info.SubjectsFilter = filter.c_str();
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&si, impl_->js, options_.stream.c_str(), &jo, &jerr);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "stream " + options_.stream));
+  std::vector<std::string> towns;
+  if (si->State.Subjects) {
+    for (int i = 0; i < si->State.Subjects->Count; ++i) {
+      std::string_view subject = si->State.Subjects->List[i].Subject;
+      if (subject.starts_with(kCommandPrefix)) {
+        towns.emplace_back(subject.substr(kCommandPrefix.size()));
+      }
+    }
+  }
+  jsStreamInfo_Destroy(si);
+  std::sort(towns.begin(), towns.end());
+  return towns;
+}
+
+Result<uint64_t> Nats::LastSequence(std::string_view town) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetLastMsg(&msg, impl_->js, options_.stream.c_str(),
+                                     Subject(town).c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND) return uint64_t{0};
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "last message of " + Subject(town)));
+  const uint64_t seq = natsMsg_GetSequence(msg);
+  natsMsg_Destroy(msg);
+  return seq;
+}
+
+Status Nats::ReadTown(std::string_view town, uint64_t from,
+                      const std::function<bool(uint64_t, std::string_view)>& fn) {
+  WANGGE_ASSIGN_OR_RETURN(const uint64_t last, LastSequence(town));
+  if (last < from) return Status::Ok();
+  std::random_device rd;
+  const std::string durable = fmt::format("wangge-read-{}-{:08x}", town, rd());
+  PullConsumer consumer;
+  WANGGE_RETURN_IF_ERROR(consumer.Open(*impl_, options_.stream, Subject(town), durable, from));
+  uint64_t seq = 0;
+  Status result;
+  while (seq < last && result.ok()) {
+    auto batch = consumer.Fetch(512, options_.timeout);
+    if (!batch.ok()) {
+      result = batch.status();
+      break;
+    }
+    for (natsMsg* msg : batch->msgs) {
+      seq = PullConsumer::StreamSeq(msg);
+      if (!fn(seq, std::string_view(natsMsg_GetData(msg),
+                                    static_cast<size_t>(natsMsg_GetDataLength(msg))))) {
+        seq = last;
+        break;
+      }
+    }
+  }
+  Status closed = consumer.Delete();
+  return result.ok() ? closed : result;
+}
+
+Result<std::optional<std::string>> Nats::Owner(std::string_view town) {
+  WANGGE_RETURN_IF_ERROR(EnsureStream());
+  kvEntry* e = nullptr;
+  const natsStatus s = kvStore_Get(&e, impl_->kv, std::string(town).c_str());
+  if (s == NATS_NOT_FOUND) return std::optional<std::string>();
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "owner of town " + std::string(town)));
+  std::string owner = kvEntry_ValueString(e);
+  kvEntry_Destroy(e);
+  return std::optional<std::string>(std::move(owner));
+}
+
+Status Nats::Claim(std::string_view town, const std::string& instance) {
+  WANGGE_RETURN_IF_ERROR(EnsureStream());
+  uint64_t rev = 0;
+  const natsStatus s =
+      kvStore_CreateString(&rev, impl_->kv, std::string(town).c_str(), instance.c_str());
+  if (s == NATS_OK) return Status::Ok();
+  WANGGE_ASSIGN_OR_RETURN(auto owner, Owner(town));
+  if (owner) {
+    return Status(StatusCode::kAlreadyExists,
+                  fmt::format("town {} is owned by engine {}", town, *owner), "town");
+  }
+  return NatsStatus(s, 0, "claim town " + std::string(town));
+}
+
+Status Nats::Reassign(std::string_view town, const std::string& from, const std::string& to) {
+  WANGGE_RETURN_IF_ERROR(EnsureStream());
+  kvEntry* e = nullptr;
+  natsStatus s = kvStore_Get(&e, impl_->kv, std::string(town).c_str());
+  if (s == NATS_NOT_FOUND) {
+    return FailedPrecondition(fmt::format("town {} has no owner", town));
+  }
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "owner of town " + std::string(town)));
+  const std::string owner = kvEntry_ValueString(e);
+  const uint64_t revision = kvEntry_Revision(e);
+  kvEntry_Destroy(e);
+  if (owner != from) {
+    return FailedPrecondition(fmt::format("town {} is owned by {}, not {}", town, owner, from));
+  }
+  uint64_t rev = 0;
+  // Only if nobody changed the owner since it was read.
+  s = kvStore_UpdateString(&rev, impl_->kv, std::string(town).c_str(), to.c_str(), revision);
+  if (s != NATS_OK) {
+    return FailedPrecondition(fmt::format("town {} changed owner meanwhile; try again", town));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Nats::Owners() {
+  WANGGE_RETURN_IF_ERROR(EnsureStream());
+  kvKeysList keys{};
+  natsStatus s = kvStore_Keys(&keys, impl_->kv, nullptr);
+  std::vector<std::pair<std::string, std::string>> owners;
+  if (s == NATS_NOT_FOUND) return owners;
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "town owners"));
+  std::vector<std::string> towns(keys.Keys, keys.Keys + keys.Count);
+  kvKeysList_Destroy(&keys);
+  for (const auto& town : towns) {
+    WANGGE_ASSIGN_OR_RETURN(auto owner, Owner(town));
+    if (owner) owners.emplace_back(town, *owner);
+  }
+  std::sort(owners.begin(), owners.end());
+  return owners;
+}
+
+Result<std::string> Nats::Request(const std::string& subject, std::string_view data,
+                                  std::chrono::milliseconds timeout) {
+  natsMsg* reply = nullptr;
+  const natsStatus s = natsConnection_Request(&reply, impl_->nc, subject.c_str(), data.data(),
+                                              static_cast<int>(data.size()), timeout.count());
+  if (s == NATS_NO_RESPONDERS) return Unavailable("nothing answers on " + subject);
+  if (s == NATS_TIMEOUT) return Unavailable("no answer on " + subject + " in time");
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "request on " + subject));
+  std::string answer(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
+  natsMsg_Destroy(reply);
+  return answer;
+}
+
+// --- pull consumers ---
+
+Status PullConsumer::Open(Nats::Impl& nats, const std::string& stream, const std::string& subject,
+                          const std::string& durable, uint64_t start_seq) {
+  nats_ = &nats;
+  stream_ = stream;
+  durable_ = durable;
+  // The position is the caller's: a consumer of that name left by an earlier run is
+  // replaced, so delivery starts exactly at start_seq.
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  js_DeleteConsumer(nats.js, stream.c_str(), durable.c_str(), nullptr, &jerr);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Config.Durable = durable.c_str();
+  so.Config.DeliverPolicy = start_seq <= 1 ? js_DeliverAll : js_DeliverByStartSequence;
+  so.Config.OptStartSeq = start_seq <= 1 ? 0 : start_seq;
+  so.Config.AckPolicy = js_AckExplicit;
+  so.Config.AckWait = int64_t{60} * 1'000'000'000;
+  so.Config.MaxAckPending = 8192;
+  so.Config.FilterSubject = subject.c_str();
+  jerr = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_PullSubscribe(&sub_, nats.js, subject.c_str(), durable.c_str(), &jo, &so, &jerr);
+  return NatsStatus(s, jerr, "consumer " + durable + " on " + subject);
+}
+
+PullConsumer::~PullConsumer() {
+  if (sub_) natsSubscription_Destroy(sub_);
+}
+
+Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait) {
+  MessageBatch batch;
+  natsMsgList list{};
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = natsSubscription_Fetch(&list, sub_, max, wait.count(), &jerr);
+  if (s == NATS_TIMEOUT) return batch;  // nothing new
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "fetch from " + durable_));
+  batch.msgs.assign(list.Msgs, list.Msgs + list.Count);
+  // The batch owns the messages now; the list's array is freed without them.
+  for (int i = 0; i < list.Count; ++i) list.Msgs[i] = nullptr;
+  natsMsgList_Destroy(&list);
+  return batch;
+}
+
+uint64_t PullConsumer::StreamSeq(natsMsg* msg) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) return 0;
+  const uint64_t seq = meta->Sequence.Stream;
+  jsMsgMetaData_Destroy(meta);
+  return seq;
+}
+
+Status PullConsumer::Delete() {
+  if (sub_) {
+    natsSubscription_Destroy(sub_);
+    sub_ = nullptr;
+  }
+  if (!nats_) return Status::Ok();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_DeleteConsumer(nats_->js, stream_.c_str(), durable_.c_str(), nullptr, &jerr);
+  nats_ = nullptr;
+  if (s == NATS_NOT_FOUND) return Status::Ok();
+  return NatsStatus(s, jerr, "delete consumer " + durable_);
+}
+
+MessageBatch::~MessageBatch() {
+  for (natsMsg* m : msgs) {
+    if (m) natsMsg_Destroy(m);
+  }
+}
+
+// --- stats on the wire ---
+
+std::string EncodeStatsRequest(const StatsParams& p) {
+  return json::serialize(json::object{{"from", p.from},
+                                      {"to", p.to},
+                                      {"group_by", p.group_by},
+                                      {"office", p.office},
+                                      {"village", p.village},
+                                      {"category", p.category},
+                                      {"as_of", p.as_of},
+                                      {"interval", p.interval}});
+}
+
+namespace {
+
+Status Malformed(std::string_view what) {
+  return Corruption("malformed stats message: " + std::string(what));
+}
+
+}  // namespace
+
+Result<StatsParams> DecodeStatsRequest(std::string_view text) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return Malformed("not JSON");
+  StatsParams p;
+  std::pair<const char*, std::string*> fields[] = {
+      {"from", &p.from},         {"to", &p.to},
+      {"group_by", &p.group_by}, {"office", &p.office},
+      {"village", &p.village},   {"category", &p.category},
+      {"as_of", &p.as_of},       {"interval", &p.interval}};
+  for (auto& [name, out] : fields) {
+    std::string_view v;
+    if (doc[name].get_string().get(v)) return Malformed(name);
+    *out = std::string(v);
+  }
+  return p;
+}
+
+std::string EncodeStatsAnswer(const Result<engine::StatsResult>& result) {
+  if (!result.ok()) {
+    return json::serialize(
+        json::object{{"error", json::object{{"code", static_cast<int>(result.status().code())},
+                                            {"message", result.status().message()},
+                                            {"field", result.status().field()}}}});
+  }
+  json::array rows;
+  for (const auto& r : result->rows) {
+    json::array counters, backlog;
+    for (const auto& [slot, value] : r.counters.slots()) counters.push_back({slot, value});
+    for (int64_t b : r.backlog) backlog.push_back(b);
+    rows.push_back(json::object{{"period", r.period},
+                                {"key", r.key},
+                                {"counters", std::move(counters)},
+                                {"overdue_open", r.overdue_open},
+                                {"backlog", std::move(backlog)}});
+  }
+  return json::serialize(json::object{{"rows", std::move(rows)}});
+}
+
+namespace {
+
+Result<engine::StatsRow> DecodeRow(simdjson::ondemand::object row) {
+  engine::StatsRow r;
+  std::string_view text;
+  if (row["period"].get_string().get(text)) return Malformed("period");
+  r.period = std::string(text);
+  if (row["key"].get_string().get(text)) return Malformed("key");
+  r.key = std::string(text);
+  simdjson::ondemand::array counters;
+  if (row["counters"].get_array().get(counters)) return Malformed("counters");
+  for (auto pair : counters) {
+    simdjson::ondemand::array a;
+    if (pair.get_array().get(a)) return Malformed("counter");
+    int64_t v[2] = {0, 0};
+    int i = 0;
+    for (auto x : a) {
+      if (i >= 2 || x.get_int64().get(v[i])) return Malformed("counter");
+      ++i;
+    }
+    if (i != 2 || v[0] < 0 || v[0] > 0xffff) return Malformed("counter");
+    r.counters.Add(static_cast<uint16_t>(v[0]), v[1]);
+  }
+  if (row["overdue_open"].get_int64().get(r.overdue_open)) return Malformed("overdue_open");
+  simdjson::ondemand::array backlog;
+  if (row["backlog"].get_array().get(backlog)) return Malformed("backlog");
+  size_t i = 0;
+  for (auto x : backlog) {
+    if (i >= r.backlog.size() || x.get_int64().get(r.backlog[i])) return Malformed("backlog");
+    ++i;
+  }
+  if (i != r.backlog.size()) return Malformed("backlog");
+  return r;
+}
+
+}  // namespace
+
+Result<engine::StatsResult> DecodeStatsAnswer(std::string_view text) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object top;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(top)) return Malformed("not JSON");
+  simdjson::ondemand::object error;
+  if (!top["error"].get_object().get(error)) {
+    int64_t code = 0;
+    std::string_view message, field;
+    if (error["code"].get_int64().get(code) || error["message"].get_string().get(message) ||
+        error["field"].get_string().get(field)) {
+      return Malformed("error");
+    }
+    return Status(static_cast<StatusCode>(code), std::string(message), std::string(field));
+  }
+  simdjson::ondemand::array rows;
+  if (top["rows"].get_array().get(rows)) return Malformed("rows");
+  engine::StatsResult result;
+  for (auto row : rows) {
+    simdjson::ondemand::object o;
+    if (row.get_object().get(o)) return Malformed("row");
+    WANGGE_ASSIGN_OR_RETURN(auto r, DecodeRow(o));
+    result.rows.push_back(std::move(r));
+  }
+  return result;
+}
+
+void MergeStats(engine::StatsResult& total, const engine::StatsResult& part) {
+  std::map<std::pair<std::string, std::string>, engine::StatsRow> rows;
+  const engine::StatsResult* sources[] = {&total, &part};
+  for (const engine::StatsResult* source : sources) {
+    for (const auto& r : source->rows) {
+      auto [it, fresh] = rows.try_emplace({r.period, r.key}, r);
+      if (fresh) continue;
+      it->second.counters.AddAll(r.counters);
+      it->second.overdue_open += r.overdue_open;
+      for (size_t i = 0; i < r.backlog.size(); ++i) it->second.backlog[i] += r.backlog[i];
+    }
+  }
+  total.rows.clear();
+  for (auto& [key, row] : rows) total.rows.push_back(std::move(row));
+}
+
+}  // namespace wangge::ingest::cluster

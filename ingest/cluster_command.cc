@@ -1,0 +1,209 @@
+#include "ingest/cluster_command.h"
+
+#include <chrono>
+#include <iostream>
+#include <signal.h>
+#include <thread>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "ingest/cli_support.h"
+#include "ingest/cluster_engine.h"
+
+namespace wangge::ingest {
+
+cluster::ClusterOptions ClusterArgs::Options() const {
+  cluster::ClusterOptions o;
+  o.servers = servers;
+  o.stream = stream;
+  o.replicas = replicas;
+  o.timeout = std::chrono::milliseconds(timeout_ms);
+  return o;
+}
+
+namespace {
+
+// A control answer's "ok", and its "error" when not ok.
+Status ControlResult(std::string_view answer) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(answer);
+  simdjson::ondemand::document doc;
+  bool ok = false;
+  if (parser.iterate(padded).get(doc) || doc["ok"].get_bool().get(ok)) {
+    return Internal("malformed control answer: " + std::string(answer));
+  }
+  if (ok) return Status::Ok();
+  std::string_view error = "no reason given";
+  if (doc["error"].get_string().get(error)) error = "no reason given";
+  return FailedPrecondition(std::string(error));
+}
+
+// The applied position of `town` at instance `name`, from its status answer; nullopt when
+// the instance does not run it (yet).
+Result<std::optional<uint64_t>> AppliedAt(cluster::Nats& nats, const std::string& name,
+                                          const std::string& town) {
+  WANGGE_ASSIGN_OR_RETURN(std::string answer,
+                          nats.Request(std::string(cluster::kControlPrefix) + name,
+                                       R"({"op":"status"})", nats.options().timeout));
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(answer);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::array towns;
+  if (parser.iterate(padded).get(doc) || doc["towns"].get_array().get(towns)) {
+    return Internal("malformed status answer from " + name);
+  }
+  for (auto t : towns) {
+    std::string_view id;
+    uint64_t applied = 0;
+    if (t["town"].get_string().get(id) || t["applied"].get_uint64().get(applied)) {
+      return Internal("malformed status answer from " + name);
+    }
+    if (id == town) return std::optional<uint64_t>(applied);
+  }
+  return std::optional<uint64_t>();
+}
+
+}  // namespace
+
+int RunEngineNode(const EngineArgs& args) {
+  cluster::EngineNodeOptions o;
+  o.cluster = args.cluster.Options();
+  o.name = args.name;
+  o.data = args.data;
+  o.sync = !args.no_sync;
+  o.fetch_batch = args.fetch_batch;
+  if (!args.towns.empty()) {
+    auto towns = cluster::ParseTownList(args.towns);
+    if (!towns.ok()) return Fail(towns.status());
+    o.towns = *towns;
+  }
+  if (Status s = o.Validate(); !s.ok()) return Fail(s);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SystemClock clock;
+  cluster::EngineNode node(o, clock);
+  if (Status s = node.Start(); !s.ok()) return Fail(s);
+  std::string towns;
+  for (const auto& t : node.Towns()) {
+    towns += fmt::format("{}{} (from stream sequence {})", towns.empty() ? "" : ", ", t.town,
+                         t.applied + 1);
+  }
+  std::cerr << fmt::format("wangge: engine {} on {}: applying {}; Ctrl-C stops\n", o.name,
+                           o.cluster.servers, towns.empty() ? "no town yet" : towns);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "wangge: stopping: finishing the batches in hand\n";
+  const auto final_towns = node.Towns();
+  node.Stop();
+  for (const auto& t : final_towns) {
+    std::cerr << fmt::format("wangge: town {}: applied through stream sequence {}\n", t.town,
+                             t.applied);
+  }
+  return kExitOk;
+}
+
+Status MoveTown(cluster::Nats& nats, const std::string& town, const std::string& to,
+                std::chrono::seconds wait, std::ostream& progress) {
+  WANGGE_RETURN_IF_ERROR(cluster::ValidateTown(town));
+  WANGGE_RETURN_IF_ERROR(cluster::ValidateInstanceName(to));
+  WANGGE_ASSIGN_OR_RETURN(auto from, nats.Owner(town));
+  if (!from) return FailedPrecondition("town " + town + " has no owner to move it from");
+  if (*from == to) return FailedPrecondition("town " + town + " is already " + to + "'s");
+  // The new owner must be running: a move to a typo would leave the town unapplied.
+  WANGGE_RETURN_IF_ERROR(AppliedAt(nats, to, town).status());
+  WANGGE_ASSIGN_OR_RETURN(const uint64_t target, nats.LastSequence(town));
+  WANGGE_RETURN_IF_ERROR(nats.Reassign(town, *from, to));
+  progress << fmt::format("town {}: owner is now {} (was {}); the stream holds it through {}\n",
+                          town, to, *from, target);
+
+  const std::string release = fmt::format(R"({{"op":"release","town":"{}"}})", town);
+  auto released =
+      nats.Request(std::string(cluster::kControlPrefix) + *from, release, std::chrono::seconds(60));
+  if (released.ok()) WANGGE_RETURN_IF_ERROR(ControlResult(*released));
+  progress << (released.ok()
+                   ? fmt::format("town {}: {} stopped applying it\n", town, *from)
+                   : fmt::format("town {}: {} did not answer ({}); it will not run the town when "
+                                 "it starts again\n",
+                                 town, *from, released.status().message()));
+
+  const std::string adopt = fmt::format(R"({{"op":"adopt","town":"{}"}})", town);
+  WANGGE_ASSIGN_OR_RETURN(
+      std::string adopted,
+      nats.Request(std::string(cluster::kControlPrefix) + to, adopt, std::chrono::seconds(60)));
+  WANGGE_RETURN_IF_ERROR(ControlResult(adopted));
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    WANGGE_ASSIGN_OR_RETURN(auto applied, AppliedAt(nats, to, town));
+    const uint64_t at = applied.value_or(0);
+    progress << fmt::format("\rtown {}: {} applied through {} of {}", town, to, at, target)
+             << std::flush;
+    if (at >= target) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      progress << "\n";
+      return Unavailable(fmt::format("{} has not caught up with town {} in {} s; it goes on", to,
+                                     town, wait.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  progress << fmt::format("\ntown {}: moved to {}\n", town, to);
+  return Status::Ok();
+}
+
+int RunMove(const MoveArgs& args) {
+  auto nats = cluster::Nats::Connect(args.cluster.Options(), "wangge-move");
+  if (!nats.ok()) return Fail(nats.status());
+  if (Status s = (*nats)->EnsureStream(); !s.ok()) return Fail(s);
+  Status s = MoveTown(**nats, args.town, args.to, std::chrono::seconds(args.wait_s), std::cerr);
+  return s.ok() ? kExitOk : Fail(s);
+}
+
+int RunClusterStatus(const ClusterArgs& args) {
+  auto nats = cluster::Nats::Connect(args.Options(), "wangge-status");
+  if (!nats.ok()) return Fail(nats.status());
+  if (Status s = (*nats)->EnsureStream(); !s.ok()) return Fail(s);
+  auto towns = (*nats)->StreamTowns();
+  auto owners = (*nats)->Owners();
+  if (!towns.ok()) return Fail(towns.status());
+  if (!owners.ok()) return Fail(owners.status());
+  std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14}\n", "town", "owner", "stream last",
+                           "applied");
+  for (const auto& [town, owner] : *owners) {
+    auto last = (*nats)->LastSequence(town);
+    auto applied = AppliedAt(**nats, owner, town);
+    const std::string at = !applied.ok()           ? "not answering"
+                           : !applied->has_value() ? "not running"
+                                                   : std::to_string(**applied);
+    std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14}\n", town, owner,
+                             last.ok() ? std::to_string(*last) : "?", at);
+  }
+  for (const auto& town : *towns) {
+    bool owned = false;
+    for (const auto& o : *owners) owned = owned || o.first == town;
+    if (!owned) std::cout << fmt::format("{:<24} {:<20}\n", town, "NONE (commands wait)");
+  }
+  return kExitOk;
+}
+
+int RunExportTown(const ExportTownArgs& args) {
+  if (Status s = cluster::ValidateTown(args.town); !s.ok()) return Fail(s);
+  auto nats = cluster::Nats::Connect(args.cluster.Options(), "wangge-export");
+  if (!nats.ok()) return Fail(nats.status());
+  uint64_t n = 0;
+  Status s = (*nats)->ReadTown(args.town, args.from, [&](uint64_t, std::string_view line) {
+    std::cout << line << '\n';
+    if (++n % 100'000 == 0) std::cerr << fmt::format("\rexport: {} commands", n) << std::flush;
+    return true;
+  });
+  std::cout.flush();
+  if (!s.ok()) return Fail(s);
+  std::cerr << fmt::format("\rexport: {} commands of town {}\n", n, args.town);
+  return kExitOk;
+}
+
+}  // namespace wangge::ingest

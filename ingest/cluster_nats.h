@@ -1,0 +1,65 @@
+// The C client's handles behind cluster::Nats, and a pull consumer over them. Private
+// to the cluster code (cluster.cc, cluster_engine.cc).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <nats/nats.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "ingest/cluster.h"
+
+namespace wangge::ingest::cluster {
+
+// kNotFound, kInvalidArgument or kUnavailable, with the client's text and the JetStream
+// error code when there is one.
+Status NatsStatus(natsStatus s, int jerr, std::string_view what);
+
+struct Nats::Impl {
+  ~Impl();
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  std::mutex kv_mu;
+  kvStore* kv = nullptr;  // set once by EnsureStream
+};
+
+// Fetched messages; destroys them.
+struct MessageBatch {
+  MessageBatch() = default;
+  MessageBatch(MessageBatch&& o) noexcept : msgs(std::move(o.msgs)) { o.msgs.clear(); }
+  MessageBatch& operator=(MessageBatch&&) = delete;
+  ~MessageBatch();
+  std::vector<natsMsg*> msgs;
+};
+
+// A durable pull consumer of one subject, with explicit acks. Not thread-safe.
+class PullConsumer {
+ public:
+  PullConsumer() = default;
+  ~PullConsumer();  // unsubscribes; the consumer stays on the server until Delete
+  PullConsumer(const PullConsumer&) = delete;
+  PullConsumer& operator=(const PullConsumer&) = delete;
+
+  // (Re)creates consumer `durable` on `subject`, delivering from stream sequence
+  // `start_seq` (1 = the beginning).
+  Status Open(Nats::Impl& nats, const std::string& stream, const std::string& subject,
+              const std::string& durable, uint64_t start_seq);
+  // Up to `max` messages, waiting up to `wait` for the first; empty when none came.
+  Result<MessageBatch> Fetch(int max, std::chrono::milliseconds wait);
+  // Removes the consumer from the server.
+  Status Delete();
+
+  static uint64_t StreamSeq(natsMsg* msg);
+
+ private:
+  Nats::Impl* nats_ = nullptr;
+  std::string stream_;
+  std::string durable_;
+  natsSubscription* sub_ = nullptr;
+};
+
+}  // namespace wangge::ingest::cluster
