@@ -1,7 +1,9 @@
 #include "ingest/cluster_command.h"
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <memory>
 #include <signal.h>
 #include <thread>
 
@@ -87,8 +89,21 @@ int RunEngineNode(const EngineArgs& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   SystemClock clock;
-  cluster::EngineNode node(o, clock);
-  if (Status s = node.Start(); !s.ok()) return Fail(s);
+  // JetStream may be electing leaders (a node just restarted): keep trying for a minute.
+  std::unique_ptr<cluster::EngineNode> started;
+  for (int attempt = 1;; ++attempt) {
+    auto candidate = std::make_unique<cluster::EngineNode>(o, clock);
+    Status s = candidate->Start();
+    if (s.ok()) {
+      started = std::move(candidate);
+      break;
+    }
+    if (s.code() != StatusCode::kUnavailable || attempt >= 60) return Fail(s);
+    std::cerr << "wangge: " << s.ToString() << "; retrying\n";
+    candidate.reset();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  cluster::EngineNode& node = *started;
   std::string towns;
   for (const auto& t : node.Towns()) {
     towns += fmt::format("{}{} (from stream sequence {})", towns.empty() ? "" : ", ", t.town,
@@ -194,14 +209,21 @@ int RunExportTown(const ExportTownArgs& args) {
   if (Status s = cluster::ValidateTown(args.town); !s.ok()) return Fail(s);
   auto nats = cluster::Nats::Connect(args.cluster.Options(), "wangge-export");
   if (!nats.ok()) return Fail(nats.status());
+  std::ofstream file;
+  if (!args.out.empty()) {
+    file.open(args.out, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(IOError("cannot write '" + args.out + "'"));
+  }
+  std::ostream& out = args.out.empty() ? std::cout : file;
   uint64_t n = 0;
   Status s = (*nats)->ReadTown(args.town, args.from, [&](uint64_t, std::string_view line) {
-    std::cout << line << '\n';
+    out << line << '\n';
     if (++n % 100'000 == 0) std::cerr << fmt::format("\rexport: {} commands", n) << std::flush;
     return true;
   });
-  std::cout.flush();
+  out.flush();
   if (!s.ok()) return Fail(s);
+  if (!out) return Fail(IOError("cannot write '" + args.out + "'"));
   std::cerr << fmt::format("\rexport: {} commands of town {}\n", n, args.town);
   return kExitOk;
 }

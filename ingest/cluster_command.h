@@ -40,6 +40,7 @@ struct ExportTownArgs {
   ClusterArgs cluster;
   std::string town;
   uint64_t from = 1;
+  std::string out;  // empty = stdout
 };
 
 // Runs an engine instance until SIGINT/SIGTERM. Returns an exit code.

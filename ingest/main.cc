@@ -833,6 +833,7 @@ int main(int argc, char** argv) {
   export_town_cmd->add_option("--town", export_town.town, "The town")->required();
   export_town_cmd->add_option("--from", export_town.from, "First stream sequence")
       ->capture_default_str();
+  export_town_cmd->add_option("--out", export_town.out, "File to write (default: stdout)");
 
   TokenArgs token;
   auto* token_cmd = app.add_subcommand("token", "Manage bearer tokens for the HTTP service");

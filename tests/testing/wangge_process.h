@@ -48,24 +48,32 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-// Starts `wangge serve` on an ephemeral port; returns its pid and port (0 on failure).
-// Its stderr goes to `data` + ".log" (a file, not a pipe: the server may write after
-// the caller stops reading, and must not die of SIGPIPE for it).
-inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std::string& tokens) {
-  const std::string log = data + ".log";
+// Starts `args` (args[0] looked up in PATH) with stdout and stderr to the file `log` (a
+// file, not a pipe: the child may write after the caller stops reading, and must not
+// die of SIGPIPE for it). Returns its pid, 0 on failure.
+inline pid_t Spawn(std::vector<std::string> args, const std::string& log) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> args = {WANGGE_BINARY, "serve",       "--data",   data,  "--create",
-                                   "--listen",    "127.0.0.1:0", "--tokens", tokens};
+  posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, WANGGE_BINARY, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return {0, 0};
+  return rc == 0 ? pid : 0;
+}
+
+// Starts `wangge serve` on an ephemeral port; returns its pid and port (0 on failure).
+// Its output goes to `data` + ".log".
+inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std::string& tokens) {
+  const std::string log = data + ".log";
+  const pid_t pid = Spawn({WANGGE_BINARY, "serve", "--data", data, "--create", "--listen",
+                           "127.0.0.1:0", "--tokens", tokens},
+                          log);
+  if (pid == 0) return {0, 0};
   // Its line "... on http://127.0.0.1:PORT ..." says it is up.
   for (int tries = 0; tries < 500; ++tries) {
     std::ifstream in(log);
