@@ -38,6 +38,9 @@ struct Options {
   double rate = 0;  // requests per second over all connections; 0 = as fast as possible
   int batch = 0;    // reports per request through /v1/reports:batch; 0 = single POSTs
   std::string prefix = "load";
+  // Cluster mode: posts go to /v1/reports?town=T, round-robin over these, and 202 counts
+  // as acknowledged. Empty = a single node.
+  std::vector<std::string> towns;
 };
 
 // One report line. Ids are unique per run (prefix), connection and sequence number.
@@ -121,7 +124,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       req_.body() = std::move(body);
     } else {
-      req_.target("/v1/reports");
+      req_.target(o_.towns.empty()
+                      ? std::string("/v1/reports")
+                      : "/v1/reports?town=" + o_.towns[(sent_ + index_) % o_.towns.size()]);
       req_.body() = ReportJson(Id(), sent_);
       ++made_;
     }
@@ -144,7 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (issued_ >= measure_from_) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - issued_).count();
       results_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
-      if (code == 200 || code == 201) {
+      if (code == 200 || code == 201 || code == 202) {
         ++results_.ok;
         results_.reports += o_.batch > 0 ? static_cast<uint64_t>(o_.batch) : 1;
       } else {
@@ -260,6 +265,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "Reports per request via /v1/reports:batch; 0 = single")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
+  app.add_option("--towns", o.towns,
+                 "Cluster mode: post to these towns in turn (/v1/reports?town=T)")
+      ->delimiter(',');
   app.add_option("--prefix", o.prefix, "Client id prefix; use a new one per run")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -41,10 +41,15 @@ Status ControlResult(std::string_view answer) {
   return FailedPrecondition(std::string(error));
 }
 
-// The applied position of `town` at instance `name`, from its status answer; nullopt when
-// the instance does not run it (yet).
-Result<std::optional<uint64_t>> AppliedAt(cluster::Nats& nats, const std::string& name,
-                                          const std::string& town) {
+struct TownProgress {
+  uint64_t applied = 0;
+  double lag_p50_ms = 0, lag_p99_ms = 0;
+};
+
+// `town` at instance `name`, from its status answer; nullopt when the instance does not
+// run it (yet).
+Result<std::optional<TownProgress>> ProgressAt(cluster::Nats& nats, const std::string& name,
+                                               const std::string& town) {
   WANGGE_ASSIGN_OR_RETURN(std::string answer,
                           nats.Request(std::string(cluster::kControlPrefix) + name,
                                        R"({"op":"status"})", nats.options().timeout));
@@ -57,13 +62,22 @@ Result<std::optional<uint64_t>> AppliedAt(cluster::Nats& nats, const std::string
   }
   for (auto t : towns) {
     std::string_view id;
-    uint64_t applied = 0;
-    if (t["town"].get_string().get(id) || t["applied"].get_uint64().get(applied)) {
+    TownProgress p;
+    if (t["town"].get_string().get(id) || t["applied"].get_uint64().get(p.applied) ||
+        t["lag_p50_ms"].get_double().get(p.lag_p50_ms) ||
+        t["lag_p99_ms"].get_double().get(p.lag_p99_ms)) {
       return Internal("malformed status answer from " + name);
     }
-    if (id == town) return std::optional<uint64_t>(applied);
+    if (id == town) return std::optional<TownProgress>(p);
   }
-  return std::optional<uint64_t>();
+  return std::optional<TownProgress>();
+}
+
+Result<std::optional<uint64_t>> AppliedAt(cluster::Nats& nats, const std::string& name,
+                                          const std::string& town) {
+  WANGGE_ASSIGN_OR_RETURN(auto p, ProgressAt(nats, name, town));
+  if (!p) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(p->applied);
 }
 
 }  // namespace
@@ -186,16 +200,19 @@ int RunClusterStatus(const ClusterArgs& args) {
   auto owners = (*nats)->Owners();
   if (!towns.ok()) return Fail(towns.status());
   if (!owners.ok()) return Fail(owners.status());
-  std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14}\n", "town", "owner", "stream last",
-                           "applied");
+  std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14} {:>12} {:>12}\n", "town", "owner",
+                           "stream last", "applied", "lag p50 ms", "lag p99 ms");
   for (const auto& [town, owner] : *owners) {
     auto last = (*nats)->LastSequence(town);
-    auto applied = AppliedAt(**nats, owner, town);
-    const std::string at = !applied.ok()           ? "not answering"
-                           : !applied->has_value() ? "not running"
-                                                   : std::to_string(**applied);
-    std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14}\n", town, owner,
-                             last.ok() ? std::to_string(*last) : "?", at);
+    auto p = ProgressAt(**nats, owner, town);
+    const std::string at = !p.ok()           ? "not-answering"
+                           : !p->has_value() ? "not-running"
+                                             : std::to_string((*p)->applied);
+    const bool known = p.ok() && p->has_value();
+    std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14} {:>12} {:>12}\n", town, owner,
+                             last.ok() ? std::to_string(*last) : "?", at,
+                             known ? fmt::format("{:.0f}", (*p)->lag_p50_ms) : "-",
+                             known ? fmt::format("{:.0f}", (*p)->lag_p99_ms) : "-");
   }
   for (const auto& town : *towns) {
     bool owned = false;

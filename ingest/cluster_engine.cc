@@ -1,5 +1,6 @@
 #include "ingest/cluster_engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -70,7 +71,9 @@ std::string ErrorAnswer(const Status& s) {
 
 json::object StateJson(const TownState& t) {
   return json::object{
-      {"town", t.town}, {"applied", t.applied}, {"log_head", t.log_head}, {"commands", t.commands}};
+      {"town", t.town}, {"applied", t.applied}, {"log_head", t.log_head},
+                      {"commands", t.commands}, {"lag_p50_ms", t.lag_p50_ms},
+                      {"lag_p99_ms", t.lag_p99_ms}, {"lag_max_ms", t.lag_max_ms}};
 }
 
 }  // namespace
@@ -150,8 +153,21 @@ class TownWorker {
   TownState StateLocked() const {
     TownState s{town_, applied_, 0, commands_};
     if (engine_) s.log_head = engine_->head().seq.value;
+    if (!lags_.empty()) {
+      std::vector<int64_t> sorted = lags_;
+      std::sort(sorted.begin(), sorted.end());
+      const auto at = [&](double q) {
+        const double index = q * static_cast<double>(sorted.size() - 1);
+        return static_cast<double>(sorted[static_cast<size_t>(index)]);
+      };
+      s.lag_p50_ms = at(0.5);
+      s.lag_p99_ms = at(0.99);
+      s.lag_max_ms = static_cast<double>(sorted.back());
+    }
     return s;
   }
+
+  static constexpr size_t kLagSamples = 1'000'000;
 
   // `first_at`: a new directory's built-in activation time (the first command's).
   Status OpenEngine(std::optional<TimeMs> first_at) {
@@ -206,6 +222,7 @@ class TownWorker {
 
   Status Apply(MessageBatch& batch, uint64_t& submitted) {
     std::vector<std::future<Result<engine::Outcome>>> pending;
+    std::vector<TimeMs> stamped;  // the applied commands' `at`
     engine::Command command;
     DecodeError error;
     std::shared_ptr<engine::Engine> engine = Engine();
@@ -225,16 +242,25 @@ class TownWorker {
         engine = Engine();
       }
       command.source_seq = seq;
+      if (command.at) stamped.push_back(*command.at);
       pending.push_back(engine->sequencer().Submit(std::move(command)));
       submitted = seq;
     }
     for (auto& f : pending) (void)f.get();  // refusals are the log's business, not ours
     if (!engine) return Status::Ok();
     WANGGE_ASSIGN_OR_RETURN(const uint64_t position, engine->SourcePosition());
+    const TimeMs now = clock_.Now();
     {
       std::lock_guard lock(mu_);
       commands_ += pending.size();
       applied_ = position;
+      for (TimeMs at : stamped) {
+        if (lags_.size() < kLagSamples) {
+          lags_.push_back(now.ms - at.ms);
+        } else {
+          lags_[lag_next_++ % kLagSamples] = now.ms - at.ms;
+        }
+      }
     }
     if (position < submitted) {
       submitted = position;
@@ -270,6 +296,8 @@ class TownWorker {
   std::shared_ptr<engine::Engine> engine_;  // guarded by mu_; null until a command came
   uint64_t applied_ = 0;                    // guarded by mu_
   uint64_t commands_ = 0;                   // guarded by mu_
+  std::vector<int64_t> lags_;               // guarded by mu_; ms, a ring of kLagSamples
+  size_t lag_next_ = 0;                     // guarded by mu_
   std::thread thread_;
 };
 

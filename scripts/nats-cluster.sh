@@ -20,7 +20,7 @@ listen: 127.0.0.1:$((port + i))
 jetstream { store_dir: "$dir/n$i" }
 cluster { name: wangge, listen: 127.0.0.1:$((port + 100 + i)), routes: [${routes%,}] }
 CONF
-      nats-server -c "$dir/n$i.conf" -l "$dir/n$i.log" -P "$dir/n$i.pid" &
+      nats-server -c "$dir/n$i.conf" -l "$dir/n$i.log" -P "$dir/n$i.pid" >/dev/null 2>&1 &
     done
     # JetStream needs a meta leader before streams can be created.
     for _ in $(seq 100); do
