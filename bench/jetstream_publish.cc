@@ -3,10 +3,9 @@
 // bytes asynchronously (up to --pending unacknowledged) to a scratch stream with
 // --replicas replicas, waits for every acknowledgement, and prints the rate. The
 // stream is deleted afterwards.
-#include <nats/nats.h>
-
 #include <chrono>
 #include <iostream>
+#include <nats/nats.h>
 #include <string>
 
 #include <CLI/CLI.hpp>

@@ -415,10 +415,10 @@ Status Malformed(std::string_view what) {
 }  // namespace
 
 Result<StatsParams> DecodeStatsRequest(std::string_view text) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(text);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc)) return Malformed("not JSON");
+  // The DOM API validates the whole text before any field is read.
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(text.data(), text.size()).get(doc)) return Malformed("not JSON");
   StatsParams p;
   std::pair<const char*, std::string*> fields[] = {
       {"from", &p.from},         {"to", &p.to},
@@ -456,64 +456,71 @@ std::string EncodeStatsAnswer(const Result<engine::StatsResult>& result) {
 
 namespace {
 
-Result<engine::StatsRow> DecodeRow(simdjson::ondemand::object row) {
+// |v| < 2^60 (a country's closure-time sum, in ms, over decades is below 2^60): answers
+// so bounded are refused rather than overflowing when added up.
+bool Plausible(int64_t v) { return v > -(int64_t{1} << 60) && v < (int64_t{1} << 60); }
+
+Result<engine::StatsRow> DecodeRow(simdjson::dom::element row) {
   engine::StatsRow r;
   std::string_view text;
   if (row["period"].get_string().get(text)) return Malformed("period");
   r.period = std::string(text);
   if (row["key"].get_string().get(text)) return Malformed("key");
   r.key = std::string(text);
-  simdjson::ondemand::array counters;
+  simdjson::dom::array counters;
   if (row["counters"].get_array().get(counters)) return Malformed("counters");
-  for (auto pair : counters) {
-    simdjson::ondemand::array a;
-    if (pair.get_array().get(a)) return Malformed("counter");
-    int64_t v[2] = {0, 0};
-    int i = 0;
-    for (auto x : a) {
-      if (i >= 2 || x.get_int64().get(v[i])) return Malformed("counter");
-      ++i;
+  int64_t last_slot = -1;
+  for (simdjson::dom::element pair : counters) {
+    simdjson::dom::array a;
+    int64_t slot = 0, value = 0;
+    if (pair.get_array().get(a) || a.size() != 2 || a.at(0).get_int64().get(slot) ||
+        a.at(1).get_int64().get(value)) {
+      return Malformed("counter");
     }
-    if (i != 2 || v[0] < 0 || v[0] > 0xffff) return Malformed("counter");
-    r.counters.Add(static_cast<uint16_t>(v[0]), v[1]);
+    // Slots ascend, as Encode writes them; values stay far from overflow when added up.
+    if (slot <= last_slot || slot > 0xffff || !Plausible(value)) return Malformed("counter");
+    last_slot = slot;
+    r.counters.Add(static_cast<uint16_t>(slot), value);
   }
-  if (row["overdue_open"].get_int64().get(r.overdue_open)) return Malformed("overdue_open");
-  simdjson::ondemand::array backlog;
-  if (row["backlog"].get_array().get(backlog)) return Malformed("backlog");
+  if (row["overdue_open"].get_int64().get(r.overdue_open) || !Plausible(r.overdue_open)) {
+    return Malformed("overdue_open");
+  }
+  simdjson::dom::array backlog;
+  if (row["backlog"].get_array().get(backlog) || backlog.size() != r.backlog.size()) {
+    return Malformed("backlog");
+  }
   size_t i = 0;
-  for (auto x : backlog) {
-    if (i >= r.backlog.size() || x.get_int64().get(r.backlog[i])) return Malformed("backlog");
+  for (simdjson::dom::element x : backlog) {
+    if (x.get_int64().get(r.backlog[i]) || !Plausible(r.backlog[i])) return Malformed("backlog");
     ++i;
   }
-  if (i != r.backlog.size()) return Malformed("backlog");
   return r;
 }
 
 }  // namespace
 
 Result<engine::StatsResult> DecodeStatsAnswer(std::string_view text) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(text);
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object top;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(top)) return Malformed("not JSON");
-  simdjson::ondemand::object error;
-  if (!top["error"].get_object().get(error)) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(text.data(), text.size()).get(doc) || !doc.is_object()) {
+    return Malformed("not a JSON object");
+  }
+  simdjson::dom::element error;
+  if (!doc["error"].get(error)) {
     int64_t code = 0;
     std::string_view message, field;
     if (error["code"].get_int64().get(code) || error["message"].get_string().get(message) ||
-        error["field"].get_string().get(field)) {
+        error["field"].get_string().get(field) || code < 1 ||
+        code > static_cast<int64_t>(StatusCode::kNoSpace)) {
       return Malformed("error");
     }
     return Status(static_cast<StatusCode>(code), std::string(message), std::string(field));
   }
-  simdjson::ondemand::array rows;
-  if (top["rows"].get_array().get(rows)) return Malformed("rows");
+  simdjson::dom::array rows;
+  if (doc["rows"].get_array().get(rows)) return Malformed("rows");
   engine::StatsResult result;
-  for (auto row : rows) {
-    simdjson::ondemand::object o;
-    if (row.get_object().get(o)) return Malformed("row");
-    WANGGE_ASSIGN_OR_RETURN(auto r, DecodeRow(o));
+  for (simdjson::dom::element row : rows) {
+    WANGGE_ASSIGN_OR_RETURN(auto r, DecodeRow(row));
     result.rows.push_back(std::move(r));
   }
   return result;

@@ -28,11 +28,10 @@ namespace {
 
 // A control answer's "ok", and its "error" when not ok.
 Status ControlResult(std::string_view answer) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(answer);
-  simdjson::ondemand::document doc;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
   bool ok = false;
-  if (parser.iterate(padded).get(doc) || doc["ok"].get_bool().get(ok)) {
+  if (parser.parse(answer.data(), answer.size()).get(doc) || doc["ok"].get_bool().get(ok)) {
     return Internal("malformed control answer: " + std::string(answer));
   }
   if (ok) return Status::Ok();
@@ -53,14 +52,13 @@ Result<std::optional<TownProgress>> ProgressAt(cluster::Nats& nats, const std::s
   WANGGE_ASSIGN_OR_RETURN(std::string answer,
                           nats.Request(std::string(cluster::kControlPrefix) + name,
                                        R"({"op":"status"})", nats.options().timeout));
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(answer);
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::array towns;
-  if (parser.iterate(padded).get(doc) || doc["towns"].get_array().get(towns)) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array towns;
+  if (parser.parse(answer.data(), answer.size()).get(doc) || doc["towns"].get_array().get(towns)) {
     return Internal("malformed status answer from " + name);
   }
-  for (auto t : towns) {
+  for (simdjson::dom::element t : towns) {
     std::string_view id;
     TownProgress p;
     if (t["town"].get_string().get(id) || t["applied"].get_uint64().get(p.applied) ||

@@ -70,10 +70,13 @@ std::string ErrorAnswer(const Status& s) {
 }
 
 json::object StateJson(const TownState& t) {
-  return json::object{
-      {"town", t.town}, {"applied", t.applied}, {"log_head", t.log_head},
-                      {"commands", t.commands}, {"lag_p50_ms", t.lag_p50_ms},
-                      {"lag_p99_ms", t.lag_p99_ms}, {"lag_max_ms", t.lag_max_ms}};
+  return json::object{{"town", t.town},
+                      {"applied", t.applied},
+                      {"log_head", t.log_head},
+                      {"commands", t.commands},
+                      {"lag_p50_ms", t.lag_p50_ms},
+                      {"lag_p99_ms", t.lag_p99_ms},
+                      {"lag_max_ms", t.lag_max_ms}};
 }
 
 }  // namespace
@@ -429,11 +432,10 @@ std::vector<TownState> EngineNode::Towns() const {
 }
 
 void EngineNode::HandleControl(std::string_view request, std::string& answer) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(request);
-  simdjson::ondemand::document doc;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
   std::string_view op, town;
-  if (parser.iterate(padded).get(doc) || doc["op"].get_string().get(op)) {
+  if (parser.parse(request.data(), request.size()).get(doc) || doc["op"].get_string().get(op)) {
     answer = ErrorAnswer(InvalidArgument("control request needs a JSON object with \"op\""));
     return;
   }

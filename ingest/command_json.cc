@@ -297,8 +297,8 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     return false;
   }
 
-  std::string kind, role_name, case_id;
-  bool have_at = false, have_report = false, have_transition = false;
+  std::string kind, role_name, case_id, timer_name;
+  bool have_at = false, have_report = false, have_transition = false, have_timer = false;
   Report report;
   Transition transition;
   od::object obj;
@@ -337,6 +337,10 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
       have_case = true;
       return GetString(ctx, v, "case", case_id);
     }
+    if (key == "timer") {
+      have_timer = true;
+      return GetString(ctx, v, "timer", timer_name);
+    }
     if (key == "report") {
       have_report = true;
       return DecodeReport(ctx, v, report, "report");
@@ -357,6 +361,28 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
   if (!ctx.failed) {
     if (!have_at) {
       ctx.Fail("at", "at is required", nullptr);
+    } else if (kind == "timer") {
+      // A deadline timer, as an engine instance publishes it in cluster mode: wangge fires
+      // it, so it names no actor; the sequencer checks it is due at `at`.
+      if (!command.actor.id.empty() || !role_name.empty()) {
+        ctx.Fail("actor", "a timer command names no actor or role", nullptr);
+      } else if (case_id.empty()) {
+        ctx.Fail("case", "a timer command needs case", nullptr);
+      } else if (timer_name != engine::TimerKindName(engine::TimerKind::kWarning) &&
+                 timer_name != engine::TimerKindName(engine::TimerKind::kBreach)) {
+        ctx.Fail("timer", "timer must be deadline_warning or deadline_breach", nullptr);
+      } else if (have_report || have_transition) {
+        ctx.Fail("kind", "a timer command has no report or transition", nullptr);
+      }
+      command.actor = engine::Actor{"timer", Role::kSystem, ""};
+      command.body =
+          engine::TimerFired{std::move(case_id),
+                             timer_name == engine::TimerKindName(engine::TimerKind::kBreach)
+                                 ? engine::TimerKind::kBreach
+                                 : engine::TimerKind::kWarning,
+                             {}};
+    } else if (have_timer) {
+      ctx.Fail("timer", "only a timer command has timer", nullptr);
     } else if (command.actor.id.empty()) {
       ctx.Fail("actor", "actor is required", nullptr);
     } else if (kind == "report") {
@@ -385,7 +411,7 @@ bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError
     } else if (kind.empty()) {
       ctx.Fail("kind", "kind is required", nullptr);
     } else {
-      ctx.Fail("kind", "unsupported kind '" + kind + "' (report or transition)", nullptr);
+      ctx.Fail("kind", "unsupported kind '" + kind + "' (report, transition or timer)", nullptr);
     }
   }
   if (!ctx.failed && !command.actor.office.empty() && command.actor.role != Role::kHandler) {
@@ -562,9 +588,11 @@ std::string EncodeCommand(const Command& command) {
     }
     j.Close();
   } else if (const auto* f = std::get_if<TimerFired>(&command.body)) {
-    // Timers are recorded by wangge, not taken from a stream (docs/wire-format.md).
+    // Published by engine instances in cluster mode (docs/wire-format.md).
     j.Key("kind");
     j.String("timer");
+    j.Key("at");
+    j.Time(command.at.value_or(TimeMs{}));
     j.Key("case");
     j.String(f->case_id);
     j.Key("timer");

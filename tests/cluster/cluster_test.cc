@@ -7,6 +7,8 @@
 // - each town's directory verifies, and its state digest equals that of a single-node
 //   `wangge import` of the town's commands exported from the stream;
 // - the HTTP node's province-wide stats equal a single node's holding every town.
+#include "ingest/cluster.h"
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,11 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/engine.h"
+#include "ingest/cluster_engine.h"
+#include "ingest/command_json.h"
+#include "tests/testing/builders.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
@@ -442,6 +449,98 @@ TEST(Cluster, FaultsMovesAndStatsOnAThreeNodeJetStream) {
   ASSERT_EQ(single_stats.exit_code, 0) << single_stats.output;
   EXPECT_EQ(Rows(province.body), Rows(single_stats.output));
   EXPECT_NE(Rows(province.body).find("\"total\":"), std::string::npos);
+}
+
+// One JetStream node (R=1) and an engine instance in this process, on a fake clock: the
+// deadline timers come from the stream, once each, and a released town adopted again
+// resumes where it stopped.
+TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
+  TempDir dir;
+  const uint16_t port = FreePort();
+  {
+    std::ofstream conf(dir.Sub("n.conf"));
+    conf << "listen: 127.0.0.1:" << port << "\njetstream { store_dir: \"" << dir.Sub("js")
+         << "\" }\n";
+  }
+  Process server({"nats-server", "-c", dir.Sub("n.conf")}, dir.Sub("n.log"));
+  ASSERT_TRUE(server.WaitFor("Server is ready")) << server.LogText();
+
+  ingest::cluster::ClusterOptions c;
+  c.servers = "nats://127.0.0.1:" + std::to_string(port);
+  c.replicas = 1;
+  FakeClock clock;
+  ingest::cluster::EngineNodeOptions o;
+  o.cluster = c;
+  o.name = "solo";
+  o.data = dir.Sub("solo");
+  o.towns = {"tx"};
+  o.timer_interval = std::chrono::milliseconds(50);
+  ingest::cluster::EngineNode node(o, clock);
+  ASSERT_TRUE(node.Start().ok());
+  auto nats = ingest::cluster::Nats::Connect(c, "test");
+  ASSERT_TRUE(nats.ok());
+
+  const auto wait_until = [&](auto done) {
+    for (int i = 0; i < 500 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  };
+  const auto town = [&] {
+    auto towns = node.Towns();
+    return towns.empty() ? ingest::cluster::TownState{} : towns[0];
+  };
+  engine::Command report = ReportCommand("urgent-1");
+  std::get<engine::Report>(report.body).severity = 4;  // a 3-hour limit
+  report.at = clock.Now();
+  auto ack = (*nats)->Publish("tx", ingest::EncodeCommand(report), "urgent-1");
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  ASSERT_TRUE(wait_until([&] { return town().applied == ack->stream_seq; }));
+  const uint64_t head_after_report = town().log_head;
+  EXPECT_EQ(head_after_report, 2u);  // the ruleset activation, the report
+
+  // Past the warning point and the deadline: one warning and one breach, from the stream.
+  clock.Advance(4 * 3600 * 1000);
+  ASSERT_TRUE(wait_until([&] { return town().log_head == head_after_report + 2; }))
+      << town().log_head;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(town().log_head, head_after_report + 2) << "a timer fired twice";
+  auto last = (*nats)->LastSequence("tx");
+  ASSERT_TRUE(last.ok());
+  EXPECT_GE(*last, ack->stream_seq + 2);
+
+  // Released, then adopted again: it resumes after what it applied.
+  auto released = node.Release("tx");
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
+  EXPECT_TRUE(node.Towns().empty());
+  EXPECT_EQ(node.Release("tx").status().code(), StatusCode::kNotFound);
+  auto second = (*nats)->Publish("tx", ingest::EncodeCommand([&] {
+                                   engine::Command r = ReportCommand("later-1");
+                                   r.at = clock.Now();
+                                   return r;
+                                 }()),
+                                 "later-1");
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(node.Adopt("tx").ok());
+  ASSERT_TRUE(wait_until([&] { return town().applied == second->stream_seq; }));
+  EXPECT_EQ(town().log_head, released->log_head + 1);
+  EXPECT_EQ(town().commands, 1u) << "commands applied again after the adoption";
+  EXPECT_EQ(node.Adopt("other").code(), StatusCode::kFailedPrecondition);
+  node.Stop();
+
+  engine::EngineOptions ro;
+  ro.store.path = dir.Sub("solo/towns/tx");
+  ro.store.read_only = true;
+  auto e = engine::Engine::Open(ro, clock);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto history = (*e)->CaseHistory("urgent-1");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<engine::TimerFired>((*history)[1].record.body));
+  EXPECT_TRUE(std::holds_alternative<engine::TimerFired>((*history)[2].record.body));
+  auto position = (*e)->SourcePosition();
+  ASSERT_TRUE(position.ok());
+  EXPECT_EQ(*position, second->stream_seq);
 }
 
 }  // namespace

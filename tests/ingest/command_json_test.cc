@@ -144,6 +144,34 @@ TEST(CommandJsonTest, MalformedLinesNameTheFieldAndColumn) {
   }
 }
 
+TEST(CommandJsonTest, TimerCommandsRoundTripAndNameNoActor) {
+  engine::Command timer{engine::Actor{"timer", engine::Role::kSystem, ""},
+                        TimeMs{1'583'111'700'000},
+                        engine::TimerFired{"case-7", engine::TimerKind::kBreach, {}}};
+  const std::string line = EncodeCommand(timer);
+  CommandDecoder decoder;
+  engine::Command c;
+  DecodeError err;
+  ASSERT_TRUE(decoder.Decode(line, c, err)) << line << ": " << err.status.ToString();
+  EXPECT_EQ(c.actor, timer.actor);
+  EXPECT_EQ(c.at, timer.at);
+  EXPECT_EQ(std::get<engine::TimerFired>(c.body), std::get<engine::TimerFired>(timer.body));
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"kind":"timer","at":"2020-03-02T09:15:00+08:00","case":"c","timer":"late"})", "timer"},
+      {R"({"kind":"timer","at":"2020-03-02T09:15:00+08:00","timer":"deadline_breach"})", "case"},
+      {R"({"kind":"timer","at":"2020-03-02T09:15:00+08:00","actor":"W1","case":"c","timer":"deadline_breach"})",
+       "actor"},
+      {R"({"kind":"timer","case":"c","timer":"deadline_breach"})", "at"},
+      {R"({"kind":"transition","at":"2020-03-02T09:15:00+08:00","actor":"S","role":"supervisor","case":"c","timer":"deadline_breach","transition":{"action":"cancel","note":"x"}})",
+       "timer"},
+  };
+  for (const auto& [text, field] : bad) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(decoder.Decode(text, c, err));
+    EXPECT_EQ(err.status.field(), field) << err.status.ToString();
+  }
+}
+
 TEST(CommandJsonTest, OversizedLineIsRefused) {
   CommandDecoder decoder;
   engine::Command c;

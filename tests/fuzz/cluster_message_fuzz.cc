@@ -1,0 +1,27 @@
+// libFuzzer target: the messages engine instances and HTTP nodes exchange in cluster mode
+// (a stats request, a town's stats answer). Parsing must never crash; an answer it
+// accepts must encode back to an answer that decodes to the same rows, and merging it
+// into itself must double every counter.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "ingest/cluster.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace wangge;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)ingest::cluster::DecodeStatsRequest(text);
+  auto answer = ingest::cluster::DecodeStatsAnswer(text);
+  if (!answer.ok()) return 0;
+  auto again = ingest::cluster::DecodeStatsAnswer(ingest::cluster::EncodeStatsAnswer(*answer));
+  if (!again.ok() || again->rows.size() != answer->rows.size()) std::abort();
+  engine::StatsResult doubled = *answer;
+  ingest::cluster::MergeStats(doubled, *answer);
+  for (const auto& row : doubled.rows) {
+    for (const auto& [slot, value] : row.counters.slots()) {
+      if (value % 2 != 0) std::abort();
+    }
+  }
+  return 0;
+}
