@@ -63,7 +63,7 @@ for log in "$work/e1.log" "$work/e2.log"; do
   grep -q "Ctrl-C stops" "$log" || { echo "cluster_load: an engine did not start:" >&2; cat "$log" >&2; exit 1; }
 done
 "$wangge" serve --cluster "$urls" --tokens "$work/tokens" --listen "127.0.0.1:$http_port" \
-  --threads 2 2>"$work/serve.log" &
+  --threads 2 --cluster-threads "${WANGGE_CLUSTER_THREADS:-32}" 2>"$work/serve.log" &
 serve_pid=$!
 pids+=($serve_pid)
 wait_http

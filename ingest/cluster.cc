@@ -176,6 +176,16 @@ Result<PublishAck> Nats::Publish(std::string_view town, std::string_view data,
   return ack;
 }
 
+Result<Nats::StreamState> Nats::State() {
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&si, impl_->js, options_.stream.c_str(), nullptr, &jerr);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "stream " + options_.stream));
+  StreamState state{si->State.Msgs, si->State.Bytes, static_cast<int>(si->Config->Replicas)};
+  jsStreamInfo_Destroy(si);
+  return state;
+}
+
 Result<std::vector<std::string>> Nats::StreamTowns() {
   const std::string filter = std::string(kCommandPrefix) + "*";
   jsOptions jo;

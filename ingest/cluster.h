@@ -78,6 +78,11 @@ class Nats {
   Result<PublishAck> Publish(std::string_view town, std::string_view data,
                              const std::string& msg_id);
 
+  struct StreamState {
+    uint64_t messages = 0, bytes = 0;
+    int replicas = 0;
+  };
+  Result<StreamState> State();
   // Towns with at least one command in the stream, sorted.
   Result<std::vector<std::string>> StreamTowns();
   // The stream sequence of the last command for `town`, 0 when none.

@@ -196,8 +196,16 @@ int RunClusterStatus(const ClusterArgs& args) {
   if (Status s = (*nats)->EnsureStream(); !s.ok()) return Fail(s);
   auto towns = (*nats)->StreamTowns();
   auto owners = (*nats)->Owners();
+  auto state = (*nats)->State();
   if (!towns.ok()) return Fail(towns.status());
   if (!owners.ok()) return Fail(owners.status());
+  if (!state.ok()) return Fail(state.status());
+  std::cerr << fmt::format(
+      "stream {}: {} commands, {} bytes ({:.0f} per command), {} replicas\n", args.stream,
+      state->messages, state->bytes,
+      state->messages ? static_cast<double>(state->bytes) / static_cast<double>(state->messages)
+                      : 0.0,
+      state->replicas);
   std::cout << fmt::format("{:<24} {:<20} {:>14} {:>14} {:>12} {:>12}\n", "town", "owner",
                            "stream last", "applied", "lag p50 ms", "lag p99 ms");
   for (const auto& [town, owner] : *owners) {

@@ -168,13 +168,13 @@ std::map<std::string, TownRow> Status(const std::string& urls) {
   std::map<std::string, TownRow> rows;
   std::istringstream in(Wangge("cluster status --cluster " + urls).output);
   std::string line;
-  std::getline(in, line);  // header
   while (std::getline(in, line)) {
     std::istringstream words(line);
     std::string town;
     TownRow r;
     words >> town >> r.owner >> r.last >> r.applied;
-    if (!town.empty()) rows[town] = r;
+    // Skip the stream's summary line and the header.
+    if (!town.empty() && town != "stream" && town != "town") rows[town] = r;
   }
   return rows;
 }
