@@ -74,7 +74,7 @@ start=$(now)
   --towns "$towns" --prefix cl | tee "$work/cluster"
 posted=$(now)
 # Every acknowledged report is applied when each town's engine has reached the stream's end.
-while "$wangge" cluster status --cluster "$urls" | awk 'NR > 1 && $3 != $4 { behind = 1 } END { exit !behind }'; do
+while "$wangge" cluster status --cluster "$urls" 2>/dev/null | awk 'NR > 1 && $3 != $4 { behind = 1 } END { exit !behind }'; do
   sleep 0.2
 done
 applied=$(now)

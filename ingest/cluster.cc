@@ -231,12 +231,19 @@ Status Nats::ReadTown(std::string_view town, uint64_t from,
   WANGGE_RETURN_IF_ERROR(consumer.Open(*impl_, options_.stream, Subject(town), durable, from));
   uint64_t seq = 0;
   Status result;
+  int empty = 0;
   while (seq < last && result.ok()) {
     auto batch = consumer.Fetch(512, options_.timeout);
     if (!batch.ok()) {
       result = batch.status();
       break;
     }
+    if (batch->msgs.empty() && ++empty >= 3) {
+      result = Unavailable(fmt::format("the stream stopped delivering {} at sequence {} of {}",
+                                       Subject(town), seq, last));
+      break;
+    }
+    if (!batch->msgs.empty()) empty = 0;
     for (natsMsg* msg : batch->msgs) {
       seq = PullConsumer::StreamSeq(msg);
       if (!fn(seq, std::string_view(natsMsg_GetData(msg),

@@ -87,6 +87,8 @@ int RunEngineNode(const EngineArgs& args) {
   o.data = args.data;
   o.sync = !args.no_sync;
   o.fetch_batch = args.fetch_batch;
+  o.block_cache_bytes = args.cache_mb << 20;
+  o.memtable_bytes = args.memtable_mb << 20;
   if (!args.towns.empty()) {
     auto towns = cluster::ParseTownList(args.towns);
     if (!towns.ok()) return Fail(towns.status());

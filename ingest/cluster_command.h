@@ -27,6 +27,8 @@ struct EngineArgs {
   std::string towns;  // comma-separated; may be empty (run what the bucket gives)
   bool no_sync = false;
   int fetch_batch = 1024;
+  size_t cache_mb = 256;
+  size_t memtable_mb = 512;
 };
 
 struct MoveArgs {

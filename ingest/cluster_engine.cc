@@ -22,11 +22,12 @@ namespace json = boost::json;
 
 namespace {
 
-// An async subscription that answers requests with `handler`, stopped only after its
-// last callback returned.
+// An async subscription that answers requests with `handler` (given the subject and the
+// data; nullopt = stay silent), stopped only after its last callback returned.
 class Responder {
  public:
-  using Handler = std::function<std::string(std::string_view)>;
+  using Handler =
+      std::function<std::optional<std::string>(std::string_view subject, std::string_view data)>;
   ~Responder() { Stop(); }
 
   Status Start(natsConnection* nc, const std::string& subject, Handler handler) {
@@ -49,10 +50,12 @@ class Responder {
  private:
   static void OnMsg(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {
     auto* self = static_cast<Responder*>(closure);
-    const std::string answer = self->handler_(
+    const auto answer = self->handler_(
+        natsMsg_GetSubject(msg),
         std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
-    if (const char* reply = natsMsg_GetReply(msg); reply != nullptr && reply[0] != '\0') {
-      natsConnection_Publish(nc, reply, answer.data(), static_cast<int>(answer.size()));
+    const char* reply = natsMsg_GetReply(msg);
+    if (answer && reply != nullptr && reply[0] != '\0') {
+      natsConnection_Publish(nc, reply, answer->data(), static_cast<int>(answer->size()));
     }
     natsMsg_Destroy(msg);
   }
@@ -84,9 +87,11 @@ json::object StateJson(const TownState& t) {
 // One town: its directory, its consumer and the thread that applies it.
 class TownWorker {
  public:
-  TownWorker(Nats& nats, const EngineNodeOptions& options, std::string town, const Clock& clock)
+  TownWorker(Nats& nats, const EngineNodeOptions& options, std::string town, const Clock& clock,
+             std::shared_ptr<storage::SharedMemory> memory)
       : nats_(nats),
         options_(options),
+        memory_(std::move(memory)),
         town_(std::move(town)),
         clock_(clock),
         dir_((std::filesystem::path(options.data) / "towns" / town_).string()),
@@ -95,8 +100,6 @@ class TownWorker {
 
   Status Start() {
     if (std::filesystem::exists(dir_)) WANGGE_RETURN_IF_ERROR(OpenEngine(std::nullopt));
-    WANGGE_RETURN_IF_ERROR(stats_.Start(nats_.impl().nc, std::string(kStatsPrefix) + town_,
-                                        [this](std::string_view q) { return AnswerStats(q); }));
     thread_ = std::thread([this] { Run(); });
     return Status::Ok();
   }
@@ -111,7 +114,6 @@ class TownWorker {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    stats_.Stop();
     std::lock_guard lock(mu_);
     if (remove_consumer) {
       jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -129,6 +131,8 @@ class TownWorker {
     std::lock_guard lock(mu_);
     return StateLocked();
   }
+
+  std::string Stats(std::string_view request) { return AnswerStats(request); }
 
   // Publishes the town's due timers to its subject; the stream's message ids drop the
   // repeats of a timer published on an earlier tick and not applied yet.
@@ -180,6 +184,7 @@ class TownWorker {
     o.store.path = dir_;
     o.store.create_if_missing = true;
     o.store.sync = options_.sync;
+    o.store.shared_memory = memory_;
     o.first_activation_at = first_at;
     WANGGE_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> opened,
                             engine::Engine::Open(o, clock_));
@@ -273,6 +278,7 @@ class TownWorker {
     return Status::Ok();
   }
 
+  // The town's raw stats rows for the HTTP node's fan-out (cluster::DecodeStatsAnswer).
   std::string AnswerStats(std::string_view request) {
     auto params = DecodeStatsRequest(request);
     if (!params.ok()) return EncodeStatsAnswer(params.status());
@@ -285,12 +291,12 @@ class TownWorker {
 
   Nats& nats_;
   const EngineNodeOptions& options_;
+  const std::shared_ptr<storage::SharedMemory> memory_;
   const std::string town_;
   const Clock& clock_;
   const std::string dir_;
   const std::string durable_;
   CommandDecoder decoder_;  // the worker thread's
-  Responder stats_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -306,6 +312,9 @@ class TownWorker {
 
 struct EngineNode::Control {
   Responder responder;
+  // One subscription for every town's stats subject: only the instance running a town
+  // answers for it.
+  Responder stats;
   std::thread timers;
   std::mutex mu;
   std::condition_variable cv;
@@ -330,6 +339,8 @@ EngineNode::~EngineNode() { Stop(); }
 
 Status EngineNode::Start() {
   WANGGE_RETURN_IF_ERROR(options_.Validate());
+  WANGGE_ASSIGN_OR_RETURN(
+      memory_, storage::NewSharedMemory(options_.block_cache_bytes, options_.memtable_bytes));
   WANGGE_ASSIGN_OR_RETURN(nats_, Nats::Connect(options_.cluster, "wangge-engine-" + options_.name));
   WANGGE_RETURN_IF_ERROR(nats_->EnsureStream());
   for (const auto& town : options_.towns) {
@@ -349,10 +360,20 @@ Status EngineNode::Start() {
     if (owner == options_.name) WANGGE_RETURN_IF_ERROR(Adopt(town));
   }
   WANGGE_RETURN_IF_ERROR(control_->responder.Start(
-      nats_->impl().nc, std::string(kControlPrefix) + options_.name, [this](std::string_view q) {
+      nats_->impl().nc, std::string(kControlPrefix) + options_.name,
+      [this](std::string_view, std::string_view q) -> std::optional<std::string> {
         std::string answer;
         HandleControl(q, answer);
         return answer;
+      }));
+  WANGGE_RETURN_IF_ERROR(control_->stats.Start(
+      nats_->impl().nc, std::string(kStatsPrefix) + "*",
+      [this](std::string_view subject, std::string_view q) -> std::optional<std::string> {
+        const std::string town(subject.substr(kStatsPrefix.size()));
+        std::lock_guard lock(mu_);  // a town is not released while it answers
+        auto it = workers_.find(town);
+        if (it == workers_.end()) return std::nullopt;
+        return it->second->Stats(q);
       }));
   if (options_.timer_interval.count() > 0) {
     control_->timers = std::thread([this] { RunTimers(); });
@@ -382,6 +403,7 @@ void EngineNode::Stop() {
   control_->cv.notify_all();
   if (control_->timers.joinable()) control_->timers.join();
   control_->responder.Stop();
+  control_->stats.Stop();
   std::map<std::string, std::unique_ptr<TownWorker>> workers;
   {
     std::lock_guard lock(mu_);
@@ -401,7 +423,7 @@ Status EngineNode::Adopt(const std::string& town) {
   }
   std::lock_guard lock(mu_);
   if (workers_.contains(town)) return Status::Ok();
-  auto worker = std::make_unique<TownWorker>(*nats_, options_, town, clock_);
+  auto worker = std::make_unique<TownWorker>(*nats_, options_, town, clock_, memory_);
   WANGGE_RETURN_IF_ERROR(worker->Start());
   spdlog::info("engine {}: applying town {} from stream sequence {}", options_.name, town,
                worker->State().applied + 1);

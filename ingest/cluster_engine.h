@@ -28,6 +28,7 @@
 #include "engine/core/status.h"
 #include "engine/core/time.h"
 #include "ingest/cluster.h"
+#include "storage/store.h"
 
 namespace wangge::ingest::cluster {
 
@@ -46,6 +47,10 @@ struct EngineNodeOptions {
   int fetch_batch = 1024;
   // Publish due deadline timers this often; 0 = never. Default: 1 s.
   std::chrono::milliseconds timer_interval{1000};
+  // Shared by every town's store: the block cache, and the budget for all memtables (a
+  // town whose memtables would pass it flushes). Defaults: 256 MiB, 512 MiB.
+  size_t block_cache_bytes = size_t{256} << 20;
+  size_t memtable_bytes = size_t{512} << 20;
 
   Status Validate() const;
 };
@@ -92,6 +97,7 @@ class EngineNode {
   EngineNodeOptions options_;
   const Clock& clock_;
   std::unique_ptr<Nats> nats_;
+  std::shared_ptr<storage::SharedMemory> memory_;  // set by Start
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<TownWorker>> workers_;  // guarded by mu_
   struct Control;

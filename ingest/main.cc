@@ -811,6 +811,15 @@ int main(int argc, char** argv) {
       ->add_option("--fetch-batch", engine_args.fetch_batch,
                    "Most commands fetched and applied at once")
       ->capture_default_str();
+  engine_cmd
+      ->add_option("--cache-mb", engine_args.cache_mb,
+                   "Block cache shared by every town's store, MiB")
+      ->capture_default_str();
+  engine_cmd
+      ->add_option("--memtable-mb", engine_args.memtable_mb,
+                   "Memtable budget shared by every town's store, MiB (a town flushes "
+                   "rather than pass it)")
+      ->capture_default_str();
 
   ingest::ClusterArgs cluster_status;
   ingest::MoveArgs move_args;

@@ -23,6 +23,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/core/bytes.h"
@@ -97,6 +98,26 @@ class CountersMerge final : public rocksdb::MergeOperator {
     return true;
   }
 };
+
+}  // namespace
+
+struct SharedMemory {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+};
+
+Result<std::shared_ptr<SharedMemory>> NewSharedMemory(size_t block_cache_bytes,
+                                                      size_t memtable_bytes) {
+  if (block_cache_bytes < (1 << 20) || memtable_bytes < (1 << 20)) {
+    return InvalidArgument("shared block cache and memtable budget must be at least 1 MiB");
+  }
+  auto shared = std::make_shared<SharedMemory>();
+  shared->cache = rocksdb::NewLRUCache(block_cache_bytes);
+  shared->write_buffers = std::make_shared<rocksdb::WriteBufferManager>(memtable_bytes);
+  return shared;
+}
+
+namespace {
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
@@ -254,8 +275,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     return IOError("cannot create data directory '" + options.path + "': " + ec.message());
   }
 
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto cache = options.shared_memory ? options.shared_memory->cache
+                                     : rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::DBOptions db_options;
+  if (options.shared_memory) {
+    db_options.write_buffer_manager = options.shared_memory->write_buffers;
+    // A town's store is small; preallocating its write-ahead log (about 70 MB with the
+    // log family's 64 MB memtable) would cost more disk than its data for years.
+    db_options.allow_fallocate = false;
+  }
   db_options.create_if_missing = options.create_if_missing;
   // A family added by a newer format is created in an older directory (then upgraded
   // by the engine); a read-only open needs every family present.

@@ -41,6 +41,14 @@ inline constexpr std::string_view kFormatKey = "format_version";
 // registrations and their delivery state): state digests and replays leave them out.
 inline constexpr std::string_view kOutsideStatePrefix = "outside/";
 
+// Memory that many stores in one process share: one block cache, and one budget for all
+// their memtables (RocksDB's WriteBufferManager: a store whose memtables would pass it
+// flushes). An engine instance running many towns gives every town's store the same one.
+struct SharedMemory;
+// kInvalidArgument: a budget under 1 MiB.
+Result<std::shared_ptr<SharedMemory>> NewSharedMemory(size_t block_cache_bytes,
+                                                      size_t memtable_bytes);
+
 struct StoreOptions {
   // Data directory. Required.
   std::string path;
@@ -54,6 +62,10 @@ struct StoreOptions {
   bool read_only = false;
   // Block cache for reads, in bytes. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
+  // When set, the store uses this block cache and memtable budget instead of its own
+  // (block_cache_bytes is then unused), and does not preallocate files: many small stores
+  // in one process. Default: none.
+  std::shared_ptr<SharedMemory> shared_memory;
   // Bulk rebuild (replay into a new directory): writes skip the write-ahead log and
   // memtables are larger. Nothing written is durable until Flush() returns. Default: false.
   bool bulk = false;
