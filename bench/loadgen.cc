@@ -126,7 +126,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else {
       req_.target(o_.towns.empty()
                       ? std::string("/v1/reports")
-                      : "/v1/reports?town=" + o_.towns[(sent_ + index_) % o_.towns.size()]);
+                      : "/v1/reports?town=" + o_.towns[(sent_ * static_cast<uint64_t>(o_.connections) + static_cast<uint64_t>(index_)) % o_.towns.size()]);
       req_.body() = ReportJson(Id(), sent_);
       ++made_;
     }

@@ -283,6 +283,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     // A town's store is small; preallocating its write-ahead log (about 70 MB with the
     // log family's 64 MB memtable) would cost more disk than its data for years.
     db_options.allow_fallocate = false;
+    // And keeps few table files open: hundreds of stores share the process's descriptors.
+    db_options.max_open_files = 16;
   }
   db_options.create_if_missing = options.create_if_missing;
   // A family added by a newer format is created in an older directory (then upgraded

@@ -63,8 +63,8 @@ struct StoreOptions {
   // Block cache for reads, in bytes. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
   // When set, the store uses this block cache and memtable budget instead of its own
-  // (block_cache_bytes is then unused), and does not preallocate files: many small stores
-  // in one process. Default: none.
+  // (block_cache_bytes is then unused), does not preallocate files and keeps at most 16
+  // table files open: many small stores in one process. Default: none.
   std::shared_ptr<SharedMemory> shared_memory;
   // Bulk rebuild (replay into a new directory): writes skip the write-ahead log and
   // memtables are larger. Nothing written is durable until Flush() returns. Default: false.
