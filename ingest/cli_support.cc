@@ -80,4 +80,13 @@ Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, 
   return WithRecoveryHint(engine::Engine::Open(options, clock), data);
 }
 
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 }  // namespace wangge::ingest

@@ -1,6 +1,7 @@
 // Small pieces the `wangge` subcommands share.
 #pragma once
 
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,10 @@ Result<std::unique_ptr<engine::Engine>> OpenReadOnly(const std::string& data, co
 // Reads every table file of `engine`'s store (serve does so at start): a damaged one is
 // a kCorruption naming the file, its family and how to recover.
 Status CheckTableFiles(const engine::Engine& engine, const std::string& data);
+
+// Blocks SIGINT and SIGTERM in this thread and every thread started after it, so that
+// only sigwait(set) receives them. Call before any thread starts.
+sigset_t BlockStopSignals();
 
 // `first_at`: see engine::EngineOptions::first_activation_at.
 Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, bool create,

@@ -120,11 +120,7 @@ int RunEngineNode(const EngineArgs& args) {
   if (Status s = o.Validate(); !s.ok()) return Fail(s);
   const uint64_t file_limit = RaiseFileLimit();
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();
 
   SystemClock clock;
   // JetStream may be electing leaders (a node just restarted): keep trying for a minute.

@@ -555,23 +555,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // GET /v1/stats: every town's raw rows, added up; the same figures one node holding
   // every town would give.
   void ClusterStats(const engine::Actor& actor, boost::urls::params_view params) {
-    if (actor.role == engine::Role::kWorker) {
-      return Send(Error(request_, PermissionDenied("workers do not read statistics")));
-    }
     StatsParams p;
-    if (Status bad = ParseStatsParams(params, p); !bad.ok()) return Send(Error(request_, bad));
-    if (actor.role == engine::Role::kHandler) {
-      if ((!p.office.empty() && p.office != actor.office) || !p.village.empty() ||
-          !p.category.empty()) {
-        return Send(Error(request_, PermissionDenied("a handler reads only their own office's "
-                                                     "figures (filter: office)")));
-      }
-      p.office = actor.office;
-    }
     engine::StatsQuery q;
-    if (Status s = BuildStatsQuery(p, server_.clock.Now(), q); !s.ok()) {
-      return Send(Error(request_, s));
-    }
+    if (Status bad = StatsRequest(actor, params, p, q); !bad.ok())
+      return Send(Error(request_, bad));
     p.as_of = FormatRfc3339(q.as_of);  // one instant for every town
     OffLoop([p, q](HttpServer::Impl& server) -> Result<std::pair<http::status, json::object>> {
       WANGGE_ASSIGN_OR_RETURN(auto towns, server.cluster->StreamTowns());
@@ -1131,25 +1118,30 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(Json(request_, http::status::ok, body));
   }
 
-  // GET /v1/stats: supervision figures (engine/stats.h). Handlers see their office's.
-  void GetStats(const engine::Actor& actor, boost::urls::params_view params) {
+  // The stats query of a request, by the rules of GET /v1/stats: supervisors, auditors
+  // and admins read everything, handlers their own office's figures, workers none.
+  Status StatsRequest(const engine::Actor& actor, boost::urls::params_view params, StatsParams& p,
+                      engine::StatsQuery& q) const {
     if (actor.role == engine::Role::kWorker) {
-      return Send(Error(request_, PermissionDenied("workers do not read statistics")));
+      return PermissionDenied("workers do not read statistics");
     }
-    StatsParams p;
-    if (Status bad = ParseStatsParams(params, p); !bad.ok()) return Send(Error(request_, bad));
+    WANGGE_RETURN_IF_ERROR(ParseStatsParams(params, p));
     if (actor.role == engine::Role::kHandler) {
       if ((!p.office.empty() && p.office != actor.office) || !p.village.empty() ||
           !p.category.empty()) {
-        return Send(Error(request_, PermissionDenied("a handler reads only their own office's "
-                                                     "figures (filter: office)")));
+        return PermissionDenied("a handler reads only their own office's figures (filter: office)");
       }
       p.office = actor.office;
     }
+    return BuildStatsQuery(p, server_.clock.Now(), q);
+  }
+
+  // GET /v1/stats: supervision figures (engine/stats.h). Handlers see their office's.
+  void GetStats(const engine::Actor& actor, boost::urls::params_view params) {
+    StatsParams p;
     engine::StatsQuery q;
-    if (Status s = BuildStatsQuery(p, server_.clock.Now(), q); !s.ok()) {
-      return Send(Error(request_, s));
-    }
+    if (Status bad = StatsRequest(actor, params, p, q); !bad.ok())
+      return Send(Error(request_, bad));
     auto result = server_.engine->Stats(q);
     if (!result.ok()) return Send(Error(request_, result.status()));
     Send(Json(request_, http::status::ok, StatsJson(q, *result)));

@@ -279,16 +279,7 @@ Status ParseListen(const std::string& listen, ingest::ServerOptions& options) {
   return Status::Ok();
 }
 
-// Blocks SIGINT and SIGTERM in this thread and every thread started after it, so that
-// only sigwait(set) receives them. Call before any thread starts.
-sigset_t BlockStopSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
+using ingest::BlockStopSignals;
 
 // An HTTP node in cluster mode: no data directory; commands go to JetStream.
 int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
