@@ -124,9 +124,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       req_.body() = std::move(body);
     } else {
-      req_.target(o_.towns.empty()
-                      ? std::string("/v1/reports")
-                      : "/v1/reports?town=" + o_.towns[(sent_ * static_cast<uint64_t>(o_.connections) + static_cast<uint64_t>(index_)) % o_.towns.size()]);
+      req_.target(o_.towns.empty() ? std::string("/v1/reports")
+                                   : "/v1/reports?town=" +
+                                         o_.towns[(sent_ * static_cast<uint64_t>(o_.connections) +
+                                                   static_cast<uint64_t>(index_)) %
+                                                  o_.towns.size()]);
       req_.body() = ReportJson(Id(), sent_);
       ++made_;
     }

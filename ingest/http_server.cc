@@ -480,18 +480,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ClusterPostReport(const engine::Actor& actor, const std::string& town) {
-    if (actor.role != engine::Role::kWorker) {
-      return Send(Error(request_, PermissionDenied("only grid workers post reports")));
-    }
     engine::Report report;
-    DecodeError error;
-    if (!decoder_.DecodeReportBody(request_.body(), report, error)) {
-      return Send(Error(request_, error.status));
-    }
     const TimeMs now = server_.clock.Now();
-    if (report.reported_at.ms > now.ms + server_.options.max_clock_skew.count() * 60'000) {
-      return Send(Error(request_, InvalidArgument("reported_at is in the future", "reported_at")));
-    }
+    if (Status bad = ReadReport(actor, now, report); !bad.ok()) return Send(Error(request_, bad));
     std::string id = report.client_id;
     Publish(town, engine::Command{actor, now, std::move(report)}, id, json::object{{"id", id}});
   }
@@ -939,19 +930,24 @@ class Session : public std::enable_shared_from_this<Session> {
     return actor;
   }
 
-  void PostReport(const engine::Actor& actor) {
+  // The report in the request body, by a grid worker, not dated ahead of `now` by more
+  // than the allowed clock skew.
+  Status ReadReport(const engine::Actor& actor, TimeMs now, engine::Report& report) {
     if (actor.role != engine::Role::kWorker) {
-      return Send(Error(request_, PermissionDenied("only grid workers post reports")));
+      return PermissionDenied("only grid workers post reports");
     }
-    engine::Report report;
     DecodeError error;
-    if (!decoder_.DecodeReportBody(request_.body(), report, error)) {
-      return Send(Error(request_, error.status));
-    }
-    const TimeMs now = server_.clock.Now();
+    if (!decoder_.DecodeReportBody(request_.body(), report, error)) return error.status;
     if (report.reported_at.ms > now.ms + server_.options.max_clock_skew.count() * 60'000) {
-      return Send(Error(request_, InvalidArgument("reported_at is in the future", "reported_at")));
+      return InvalidArgument("reported_at is in the future", "reported_at");
     }
+    return Status::Ok();
+  }
+
+  void PostReport(const engine::Actor& actor) {
+    engine::Report report;
+    const TimeMs now = server_.clock.Now();
+    if (Status bad = ReadReport(actor, now, report); !bad.ok()) return Send(Error(request_, bad));
     Submit(engine::Command{actor, std::nullopt, std::move(report)});
   }
 
