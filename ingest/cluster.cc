@@ -4,6 +4,7 @@
 #include <map>
 #include <nats/nats.h>
 #include <random>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -344,8 +345,8 @@ Status PullConsumer::Open(Nats::Impl& nats, const std::string& stream, const std
   durable_ = durable;
   // The position is the caller's: a consumer of that name left by an earlier run is
   // replaced, so delivery starts exactly at start_seq.
+  (void)DeleteConsumer(nats, stream, durable);  // a failure shows when it is created below
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  js_DeleteConsumer(nats.js, stream.c_str(), durable.c_str(), nullptr, &jerr);
   jsOptions jo;
   jsOptions_Init(&jo);
   jsSubOptions so;
@@ -396,12 +397,15 @@ Status PullConsumer::Delete() {
     sub_ = nullptr;
   }
   if (!nats_) return Status::Ok();
+  Nats::Impl& nats = *std::exchange(nats_, nullptr);
+  return DeleteConsumer(nats, stream_, durable_);
+}
+
+Status DeleteConsumer(Nats::Impl& nats, const std::string& stream, const std::string& durable) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s =
-      js_DeleteConsumer(nats_->js, stream_.c_str(), durable_.c_str(), nullptr, &jerr);
-  nats_ = nullptr;
+  const natsStatus s = js_DeleteConsumer(nats.js, stream.c_str(), durable.c_str(), nullptr, &jerr);
   if (s == NATS_NOT_FOUND) return Status::Ok();
-  return NatsStatus(s, jerr, "delete consumer " + durable_);
+  return NatsStatus(s, jerr, "delete consumer " + durable);
 }
 
 MessageBatch::~MessageBatch() {

@@ -1,7 +1,6 @@
 #include "ingest/cluster_engine.h"
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
@@ -116,9 +115,9 @@ class TownWorker {
     if (thread_.joinable()) thread_.join();
     std::lock_guard lock(mu_);
     if (remove_consumer) {
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      js_DeleteConsumer(nats_.impl().js, nats_.options().stream.c_str(), durable_.c_str(), nullptr,
-                        &jerr);
+      if (Status s = DeleteConsumer(nats_.impl(), nats_.options().stream, durable_); !s.ok()) {
+        spdlog::warn("town {}: {}", town_, s.ToString());
+      }
     }
     TownState state = StateLocked();
     if (engine_) engine_->Stop();

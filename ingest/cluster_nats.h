@@ -27,6 +27,9 @@ struct Nats::Impl {
   kvStore* kv = nullptr;  // set once by EnsureStream
 };
 
+// Removes consumer `durable` of `stream` from the server; a missing one is fine.
+Status DeleteConsumer(Nats::Impl& nats, const std::string& stream, const std::string& durable);
+
 // Fetched messages; destroys them.
 struct MessageBatch {
   MessageBatch() = default;
