@@ -253,6 +253,7 @@ Status Nats::ReadTown(std::string_view town, uint64_t from,
         break;
       }
     }
+    batch->AckAll();
   }
   Status closed = consumer.Delete();
   return result.ok() ? closed : result;
@@ -357,7 +358,7 @@ Status PullConsumer::Open(Nats::Impl& nats, const std::string& stream, const std
   so.Config.OptStartSeq = start_seq <= 1 ? 0 : start_seq;
   so.Config.AckPolicy = js_AckExplicit;
   so.Config.AckWait = int64_t{60} * 1'000'000'000;
-  so.Config.MaxAckPending = 8192;
+  so.Config.MaxAckPending = kConsumerWindow;
   so.Config.FilterSubject = subject.c_str();
   jerr = static_cast<jsErrCode>(0);
   const natsStatus s =
@@ -406,6 +407,10 @@ Status DeleteConsumer(Nats::Impl& nats, const std::string& stream, const std::st
   const natsStatus s = js_DeleteConsumer(nats.js, stream.c_str(), durable.c_str(), nullptr, &jerr);
   if (s == NATS_NOT_FOUND) return Status::Ok();
   return NatsStatus(s, jerr, "delete consumer " + durable);
+}
+
+void MessageBatch::AckAll() {
+  for (natsMsg* m : msgs) natsMsg_Ack(m, nullptr);
 }
 
 MessageBatch::~MessageBatch() {

@@ -26,6 +26,9 @@ inline constexpr std::string_view kCommandPrefix = "wangge.cmd.";  // + town
 inline constexpr std::string_view kStatsPrefix = "wangge.stats.";  // + town
 inline constexpr std::string_view kControlPrefix = "wangge.ctl.";  // + instance
 inline constexpr std::string_view kTownsBucket = "wangge_towns";
+// Messages a consumer hands out before it waits for their acknowledgement (JetStream's
+// MaxAckPending). Every reader acknowledges what it has taken, or delivery stops here.
+inline constexpr int kConsumerWindow = 8192;
 
 struct ClusterOptions {
   // NATS server URLs, comma-separated ("nats://127.0.0.1:4222,nats://..."). Required.

@@ -273,7 +273,7 @@ class TownWorker {
       submitted = position;
       return Unavailable(fmt::format("commit failed after stream sequence {}", position));
     }
-    for (natsMsg* msg : batch.msgs) natsMsg_Ack(msg, nullptr);
+    batch.AckAll();
     return Status::Ok();
   }
 

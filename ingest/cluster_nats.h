@@ -36,6 +36,8 @@ struct MessageBatch {
   MessageBatch(MessageBatch&& o) noexcept : msgs(std::move(o.msgs)) { o.msgs.clear(); }
   MessageBatch& operator=(MessageBatch&&) = delete;
   ~MessageBatch();
+  // Acknowledges every message, so the consumer's window (kConsumerWindow) moves on.
+  void AckAll();
   std::vector<natsMsg*> msgs;
 };
 

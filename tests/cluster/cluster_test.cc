@@ -451,23 +451,32 @@ TEST(Cluster, FaultsMovesAndStatsOnAThreeNodeJetStream) {
   EXPECT_NE(Rows(province.body).find("\"total\":"), std::string::npos);
 }
 
+// One JetStream node (R=1) on loopback, its store in `dir`.
+Process StartSingleNats(const TempDir& dir, uint16_t port) {
+  {
+    std::ofstream conf(dir.Sub("n.conf"));
+    conf << "listen: 127.0.0.1:" << port << "\njetstream { store_dir: \"" << dir.Sub("js")
+         << "\" }\n";
+  }
+  return Process({"nats-server", "-c", dir.Sub("n.conf")}, dir.Sub("n.log"));
+}
+
+ingest::cluster::ClusterOptions SingleNatsOptions(uint16_t port) {
+  ingest::cluster::ClusterOptions c;
+  c.servers = "nats://127.0.0.1:" + std::to_string(port);
+  c.replicas = 1;
+  return c;
+}
+
 // One JetStream node (R=1) and an engine instance in this process, on a fake clock: the
 // deadline timers come from the stream, once each, and a released town adopted again
 // resumes where it stopped.
 TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   TempDir dir;
   const uint16_t port = FreePort();
-  {
-    std::ofstream conf(dir.Sub("n.conf"));
-    conf << "listen: 127.0.0.1:" << port << "\njetstream { store_dir: \"" << dir.Sub("js")
-         << "\" }\n";
-  }
-  Process server({"nats-server", "-c", dir.Sub("n.conf")}, dir.Sub("n.log"));
+  Process server = StartSingleNats(dir, port);
   ASSERT_TRUE(server.WaitFor("Server is ready")) << server.LogText();
-
-  ingest::cluster::ClusterOptions c;
-  c.servers = "nats://127.0.0.1:" + std::to_string(port);
-  c.replicas = 1;
+  const ingest::cluster::ClusterOptions c = SingleNatsOptions(port);
   FakeClock clock;
   ingest::cluster::EngineNodeOptions o;
   o.cluster = c;
@@ -541,6 +550,44 @@ TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   auto position = (*e)->SourcePosition();
   ASSERT_TRUE(position.ok());
   EXPECT_EQ(*position, second->stream_seq);
+}
+
+// A town holding more commands than a consumer hands out unacknowledged is read to its
+// end: the export acknowledges what it takes.
+TEST(Cluster, AnExportReadsATownLongerThanTheConsumerWindow) {
+  TempDir dir;
+  const uint16_t port = FreePort();
+  Process server = StartSingleNats(dir, port);
+  ASSERT_TRUE(server.WaitFor("Server is ready")) << server.LogText();
+  auto nats = ingest::cluster::Nats::Connect(SingleNatsOptions(port), "test");
+  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
+  ASSERT_TRUE((*nats)->EnsureStream().ok());
+
+  const int n = ingest::cluster::kConsumerWindow + 100;
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "r-" + std::to_string(i);
+    auto ack = (*nats)->Publish("big", ingest::EncodeCommand(ReportCommand(id)), id);
+    ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+    // Another town's commands interleave, as they do in a province.
+    if (i % 3 == 0) {
+      ASSERT_TRUE((*nats)->Publish("small", "x", "s-" + id).ok());
+    }
+  }
+  std::set<std::string> ids;
+  uint64_t last_seq = 0;
+  ingest::CommandDecoder decoder;
+  const wangge::Status read = (*nats)->ReadTown("big", 1, [&](uint64_t seq, std::string_view data) {
+    EXPECT_GT(seq, last_seq);
+    last_seq = seq;
+    engine::Command command;
+    ingest::DecodeError error;
+    EXPECT_TRUE(decoder.Decode(data, command, error)) << error.status.ToString();
+    if (auto* report = std::get_if<engine::Report>(&command.body)) ids.insert(report->client_id);
+    return true;
+  });
+  ASSERT_TRUE(read.ok()) << read.ToString();
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  EXPECT_EQ(last_seq, *(*nats)->LastSequence("big"));
 }
 
 }  // namespace
