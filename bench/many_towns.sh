@@ -2,7 +2,8 @@
 # Many towns on one engine instance (docs/scale-out.md): its memory, descriptors, threads
 # and disk, idle and after a minute of reports spread over every town. One nats-server
 # (R=1), one `wangge engine` claiming TOWNS towns, one `wangge serve --cluster`, and the
-# load generator posting round-robin over the towns.
+# load generator posting round-robin over the towns. Then the time a province-wide stats
+# query takes to gather every town's answer, towns asked one at a time and all at once.
 #
 # Usage: bench/many_towns.sh [BUILD_DIR] [TOWNS]   (defaults: build, 500)
 # Env:   WANGGE_BENCH_SECONDS  seconds of load (default 60)
@@ -13,7 +14,8 @@ towns=${2:-500}
 seconds=${WANGGE_BENCH_SECONDS:-60}
 wangge="$build/ingest/wangge"
 loadgen="$build/bench/wangge-loadgen"
-for bin in "$wangge" "$loadgen"; do
+fanout="$build/bench/wangge-fanout"
+for bin in "$wangge" "$loadgen" "$fanout"; do
   [[ -x $bin ]] || { echo "many_towns: $bin is missing; build first" >&2; exit 2; }
 done
 command -v nats-server >/dev/null || { echo "many_towns: apt-get install nats-server" >&2; exit 2; }
@@ -65,5 +67,7 @@ for _ in $(seq 120); do
 done
 echo "== after the load: $(usage $engine_pid), $(du -sh "$work/engine" | cut -f1) on disk," \
   "$behind towns behind the stream"
+echo "== a province-wide stats query (group by office), gathering every town's answer:"
+"$fanout" --cluster "nats://127.0.0.1:$nats_port" --rounds 5
 echo "== engine warnings and errors: $(grep -c "warning\|error" "$work/engine.log" || true)"
 kill -0 $engine_pid 2>/dev/null || { echo "many_towns: the engine died:" >&2; tail -5 "$work/engine.log" >&2; exit 1; }

@@ -1,7 +1,9 @@
 #include "ingest/cluster.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
+#include <memory>
 #include <nats/nats.h>
 #include <random>
 #include <utility>
@@ -335,6 +337,48 @@ Result<std::string> Nats::Request(const std::string& subject, std::string_view d
   std::string answer(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
   natsMsg_Destroy(reply);
   return answer;
+}
+
+Result<std::vector<std::optional<std::string>>> Nats::RequestAll(
+    const std::vector<std::string>& subjects, std::string_view data,
+    std::chrono::milliseconds timeout) {
+  natsInbox* inbox = nullptr;
+  WANGGE_RETURN_IF_ERROR(NatsStatus(natsInbox_Create(&inbox), 0, "inbox"));
+  const std::string base = inbox;
+  natsInbox_Destroy(inbox);
+  // Answers come to <inbox>.<index>, so each is matched to its subject.
+  natsSubscription* sub = nullptr;
+  WANGGE_RETURN_IF_ERROR(NatsStatus(
+      natsConnection_SubscribeSync(&sub, impl_->nc, (base + ".*").c_str()), 0, "subscribe"));
+  // Destroying the subscription removes the interest too.
+  const std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)> owned(
+      sub, &natsSubscription_Destroy);
+  std::vector<std::optional<std::string>> answers(subjects.size());
+  for (size_t i = 0; i < subjects.size(); ++i) {
+    const natsStatus s = natsConnection_PublishRequest(impl_->nc, subjects[i].c_str(),
+                                                       fmt::format("{}.{}", base, i).c_str(),
+                                                       data.data(), static_cast<int>(data.size()));
+    WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "request on " + subjects[i]));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (size_t received = 0; received < subjects.size();) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    natsMsg* msg = nullptr;
+    const natsStatus s = natsSubscription_NextMsg(&msg, sub, left.count());
+    if (s == NATS_TIMEOUT) break;
+    WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "answers"));
+    const std::string_view subject = natsMsg_GetSubject(msg);
+    size_t index = subjects.size();
+    std::from_chars(subject.data() + base.size() + 1, subject.data() + subject.size(), index);
+    if (index < answers.size() && !answers[index]) {
+      answers[index].emplace(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+      ++received;
+    }
+    natsMsg_Destroy(msg);
+  }
+  return answers;
 }
 
 // --- pull consumers ---

@@ -109,6 +109,13 @@ class Nats {
   Result<std::string> Request(const std::string& subject, std::string_view data,
                               std::chrono::milliseconds timeout);
 
+  // The same request to every subject at once, the answers gathered on one inbox until
+  // all came or `timeout` passed. answers[i] is subjects[i]'s; nullopt when it did not
+  // answer in time (no responder looks the same as a slow one here).
+  Result<std::vector<std::optional<std::string>>> RequestAll(
+      const std::vector<std::string>& subjects, std::string_view data,
+      std::chrono::milliseconds timeout);
+
   struct Impl;  // the C client's handles; public so the engine node can use them
   Impl& impl() { return *impl_; }
 

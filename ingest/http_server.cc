@@ -554,15 +554,18 @@ class Session : public std::enable_shared_from_this<Session> {
     OffLoop([p, q](HttpServer::Impl& server) -> Result<std::pair<http::status, json::object>> {
       WANGGE_ASSIGN_OR_RETURN(auto towns, server.cluster->StreamTowns());
       const std::string request = cluster::EncodeStatsRequest(p);
+      std::vector<std::string> subjects;
+      for (const auto& town : towns) subjects.push_back(std::string(cluster::kStatsPrefix) + town);
+      WANGGE_ASSIGN_OR_RETURN(
+          auto answers,
+          server.cluster->RequestAll(subjects, request, server.cluster->options().timeout));
       engine::StatsResult total;
-      for (const auto& town : towns) {
-        auto answer = server.cluster->Request(std::string(cluster::kStatsPrefix) + town, request,
-                                              server.cluster->options().timeout);
-        if (!answer.ok()) {
-          return Unavailable("town " + town + " did not answer (" + answer.status().message() +
-                             "); the figures would be incomplete");
+      for (size_t i = 0; i < towns.size(); ++i) {
+        if (!answers[i]) {
+          return Unavailable("town " + towns[i] +
+                             " did not answer in time; the figures would be incomplete");
         }
-        WANGGE_ASSIGN_OR_RETURN(auto part, cluster::DecodeStatsAnswer(*answer));
+        WANGGE_ASSIGN_OR_RETURN(auto part, cluster::DecodeStatsAnswer(*answers[i]));
         cluster::MergeStats(total, part);
       }
       json::object body = StatsJson(q, total);
