@@ -391,40 +391,101 @@ Status PullConsumer::Open(Nats::Impl& nats, const std::string& stream, const std
   // The position is the caller's: a consumer of that name left by an earlier run is
   // replaced, so delivery starts exactly at start_seq.
   (void)DeleteConsumer(nats, stream, durable);  // a failure shows when it is created below
+  jsConsumerConfig cfg;
+  jsConsumerConfig_Init(&cfg);
+  cfg.Durable = durable.c_str();
+  cfg.DeliverPolicy = start_seq <= 1 ? js_DeliverAll : js_DeliverByStartSequence;
+  cfg.OptStartSeq = start_seq <= 1 ? 0 : start_seq;
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.AckWait = int64_t{60} * 1'000'000'000;
+  cfg.MaxAckPending = kConsumerWindow;
+  cfg.FilterSubject = subject.c_str();
+  jsConsumerInfo* info = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = stream.c_str();
-  so.Config.Durable = durable.c_str();
-  so.Config.DeliverPolicy = start_seq <= 1 ? js_DeliverAll : js_DeliverByStartSequence;
-  so.Config.OptStartSeq = start_seq <= 1 ? 0 : start_seq;
-  so.Config.AckPolicy = js_AckExplicit;
-  so.Config.AckWait = int64_t{60} * 1'000'000'000;
-  so.Config.MaxAckPending = kConsumerWindow;
-  so.Config.FilterSubject = subject.c_str();
-  jerr = static_cast<jsErrCode>(0);
-  const natsStatus s =
-      js_PullSubscribe(&sub_, nats.js, subject.c_str(), durable.c_str(), &jo, &so, &jerr);
-  return NatsStatus(s, jerr, "consumer " + durable + " on " + subject);
+  natsStatus s = js_AddConsumer(&info, nats.js, stream.c_str(), &cfg, nullptr, &jerr);
+  jsConsumerInfo_Destroy(info);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "consumer " + durable + " on " + subject));
+
+  next_subject_ = fmt::format("$JS.API.CONSUMER.MSG.NEXT.{}.{}", stream, durable);
+  natsInbox* inbox = nullptr;
+  WANGGE_RETURN_IF_ERROR(NatsStatus(natsInbox_Create(&inbox), 0, "inbox"));
+  inbox_ = inbox;
+  natsInbox_Destroy(inbox);
+  s = natsConnection_SubscribeSync(&sub_, nats.nc, (inbox_ + ".*").c_str());
+  return NatsStatus(s, 0, "subscribe to the deliveries of " + durable);
 }
 
 PullConsumer::~PullConsumer() {
   if (sub_) natsSubscription_Destroy(sub_);
 }
 
+Status PullConsumer::Request(int batch, bool no_wait, std::chrono::milliseconds expires) {
+  ++request_;
+  const std::string body = no_wait ? fmt::format(R"({{"batch":{},"no_wait":true}})", batch)
+                                   : fmt::format(R"({{"batch":{},"expires":{}}})", batch,
+                                                 std::chrono::nanoseconds(expires).count());
+  const std::string reply = fmt::format("{}.{}", inbox_, request_);
+  const natsStatus s = natsConnection_PublishRequest(
+      nats_->nc, next_subject_.c_str(), reply.c_str(), body.data(), static_cast<int>(body.size()));
+  return NatsStatus(s, 0, "pull request to " + durable_);
+}
+
 Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + wait;
   MessageBatch batch;
-  natsMsgList list{};
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = natsSubscription_Fetch(&list, sub_, max, wait.count(), &jerr);
-  if (s == NATS_TIMEOUT) return batch;  // nothing new
-  WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "fetch from " + durable_));
-  batch.msgs.assign(list.Msgs, list.Msgs + list.Count);
-  // The batch owns the messages now; the list's array is freed without them.
-  for (int i = 0; i < list.Count; ++i) list.Msgs[i] = nullptr;
-  natsMsgList_Destroy(&list);
+  batch.nc = nats_->nc;
+  // Messages of an earlier request that came after its Fetch returned are taken first;
+  // a request asks only for the rest, so what waits here stays under 2 * max.
+  uint64_t queued = 0;
+  natsSubscription_QueuedMsgs(sub_, &queued);
+  uint64_t open_request = 0;  // the request whose closing status ends this fetch
+  bool waited = false;
+  if (queued < static_cast<uint64_t>(max)) {
+    WANGGE_RETURN_IF_ERROR(Request(max - static_cast<int>(queued), true, wait));
+    open_request = request_;
+  }
+  while (batch.msgs.size() < static_cast<size_t>(max)) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    natsMsg* msg = nullptr;
+    const natsStatus s = natsSubscription_NextMsg(&msg, sub_, left.count());
+    if (s == NATS_TIMEOUT) break;
+    WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "fetch from " + durable_));
+    const char* reply = natsMsg_GetReply(msg);
+    if (reply != nullptr && std::string_view(reply).starts_with("$JS.ACK.")) {
+      batch.msgs.push_back(msg);
+      jsMsgMetaData* meta = nullptr;
+      uint64_t consumer_seq = 0;
+      if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        consumer_seq = meta->Sequence.Consumer;
+        jsMsgMetaData_Destroy(meta);
+      }
+      if (delivered_ != 0 && consumer_seq != delivered_ + 1) {
+        return Unavailable(fmt::format("consumer {} skipped deliveries {}-{}", durable_,
+                                       delivered_ + 1, consumer_seq - 1));
+      }
+      delivered_ = consumer_seq;
+      // Once a waiting request brings its first message, take what follows at once,
+      // not the rest of the wait.
+      if (waited && batch.msgs.size() == 1) {
+        deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(2));
+      }
+      continue;
+    }
+    // A status (no messages, request expired): it closes the request it answers.
+    const bool closes_ours = open_request != 0 && std::string_view(natsMsg_GetSubject(msg)) ==
+                                                      fmt::format("{}.{}", inbox_, open_request);
+    natsMsg_Destroy(msg);
+    if (!closes_ours) continue;  // an earlier fetch's request
+    if (!batch.msgs.empty() || waited) break;
+    // Nothing there yet: wait for the first message, a little less long than we will.
+    WANGGE_RETURN_IF_ERROR(
+        Request(max, false, std::max(left - std::chrono::milliseconds(20), left / 2)));
+    open_request = request_;
+    waited = true;
+  }
   return batch;
 }
 
@@ -454,7 +515,10 @@ Status DeleteConsumer(Nats::Impl& nats, const std::string& stream, const std::st
 }
 
 void MessageBatch::AckAll() {
-  for (natsMsg* m : msgs) natsMsg_Ack(m, nullptr);
+  static constexpr std::string_view kAck = "+ACK";
+  for (natsMsg* m : msgs) {
+    natsConnection_Publish(nc, natsMsg_GetReply(m), kAck.data(), static_cast<int>(kAck.size()));
+  }
 }
 
 MessageBatch::~MessageBatch() {
