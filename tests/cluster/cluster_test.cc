@@ -9,6 +9,7 @@
 // - the HTTP node's province-wide stats equal a single node's holding every town.
 #include "ingest/cluster.h"
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -22,10 +23,12 @@
 #include <sys/wait.h>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
 #include "ingest/cluster_engine.h"
+#include "ingest/cluster_nats.h"
 #include "ingest/command_json.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
@@ -543,10 +546,9 @@ TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   // One request to every town at once: an answer from the town this node runs, none from
   // a town nobody runs.
   const std::string stats_request = ingest::cluster::EncodeStatsRequest({});
-  auto answers = (*nats)->RequestAll(
-      {std::string(ingest::cluster::kStatsPrefix) + "nobody",
-       std::string(ingest::cluster::kStatsPrefix) + "tx"},
-      stats_request, std::chrono::milliseconds(500));
+  auto answers = (*nats)->RequestAll({std::string(ingest::cluster::kStatsPrefix) + "nobody",
+                                      std::string(ingest::cluster::kStatsPrefix) + "tx"},
+                                     stats_request, std::chrono::milliseconds(500));
   ASSERT_TRUE(answers.ok()) << answers.status().ToString();
   ASSERT_EQ(answers->size(), 2u);
   EXPECT_FALSE((*answers)[0].has_value());
@@ -606,6 +608,64 @@ TEST(Cluster, AnExportReadsATownLongerThanTheConsumerWindow) {
   ASSERT_TRUE(read.ok()) << read.ToString();
   EXPECT_EQ(ids.size(), static_cast<size_t>(n));
   EXPECT_EQ(last_seq, *(*nats)->LastSequence("big"));
+}
+
+// Fetches take at most what they asked for, in delivery order, with many consumers
+// behind their subjects on one connection, as an engine instance runs its towns. (The C
+// client's own fetch wrote past its message array in this situation.)
+TEST(Cluster, FetchesStayWithinTheirBatchAndInOrder) {
+  TempDir dir;
+  const uint16_t port = FreePort();
+  Process server = StartSingleNats(dir, port);
+  ASSERT_TRUE(server.WaitFor("Server is ready")) << server.LogText();
+  auto nats = ingest::cluster::Nats::Connect(SingleNatsOptions(port), "test");
+  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
+  ASSERT_TRUE((*nats)->EnsureStream().ok());
+  const int towns = 8, per_town = 2500;
+  for (int i = 0; i < per_town; ++i) {
+    for (int t = 0; t < towns; ++t) {
+      const std::string id = "m-" + std::to_string(t) + "-" + std::to_string(i);
+      ASSERT_TRUE((*nats)->Publish("q" + std::to_string(t), "x", id).ok());
+    }
+  }
+  std::vector<std::string> failures(towns);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < towns; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string town = "q" + std::to_string(t);
+      ingest::cluster::PullConsumer consumer;
+      wangge::Status opened =
+          consumer.Open((*nats)->impl(), "WANGGE",
+                        std::string(ingest::cluster::kCommandPrefix) + town, "fetch-" + town, 1);
+      if (!opened.ok()) return void(failures[t] = opened.ToString());
+      // Mixed batch sizes and waits often too short for their messages: later fetches
+      // find an earlier request's messages queued.
+      std::mt19937 random(static_cast<unsigned>(t));
+      uint64_t last_seq = 0;
+      int taken = 0;
+      for (int round = 0; taken < per_town && round < 3000; ++round) {
+        const int max = std::array{7, 300, 1024}[random() % 3];
+        const auto wait = std::chrono::milliseconds(random() % 4 == 0 ? 250 : 1);
+        auto batch = consumer.Fetch(max, wait);
+        if (!batch.ok()) return void(failures[t] = batch.status().ToString());
+        if (batch->msgs.size() > static_cast<size_t>(max)) {
+          return void(failures[t] =
+                          fmt::format("{} messages for a batch of {}", batch->msgs.size(), max));
+        }
+        for (natsMsg* msg : batch->msgs) {
+          const uint64_t seq = ingest::cluster::PullConsumer::StreamSeq(msg);
+          if (seq <= last_seq) return void(failures[t] = fmt::format("{} after {}", seq, last_seq));
+          last_seq = seq;
+        }
+        taken += static_cast<int>(batch->msgs.size());
+        batch->AckAll();
+      }
+      if (taken != per_town) failures[t] = fmt::format("{} of {} taken", taken, per_town);
+      (void)consumer.Delete();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < towns; ++t) EXPECT_EQ(failures[t], "") << "town q" << t;
 }
 
 }  // namespace
