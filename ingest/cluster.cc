@@ -419,18 +419,21 @@ PullConsumer::~PullConsumer() {
   if (sub_) natsSubscription_Destroy(sub_);
 }
 
-Status PullConsumer::Request(int batch, bool no_wait, std::chrono::milliseconds expires) {
+Status PullConsumer::Request(int batch, int64_t max_bytes, bool no_wait,
+                             std::chrono::milliseconds expires) {
   ++request_;
-  const std::string body = no_wait ? fmt::format(R"({{"batch":{},"no_wait":true}})", batch)
-                                   : fmt::format(R"({{"batch":{},"expires":{}}})", batch,
-                                                 std::chrono::nanoseconds(expires).count());
+  std::string body = fmt::format(R"({{"batch":{})", batch);
+  if (max_bytes > 0) body += fmt::format(R"(,"max_bytes":{})", max_bytes);
+  body += no_wait ? R"(,"no_wait":true})"
+                  : fmt::format(R"(,"expires":{}}})", std::chrono::nanoseconds(expires).count());
   const std::string reply = fmt::format("{}.{}", inbox_, request_);
   const natsStatus s = natsConnection_PublishRequest(
       nats_->nc, next_subject_.c_str(), reply.c_str(), body.data(), static_cast<int>(body.size()));
   return NatsStatus(s, 0, "pull request to " + durable_);
 }
 
-Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait) {
+Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait,
+                                         int64_t max_bytes) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + wait;
   MessageBatch batch;
@@ -442,7 +445,7 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
   uint64_t open_request = 0;  // the request whose closing status ends this fetch
   bool waited = false;
   if (queued < static_cast<uint64_t>(max)) {
-    WANGGE_RETURN_IF_ERROR(Request(max - static_cast<int>(queued), true, wait));
+    WANGGE_RETURN_IF_ERROR(Request(max - static_cast<int>(queued), max_bytes, true, wait));
     open_request = request_;
   }
   while (batch.msgs.size() < static_cast<size_t>(max)) {
@@ -482,7 +485,7 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
     if (!batch.msgs.empty() || waited) break;
     // Nothing there yet: wait for the first message, a little less long than we will.
     WANGGE_RETURN_IF_ERROR(
-        Request(max, false, std::max(left - std::chrono::milliseconds(20), left / 2)));
+        Request(max, max_bytes, false, std::max(left - std::chrono::milliseconds(20), left / 2)));
     open_request = request_;
     waited = true;
   }

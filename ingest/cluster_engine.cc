@@ -87,9 +87,10 @@ json::object StateJson(const TownState& t) {
 class TownWorker {
  public:
   TownWorker(Nats& nats, const EngineNodeOptions& options, std::string town, const Clock& clock,
-             std::shared_ptr<storage::SharedMemory> memory)
+             std::shared_ptr<storage::SharedMemory> memory, const std::atomic<int>& running)
       : nats_(nats),
         options_(options),
+        running_(running),
         memory_(std::move(memory)),
         town_(std::move(town)),
         clock_(clock),
@@ -175,6 +176,16 @@ class TownWorker {
 
   static constexpr size_t kLagSamples = 1'000'000;
 
+  // The bytes one fetch may bring: the instance's towns share kInFlightBytes, so towns all
+  // far behind (a restart after downtime) do not overrun the server's buffer for this
+  // connection (64 MB; past it the server drops messages and the fetch sees the gap).
+  // Never under two of the largest commands.
+  static constexpr int64_t kInFlightBytes = int64_t{24} << 20;
+  int64_t FetchBytes() const {
+    const int64_t share = kInFlightBytes / std::max(1, running_.load());
+    return std::max<int64_t>(share, 2 * int64_t{kMaxLineBytes} + 4096);
+  }
+
   // `first_at`: a new directory's built-in activation time (the first command's).
   Status OpenEngine(std::optional<TimeMs> first_at) {
     std::error_code ec;
@@ -220,8 +231,9 @@ class TownWorker {
                                          std::string(kCommandPrefix) + town_, durable_,
                                          submitted + 1));
     while (!Stopping()) {
-      WANGGE_ASSIGN_OR_RETURN(MessageBatch batch,
-                              consumer.Fetch(options_.fetch_batch, std::chrono::milliseconds(250)));
+      WANGGE_ASSIGN_OR_RETURN(
+          MessageBatch batch,
+          consumer.Fetch(options_.fetch_batch, std::chrono::milliseconds(250), FetchBytes()));
       if (!batch.msgs.empty()) WANGGE_RETURN_IF_ERROR(Apply(batch, submitted));
     }
     return Status::Ok();
@@ -290,6 +302,7 @@ class TownWorker {
 
   Nats& nats_;
   const EngineNodeOptions& options_;
+  const std::atomic<int>& running_;  // towns on this instance
   const std::shared_ptr<storage::SharedMemory> memory_;
   const std::string town_;
   const Clock& clock_;
@@ -422,11 +435,12 @@ Status EngineNode::Adopt(const std::string& town) {
   }
   std::lock_guard lock(mu_);
   if (workers_.contains(town)) return Status::Ok();
-  auto worker = std::make_unique<TownWorker>(*nats_, options_, town, clock_, memory_);
+  auto worker = std::make_unique<TownWorker>(*nats_, options_, town, clock_, memory_, running_);
   WANGGE_RETURN_IF_ERROR(worker->Start());
   spdlog::info("engine {}: applying town {} from stream sequence {}", options_.name, town,
                worker->State().applied + 1);
   workers_.emplace(town, std::move(worker));
+  running_ = static_cast<int>(workers_.size());
   return Status::Ok();
 }
 
@@ -438,6 +452,7 @@ Result<TownState> EngineNode::Release(const std::string& town) {
     if (it == workers_.end()) return NotFound("this instance does not run town " + town);
     worker = std::move(it->second);
     workers_.erase(it);
+    running_ = static_cast<int>(workers_.size());
   }
   TownState state = worker->Stop(true);
   spdlog::info("engine {}: released town {} at stream sequence {}", options_.name, town,

@@ -17,6 +17,7 @@
 // the town's subject, so timer records come from the stream like everything else.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -100,6 +101,7 @@ class EngineNode {
   std::shared_ptr<storage::SharedMemory> memory_;  // set by Start
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<TownWorker>> workers_;  // guarded by mu_
+  std::atomic<int> running_{0};  // workers_.size(), read by the workers without mu_
   struct Control;
   std::unique_ptr<Control> control_;
 };

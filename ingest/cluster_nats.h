@@ -60,10 +60,12 @@ class PullConsumer {
   // `start_seq` (1 = the beginning).
   Status Open(Nats::Impl& nats, const std::string& stream, const std::string& subject,
               const std::string& durable, uint64_t start_seq);
-  // Up to `max` messages in delivery order, waiting up to `wait` for the first; empty
-  // when none came. kUnavailable when a delivery went missing on the way (the consumer
-  // sequence jumped): the caller reopens the consumer at its own position.
-  Result<MessageBatch> Fetch(int max, std::chrono::milliseconds wait);
+  // Up to `max` messages (and about `max_bytes`, 0 = no limit) in delivery order,
+  // waiting up to `wait` for the first; empty when none came. kUnavailable when a
+  // delivery went missing on the way (the consumer sequence jumped, as when the server
+  // dropped messages for a slow connection): the caller reopens the consumer at its own
+  // position.
+  Result<MessageBatch> Fetch(int max, std::chrono::milliseconds wait, int64_t max_bytes = 0);
   // Removes the consumer from the server.
   Status Delete();
 
@@ -71,7 +73,7 @@ class PullConsumer {
 
  private:
   // Asks for `batch` more messages; `no_wait`: answer at once with what there is.
-  Status Request(int batch, bool no_wait, std::chrono::milliseconds expires);
+  Status Request(int batch, int64_t max_bytes, bool no_wait, std::chrono::milliseconds expires);
 
   Nats::Impl* nats_ = nullptr;
   std::string stream_;
