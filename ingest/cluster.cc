@@ -429,7 +429,11 @@ Status PullConsumer::Request(int batch, int64_t max_bytes, bool no_wait,
   const std::string reply = fmt::format("{}.{}", inbox_, request_);
   const natsStatus s = natsConnection_PublishRequest(
       nats_->nc, next_subject_.c_str(), reply.c_str(), body.data(), static_cast<int>(body.size()));
-  return NatsStatus(s, 0, "pull request to " + durable_);
+  WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "pull request to " + durable_));
+  open_ = request_;
+  open_left_ = batch;
+  open_until_ = std::chrono::steady_clock::now() + expires;
+  return Status::Ok();
 }
 
 Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait,
@@ -438,15 +442,17 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
   auto deadline = Clock::now() + wait;
   MessageBatch batch;
   batch.nc = nats_->nc;
-  // Messages of an earlier request that came after its Fetch returned are taken first;
-  // a request asks only for the rest, so what waits here stays under 2 * max.
+  // One request open at a time: while the last one may still deliver, this fetch takes
+  // what it brings. What waits here, and what the server holds for this consumer, stays
+  // under one request's batch and bytes.
+  if (open_ != 0 && Clock::now() >= open_until_) open_ = 0;  // expired at the server
   uint64_t queued = 0;
   natsSubscription_QueuedMsgs(sub_, &queued);
-  uint64_t open_request = 0;  // the request whose closing status ends this fetch
+  uint64_t own = 0;  // the request this fetch sent, whose closing status ends it
   bool waited = false;
-  if (queued < static_cast<uint64_t>(max)) {
+  if (open_ == 0 && queued < static_cast<uint64_t>(max)) {
     WANGGE_RETURN_IF_ERROR(Request(max - static_cast<int>(queued), max_bytes, true, wait));
-    open_request = request_;
+    own = open_;
   }
   while (batch.msgs.size() < static_cast<size_t>(max)) {
     const auto left =
@@ -459,17 +465,8 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
     const char* reply = natsMsg_GetReply(msg);
     if (reply != nullptr && std::string_view(reply).starts_with("$JS.ACK.")) {
       batch.msgs.push_back(msg);
-      jsMsgMetaData* meta = nullptr;
-      uint64_t consumer_seq = 0;
-      if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-        consumer_seq = meta->Sequence.Consumer;
-        jsMsgMetaData_Destroy(meta);
-      }
-      if (delivered_ != 0 && consumer_seq != delivered_ + 1) {
-        return Unavailable(fmt::format("consumer {} skipped deliveries {}-{}", durable_,
-                                       delivered_ + 1, consumer_seq - 1));
-      }
-      delivered_ = consumer_seq;
+      WANGGE_RETURN_IF_ERROR(CheckDelivery(msg));
+      if (open_ != 0 && --open_left_ <= 0) open_ = 0;  // the request got all it asked for
       // Once a waiting request brings its first message, take what follows at once,
       // not the rest of the wait.
       if (waited && batch.msgs.size() == 1) {
@@ -477,19 +474,39 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
       }
       continue;
     }
-    // A status (no messages, request expired): it closes the request it answers.
-    const bool closes_ours = open_request != 0 && std::string_view(natsMsg_GetSubject(msg)) ==
-                                                      fmt::format("{}.{}", inbox_, open_request);
+    // A status (no messages, request expired, byte limit reached): it closes the request
+    // it answers.
+    const std::string_view subject = natsMsg_GetSubject(msg);
+    const auto closes = [&](uint64_t request) {
+      return request != 0 && subject == fmt::format("{}.{}", inbox_, request);
+    };
+    const bool closes_own = closes(own);
+    if (closes(open_)) open_ = 0;
     natsMsg_Destroy(msg);
-    if (!closes_ours) continue;  // an earlier fetch's request
+    if (!closes_own) continue;  // an earlier fetch's request
     if (!batch.msgs.empty() || waited) break;
     // Nothing there yet: wait for the first message, a little less long than we will.
     WANGGE_RETURN_IF_ERROR(
         Request(max, max_bytes, false, std::max(left - std::chrono::milliseconds(20), left / 2)));
-    open_request = request_;
+    own = open_;
     waited = true;
   }
   return batch;
+}
+
+Status PullConsumer::CheckDelivery(natsMsg* msg) {
+  jsMsgMetaData* meta = nullptr;
+  uint64_t consumer_seq = 0;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    consumer_seq = meta->Sequence.Consumer;
+    jsMsgMetaData_Destroy(meta);
+  }
+  if (delivered_ != 0 && consumer_seq != delivered_ + 1) {
+    return Unavailable(fmt::format("consumer {} skipped deliveries {}-{}", durable_, delivered_ + 1,
+                                   consumer_seq - 1));
+  }
+  delivered_ = consumer_seq;
+  return Status::Ok();
 }
 
 uint64_t PullConsumer::StreamSeq(natsMsg* msg) {

@@ -91,8 +91,8 @@ uint64_t RaiseFileLimit() {
   return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
 }
 
-// Running out of descriptors fails commits (retried) and has crashed RocksDB's error
-// handling in a test with 1,300 towns and 20,000 descriptors (docs/scale-out.md).
+// Running out of descriptors fails commits and flushes; they are retried, but the
+// instance makes no progress meanwhile (docs/scale-out.md).
 void WarnIfFewFiles(uint64_t limit, size_t towns) {
   if (limit == 0 || limit / 32 >= towns) return;
   std::cerr << fmt::format(

@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <future>
 #include <optional>
+#include <sys/file.h>
 #include <thread>
+#include <unistd.h>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -180,7 +185,7 @@ class TownWorker {
   // far behind (a restart after downtime) do not overrun the server's buffer for this
   // connection (64 MB; past it the server drops messages and the fetch sees the gap).
   // Never under two of the largest commands.
-  static constexpr int64_t kInFlightBytes = int64_t{24} << 20;
+  static constexpr int64_t kInFlightBytes = int64_t{8} << 20;
   int64_t FetchBytes() const {
     const int64_t share = kInFlightBytes / std::max(1, running_.load());
     return std::max<int64_t>(share, 2 * int64_t{kMaxLineBytes} + 4096);
@@ -344,6 +349,27 @@ Status EngineNodeOptions::Validate() const {
   return Status::Ok();
 }
 
+namespace {
+
+// One engine process per data directory: a second one would recreate the towns'
+// consumers and take the first one's deliveries. The lock goes with the process.
+Result<int> LockDataDirectory(const std::string& data) {
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  const std::string path = (std::filesystem::path(data) / "engine.lock").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return IOError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status(StatusCode::kFailedPrecondition,
+                  fmt::format("another wangge engine is running on {} ({} is locked)", data, path),
+                  "data");
+  }
+  return fd;
+}
+
+}  // namespace
+
 EngineNode::EngineNode(EngineNodeOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock), control_(std::make_unique<Control>()) {}
 
@@ -351,6 +377,7 @@ EngineNode::~EngineNode() { Stop(); }
 
 Status EngineNode::Start() {
   WANGGE_RETURN_IF_ERROR(options_.Validate());
+  WANGGE_ASSIGN_OR_RETURN(lock_fd_, LockDataDirectory(options_.data));
   WANGGE_ASSIGN_OR_RETURN(
       memory_, storage::NewSharedMemory(options_.block_cache_bytes, options_.memtable_bytes));
   WANGGE_ASSIGN_OR_RETURN(nats_, Nats::Connect(options_.cluster, "wangge-engine-" + options_.name));
@@ -424,6 +451,7 @@ void EngineNode::Stop() {
   for (auto& [town, worker] : workers) worker->Stop(false);
   workers.clear();
   nats_.reset();
+  if (lock_fd_ >= 0) ::close(std::exchange(lock_fd_, -1));
 }
 
 Status EngineNode::Adopt(const std::string& town) {

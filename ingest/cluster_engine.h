@@ -102,6 +102,7 @@ class EngineNode {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<TownWorker>> workers_;  // guarded by mu_
   std::atomic<int> running_{0};  // workers_.size(), read by the workers without mu_
+  int lock_fd_ = -1;             // holds the data directory's engine.lock
   struct Control;
   std::unique_ptr<Control> control_;
 };

@@ -80,8 +80,14 @@ class PullConsumer {
   std::string durable_;
   std::string next_subject_;  // where pull requests go
   std::string inbox_;         // request k is answered on <inbox_>.<k>
-  uint64_t request_ = 0;      // the newest request's k
-  uint64_t delivered_ = 0;    // the consumer sequence of the last message taken
+  // The consumer sequence must follow on from the last message's.
+  Status CheckDelivery(natsMsg* msg);
+
+  uint64_t request_ = 0;   // the newest request's k
+  uint64_t open_ = 0;      // the request that may still deliver, 0 = none
+  int64_t open_left_ = 0;  // messages it may still bring
+  std::chrono::steady_clock::time_point open_until_;  // when the server drops it
+  uint64_t delivered_ = 0;  // the consumer sequence of the last message taken
   natsSubscription* sub_ = nullptr;
 };
 

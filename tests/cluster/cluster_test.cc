@@ -493,6 +493,14 @@ TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   o.timer_interval = std::chrono::milliseconds(50);
   ingest::cluster::EngineNode node(o, clock);
   ASSERT_TRUE(node.Start().ok());
+  {
+    // A second instance on the same directory would take the first one's deliveries.
+    ingest::cluster::EngineNode twin(o, clock);
+    const wangge::Status refused = twin.Start();
+    EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+    EXPECT_NE(refused.message().find("another wangge engine is running on"), std::string::npos)
+        << refused.ToString();
+  }
   auto nats = ingest::cluster::Nats::Connect(c, "test");
   ASSERT_TRUE(nats.ok());
 
