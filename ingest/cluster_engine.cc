@@ -193,20 +193,50 @@ class TownWorker {
 
   // `first_at`: a new directory's built-in activation time (the first command's).
   Status OpenEngine(std::optional<TimeMs> first_at) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(dir_).parent_path(), ec);
-    engine::EngineOptions o;
-    o.store.path = dir_;
-    o.store.create_if_missing = true;
-    o.store.sync = options_.sync;
-    o.store.shared_memory = memory_;
-    o.first_activation_at = first_at;
+    if (!std::filesystem::exists(dir_)) WANGGE_RETURN_IF_ERROR(CreateDirectory(first_at));
     WANGGE_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> opened,
-                            engine::Engine::Open(o, clock_));
+                            engine::Engine::Open(EngineOptions(dir_, false, std::nullopt), clock_));
     WANGGE_ASSIGN_OR_RETURN(const uint64_t position, opened->SourcePosition());
     std::lock_guard lock(mu_);
     engine_ = std::move(opened);
     applied_ = position;
+    return Status::Ok();
+  }
+
+  // `create`: a new directory whose built-in ruleset is activated at `first_at`.
+  engine::EngineOptions EngineOptions(const std::string& path, bool create,
+                                      std::optional<TimeMs> first_at) const {
+    engine::EngineOptions o;
+    o.store.path = path;
+    o.store.create_if_missing = create;
+    o.store.sync = options_.sync;
+    o.store.shared_memory = memory_;
+    o.first_activation_at = first_at;
+    return o;
+  }
+
+  // Makes the town's directory under a temporary name and renames it when it is
+  // complete, so a failure halfway (descriptors or disk running out) leaves nothing that
+  // looks like the town's directory but cannot be opened.
+  Status CreateDirectory(std::optional<TimeMs> first_at) {
+    namespace fs = std::filesystem;
+    const fs::path dir(dir_);
+    const fs::path making = dir.parent_path() / ("." + town_ + ".new");
+    std::error_code ec;
+    fs::remove_all(making, ec);  // an earlier attempt's
+    fs::create_directories(dir.parent_path(), ec);
+    {
+      auto made = engine::Engine::Open(EngineOptions(making.string(), true, first_at), clock_);
+      if (!made.ok()) {
+        fs::remove_all(making, ec);
+        return made.status();
+      }
+      (*made)->Stop();
+    }
+    fs::rename(making, dir, ec);
+    if (ec)
+      return IOError(
+          fmt::format("cannot rename {} to {}: {}", making.string(), dir_, ec.message()));
     return Status::Ok();
   }
 

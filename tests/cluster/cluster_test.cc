@@ -491,6 +491,10 @@ TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   o.data = dir.Sub("solo");
   o.towns = {"tx"};
   o.timer_interval = std::chrono::milliseconds(50);
+  // What an attempt to make the town's directory left when it failed halfway: the next
+  // attempt starts afresh.
+  std::filesystem::create_directories(dir.Sub("solo/towns/.tx.new"));
+  std::ofstream(dir.Sub("solo/towns/.tx.new/CURRENT")) << "half-made\n";
   ingest::cluster::EngineNode node(o, clock);
   ASSERT_TRUE(node.Start().ok());
   {
@@ -522,6 +526,7 @@ TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   ASSERT_TRUE(wait_until([&] { return town().applied == ack->stream_seq; }));
   const uint64_t head_after_report = town().log_head;
   EXPECT_EQ(head_after_report, 2u);  // the ruleset activation, the report
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("solo/towns/.tx.new")));
 
   // Past the warning point and the deadline: one warning and one breach, from the stream.
   clock.Advance(4 * 3600 * 1000);
