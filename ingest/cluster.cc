@@ -407,12 +407,35 @@ Status PullConsumer::Open(Nats::Impl& nats, const std::string& stream, const std
   WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "consumer " + durable + " on " + subject));
 
   next_subject_ = fmt::format("$JS.API.CONSUMER.MSG.NEXT.{}.{}", stream, durable);
+  open_ = 0;  // the replaced consumer's requests went with it
+  delivered_ = 0;
+  if (sub_) {
+    // The inbox stays (subscriptions are not churned). What the replaced consumer sent
+    // came before the server's answer to the creation above, so it is queued by now.
+    uint64_t queued = 0;
+    natsSubscription_QueuedMsgs(sub_, &queued);
+    for (; queued > 0; --queued) {
+      natsMsg* stale = nullptr;
+      if (natsSubscription_NextMsg(&stale, sub_, 1) != NATS_OK) break;
+      natsMsg_Destroy(stale);
+    }
+    return Status::Ok();
+  }
   natsInbox* inbox = nullptr;
   WANGGE_RETURN_IF_ERROR(NatsStatus(natsInbox_Create(&inbox), 0, "inbox"));
   inbox_ = inbox;
   natsInbox_Destroy(inbox);
   s = natsConnection_SubscribeSync(&sub_, nats.nc, (inbox_ + ".*").c_str());
   return NatsStatus(s, 0, "subscribe to the deliveries of " + durable);
+}
+
+uint64_t PullConsumer::RequestOf(natsMsg* msg) const {
+  const std::string_view subject = natsMsg_GetSubject(msg);
+  uint64_t k = 0;
+  if (subject.size() > inbox_.size() + 1) {
+    std::from_chars(subject.data() + inbox_.size() + 1, subject.data() + subject.size(), k);
+  }
+  return k;
 }
 
 PullConsumer::~PullConsumer() {
@@ -476,12 +499,10 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
     }
     // A status (no messages, request expired, byte limit reached): it closes the request
     // it answers.
-    const std::string_view subject = natsMsg_GetSubject(msg);
-    const auto closes = [&](uint64_t request) {
-      return request != 0 && subject == fmt::format("{}.{}", inbox_, request);
-    };
-    const bool closes_own = closes(own);
-    if (closes(open_)) open_ = 0;
+    // Statuses come on the request's own subject (messages on their stream subject).
+    const uint64_t answers = RequestOf(msg);
+    const bool closes_own = own != 0 && answers == own;
+    if (open_ != 0 && answers == open_) open_ = 0;
     natsMsg_Destroy(msg);
     if (!closes_own) continue;  // an earlier fetch's request
     if (!batch.msgs.empty() || waited) break;

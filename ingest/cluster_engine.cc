@@ -261,14 +261,13 @@ class TownWorker {
   // Applies from the last durable position until stopped or an error.
   Status Consume() {
     uint64_t submitted = State().applied;
-    PullConsumer consumer;
-    WANGGE_RETURN_IF_ERROR(consumer.Open(nats_.impl(), nats_.options().stream,
-                                         std::string(kCommandPrefix) + town_, durable_,
-                                         submitted + 1));
+    WANGGE_RETURN_IF_ERROR(consumer_.Open(nats_.impl(), nats_.options().stream,
+                                          std::string(kCommandPrefix) + town_, durable_,
+                                          submitted + 1));
     while (!Stopping()) {
       WANGGE_ASSIGN_OR_RETURN(
           MessageBatch batch,
-          consumer.Fetch(options_.fetch_batch, std::chrono::milliseconds(250), FetchBytes()));
+          consumer_.Fetch(options_.fetch_batch, std::chrono::milliseconds(250), FetchBytes()));
       if (!batch.msgs.empty()) WANGGE_RETURN_IF_ERROR(Apply(batch, submitted));
     }
     return Status::Ok();
@@ -338,6 +337,7 @@ class TownWorker {
   Nats& nats_;
   const EngineNodeOptions& options_;
   const std::atomic<int>& running_;  // towns on this instance
+  PullConsumer consumer_;            // the worker thread's; reopened after errors
   const std::shared_ptr<storage::SharedMemory> memory_;
   const std::string town_;
   const Clock& clock_;

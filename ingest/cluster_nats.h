@@ -57,7 +57,8 @@ class PullConsumer {
   PullConsumer& operator=(const PullConsumer&) = delete;
 
   // (Re)creates consumer `durable` on `subject`, delivering from stream sequence
-  // `start_seq` (1 = the beginning).
+  // `start_seq` (1 = the beginning). Opening again keeps the inbox subscription and
+  // drops what the replaced consumer delivered.
   Status Open(Nats::Impl& nats, const std::string& stream, const std::string& subject,
               const std::string& durable, uint64_t start_seq);
   // Up to `max` messages (and about `max_bytes`, 0 = no limit) in delivery order,
@@ -82,6 +83,8 @@ class PullConsumer {
   std::string inbox_;         // request k is answered on <inbox_>.<k>
   // The consumer sequence must follow on from the last message's.
   Status CheckDelivery(natsMsg* msg);
+  // The request a message or status answers (the k of its subject).
+  uint64_t RequestOf(natsMsg* msg) const;
 
   uint64_t request_ = 0;   // the newest request's k
   uint64_t open_ = 0;      // the request that may still deliver, 0 = none
