@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <signal.h>
@@ -585,31 +586,41 @@ TEST(Cluster, TimersComeThroughTheStreamAndAReleasedTownResumes) {
   EXPECT_EQ(*position, second->stream_seq);
 }
 
+// One JetStream node (R=1) with the command stream, and a connection to it.
+class ClusterOnOneNode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.emplace(StartSingleNats(dir_, port_));
+    ASSERT_TRUE(server_->WaitFor("Server is ready")) << server_->LogText();
+    auto connected = ingest::cluster::Nats::Connect(SingleNatsOptions(port_), "test");
+    ASSERT_TRUE(connected.ok()) << connected.status().ToString();
+    nats = std::move(*connected);
+    ASSERT_TRUE(nats->EnsureStream().ok());
+  }
+
+  TempDir dir_;
+  const uint16_t port_ = FreePort();
+  std::optional<Process> server_;
+  std::unique_ptr<ingest::cluster::Nats> nats;
+};
+
 // A town holding more commands than a consumer hands out unacknowledged is read to its
 // end: the export acknowledges what it takes.
-TEST(Cluster, AnExportReadsATownLongerThanTheConsumerWindow) {
-  TempDir dir;
-  const uint16_t port = FreePort();
-  Process server = StartSingleNats(dir, port);
-  ASSERT_TRUE(server.WaitFor("Server is ready")) << server.LogText();
-  auto nats = ingest::cluster::Nats::Connect(SingleNatsOptions(port), "test");
-  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
-  ASSERT_TRUE((*nats)->EnsureStream().ok());
-
+TEST_F(ClusterOnOneNode, AnExportReadsATownLongerThanTheConsumerWindow) {
   const int n = ingest::cluster::kConsumerWindow + 100;
   for (int i = 0; i < n; ++i) {
     const std::string id = "r-" + std::to_string(i);
-    auto ack = (*nats)->Publish("big", ingest::EncodeCommand(ReportCommand(id)), id);
+    auto ack = nats->Publish("big", ingest::EncodeCommand(ReportCommand(id)), id);
     ASSERT_TRUE(ack.ok()) << ack.status().ToString();
     // Another town's commands interleave, as they do in a province.
     if (i % 3 == 0) {
-      ASSERT_TRUE((*nats)->Publish("small", "x", "s-" + id).ok());
+      ASSERT_TRUE(nats->Publish("small", "x", "s-" + id).ok());
     }
   }
   std::set<std::string> ids;
   uint64_t last_seq = 0;
   ingest::CommandDecoder decoder;
-  const wangge::Status read = (*nats)->ReadTown("big", 1, [&](uint64_t seq, std::string_view data) {
+  const wangge::Status read = nats->ReadTown("big", 1, [&](uint64_t seq, std::string_view data) {
     EXPECT_GT(seq, last_seq);
     last_seq = seq;
     engine::Command command;
@@ -620,25 +631,18 @@ TEST(Cluster, AnExportReadsATownLongerThanTheConsumerWindow) {
   });
   ASSERT_TRUE(read.ok()) << read.ToString();
   EXPECT_EQ(ids.size(), static_cast<size_t>(n));
-  EXPECT_EQ(last_seq, *(*nats)->LastSequence("big"));
+  EXPECT_EQ(last_seq, *nats->LastSequence("big"));
 }
 
 // Fetches take at most what they asked for, in delivery order, with many consumers
 // behind their subjects on one connection, as an engine instance runs its towns. (The C
 // client's own fetch wrote past its message array in this situation.)
-TEST(Cluster, FetchesStayWithinTheirBatchAndInOrder) {
-  TempDir dir;
-  const uint16_t port = FreePort();
-  Process server = StartSingleNats(dir, port);
-  ASSERT_TRUE(server.WaitFor("Server is ready")) << server.LogText();
-  auto nats = ingest::cluster::Nats::Connect(SingleNatsOptions(port), "test");
-  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
-  ASSERT_TRUE((*nats)->EnsureStream().ok());
+TEST_F(ClusterOnOneNode, FetchesStayWithinTheirBatchAndInOrder) {
   const int towns = 8, per_town = 2500;
   for (int i = 0; i < per_town; ++i) {
     for (int t = 0; t < towns; ++t) {
       const std::string id = "m-" + std::to_string(t) + "-" + std::to_string(i);
-      ASSERT_TRUE((*nats)->Publish("q" + std::to_string(t), "x", id).ok());
+      ASSERT_TRUE(nats->Publish("q" + std::to_string(t), "x", id).ok());
     }
   }
   std::vector<std::string> failures(towns);
@@ -648,8 +652,8 @@ TEST(Cluster, FetchesStayWithinTheirBatchAndInOrder) {
       const std::string town = "q" + std::to_string(t);
       ingest::cluster::PullConsumer consumer;
       wangge::Status opened =
-          consumer.Open((*nats)->impl(), "WANGGE",
-                        std::string(ingest::cluster::kCommandPrefix) + town, "fetch-" + town, 1);
+          consumer.Open(nats->impl(), "WANGGE", std::string(ingest::cluster::kCommandPrefix) + town,
+                        "fetch-" + town, 1);
       if (!opened.ok()) return void(failures[t] = opened.ToString());
       // Mixed batch sizes and waits often too short for their messages: later fetches
       // find an earlier request's messages queued.
@@ -661,7 +665,7 @@ TEST(Cluster, FetchesStayWithinTheirBatchAndInOrder) {
           // Reopened at its own position, as a town worker does after an error: what the
           // replaced consumer still had on the way is dropped, nothing is lost.
           wangge::Status reopened = consumer.Open(
-              (*nats)->impl(), "WANGGE", std::string(ingest::cluster::kCommandPrefix) + town,
+              nats->impl(), "WANGGE", std::string(ingest::cluster::kCommandPrefix) + town,
               "fetch-" + town, last_seq + 1);
           if (!reopened.ok()) return void(failures[t] = reopened.ToString());
         }
