@@ -429,6 +429,15 @@ Status PullConsumer::Open(Nats::Impl& nats, const std::string& stream, const std
   return NatsStatus(s, 0, "subscribe to the deliveries of " + durable);
 }
 
+bool PullConsumer::TooBig(natsMsg* msg) {
+  const char* status = nullptr;
+  const char* description = nullptr;
+  if (natsMsgHeader_Get(msg, "Status", &status) != NATS_OK || status == nullptr) return false;
+  if (natsMsgHeader_Get(msg, "Description", &description) != NATS_OK || !description) return false;
+  return std::string_view(status) == "409" &&
+         std::string_view(description).find("MaxBytes") != std::string_view::npos;
+}
+
 uint64_t PullConsumer::RequestOf(natsMsg* msg) const {
   const std::string_view subject = natsMsg_GetSubject(msg);
   uint64_t k = 0;
@@ -503,8 +512,17 @@ Result<MessageBatch> PullConsumer::Fetch(int max, std::chrono::milliseconds wait
     const uint64_t answers = RequestOf(msg);
     const bool closes_own = own != 0 && answers == own;
     if (open_ != 0 && answers == open_) open_ = 0;
+    const bool too_big = TooBig(msg);
     natsMsg_Destroy(msg);
     if (!closes_own) continue;  // an earlier fetch's request
+    if (too_big && batch.msgs.empty() && max_bytes > 0) {
+      // The next message alone is larger than the byte budget: ask again with more room
+      // (a few round trips for a rare large command; past 16 MB, no limit).
+      max_bytes = max_bytes >= (int64_t{16} << 20) ? 0 : 2 * max_bytes;
+      WANGGE_RETURN_IF_ERROR(Request(max, max_bytes, !waited, left));
+      own = open_;
+      continue;
+    }
     if (!batch.msgs.empty() || waited) break;
     // Nothing there yet: wait for the first message, a little less long than we will.
     WANGGE_RETURN_IF_ERROR(

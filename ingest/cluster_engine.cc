@@ -184,11 +184,12 @@ class TownWorker {
   // The bytes one fetch may bring: the instance's towns share kInFlightBytes, so towns all
   // far behind (a restart after downtime) do not overrun the server's buffer for this
   // connection (64 MB; past it the server drops messages and the fetch sees the gap).
-  // Never under two of the largest commands.
+  // Never under 16 KB, about 40 report commands; a larger command gets more room when
+  // the server says it does not fit (PullConsumer::Fetch).
   static constexpr int64_t kInFlightBytes = int64_t{8} << 20;
   int64_t FetchBytes() const {
     const int64_t share = kInFlightBytes / std::max(1, running_.load());
-    return std::max<int64_t>(share, 2 * int64_t{kMaxLineBytes} + 4096);
+    return std::max<int64_t>(share, 16 << 10);
   }
 
   // `first_at`: a new directory's built-in activation time (the first command's).

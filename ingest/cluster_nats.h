@@ -85,6 +85,8 @@ class PullConsumer {
   Status CheckDelivery(natsMsg* msg);
   // The request a message or status answers (the k of its subject).
   uint64_t RequestOf(natsMsg* msg) const;
+  // A status saying the next message is larger than the request's max_bytes.
+  static bool TooBig(natsMsg* msg);
 
   uint64_t request_ = 0;   // the newest request's k
   uint64_t open_ = 0;      // the request that may still deliver, 0 = none

@@ -693,5 +693,27 @@ TEST_F(ClusterOnOneNode, FetchesStayWithinTheirBatchAndInOrder) {
   for (int t = 0; t < towns; ++t) EXPECT_EQ(failures[t], "") << "town q" << t;
 }
 
+// A command larger than a fetch's byte budget still comes through: the fetch asks again
+// with more room when the server says it does not fit.
+TEST_F(ClusterOnOneNode, ALargeCommandGetsRoomBeyondTheByteBudget) {
+  const std::vector<size_t> sizes = {300, 60'000, 300, 300, 40'000, 300};
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_TRUE(nats->Publish("big", std::string(sizes[i], 'x'), "m-" + std::to_string(i)).ok());
+  }
+  ingest::cluster::PullConsumer consumer;
+  ASSERT_TRUE(consumer
+                  .Open(nats->impl(), "WANGGE",
+                        std::string(ingest::cluster::kCommandPrefix) + "big", "big-test", 1)
+                  .ok());
+  std::vector<size_t> got;
+  for (int round = 0; round < 20 && got.size() < sizes.size(); ++round) {
+    auto batch = consumer.Fetch(100, std::chrono::milliseconds(200), 16 << 10);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    for (natsMsg* msg : batch->msgs) got.push_back(static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    batch->AckAll();
+  }
+  EXPECT_EQ(got, sizes);
+}
+
 }  // namespace
 }  // namespace wangge::testing
