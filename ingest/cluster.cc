@@ -48,6 +48,17 @@ Status ClusterOptions::Validate() const {
 
 namespace {
 
+// The number k of a reply subject "<inbox>.<k>"; `none` when the subject has no number
+// there.
+uint64_t InboxIndex(std::string_view subject, std::string_view inbox, uint64_t none) {
+  uint64_t k = none;
+  if (subject.size() > inbox.size() + 1 && subject.starts_with(inbox)) {
+    const char* first = subject.data() + inbox.size() + 1;
+    if (std::from_chars(first, subject.data() + subject.size(), k).ec != std::errc()) k = none;
+  }
+  return k;
+}
+
 bool NameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
@@ -369,9 +380,7 @@ Result<std::vector<std::optional<std::string>>> Nats::RequestAll(
     const natsStatus s = natsSubscription_NextMsg(&msg, sub, left.count());
     if (s == NATS_TIMEOUT) break;
     WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "answers"));
-    const std::string_view subject = natsMsg_GetSubject(msg);
-    size_t index = subjects.size();
-    std::from_chars(subject.data() + base.size() + 1, subject.data() + subject.size(), index);
+    const uint64_t index = InboxIndex(natsMsg_GetSubject(msg), base, subjects.size());
     if (index < answers.size() && !answers[index]) {
       answers[index].emplace(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
       ++received;
@@ -439,12 +448,7 @@ bool PullConsumer::TooBig(natsMsg* msg) {
 }
 
 uint64_t PullConsumer::RequestOf(natsMsg* msg) const {
-  const std::string_view subject = natsMsg_GetSubject(msg);
-  uint64_t k = 0;
-  if (subject.size() > inbox_.size() + 1) {
-    std::from_chars(subject.data() + inbox_.size() + 1, subject.data() + subject.size(), k);
-  }
-  return k;
+  return InboxIndex(natsMsg_GetSubject(msg), inbox_, 0);
 }
 
 PullConsumer::~PullConsumer() {
