@@ -1,5 +1,6 @@
 #include "ingest/control.h"
 
+#include <cerrno>
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -87,10 +88,14 @@ Status ControlServer::Start() {
   std::error_code fs_ec;
   std::filesystem::remove(rep_->path, fs_ec);  // a socket left by a crash; we hold the lock
   boost::system::error_code ec;
-  const mode_t old_mask = ::umask(0077);
   rep_->acceptor.open(local(), ec);
   if (!ec) rep_->acceptor.bind(local::endpoint(rep_->path), ec);
-  ::umask(old_mask);
+  // bind() gives the socket 0777 less the umask (0700 under wangge's 0077). Connecting
+  // needs only write permission, so set 0600 before listening, without touching the
+  // process-wide umask that other threads' files depend on.
+  if (!ec && ::chmod(rep_->path.c_str(), 0600) != 0) {
+    ec = boost::system::error_code(errno, boost::system::system_category());
+  }
   if (!ec) rep_->acceptor.listen(8, ec);
   if (ec) return IOError("control socket " + rep_->path + ": " + ec.message());
   rep_->Accept();

@@ -1,4 +1,6 @@
 // The wangge binary: one command with subcommands (run `wangge --help`).
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -7,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -208,7 +211,31 @@ struct TokenArgs {
   std::string actor;
   std::string role;
   std::string office;
+  std::string expires;  // add: YYYY-MM-DD (the end of that day, +08:00) or RFC 3339
+  std::string id;       // revoke: a prefix of the token's id
 };
+
+// When a token expires: the last millisecond of a date YYYY-MM-DD (+08:00), or an RFC 3339
+// time. kInvalidArgument when malformed or not after `now`.
+Result<TimeMs> ParseExpires(const std::string& text, TimeMs now) {
+  auto t = ParseRfc3339(text.size() == 10 ? text + "T23:59:59.999+08:00" : text);
+  if (!t.ok()) return InvalidArgument(t.status().message(), "expires");
+  if (*t <= now) {
+    return InvalidArgument("--expires " + text + " is not in the future", "expires");
+  }
+  return t;
+}
+
+// The audit line of a token change: what, whose, which and when; never the token.
+std::string TokenNote(const ingest::TokenEntry& e, const std::string& what, TimeMs at,
+                      const std::string& file) {
+  std::string whose = e.actor.id + " (" + std::string(engine::RoleName(e.actor.role));
+  if (!e.actor.office.empty()) whose += ", office " + e.actor.office;
+  std::string note = fmt::format("wangge: token {} of {}) {} at {} in {}", e.Id(), whose, what,
+                                 FormatRfc3339(at), file);
+  if (e.expires) note += ", expires " + FormatRfc3339(*e.expires);
+  return note;
+}
 
 int RunTokenAdd(const TokenArgs& args) {
   auto role = engine::RoleFromName(args.role);
@@ -216,18 +243,45 @@ int RunTokenAdd(const TokenArgs& args) {
     return Fail(
         InvalidArgument("--role must be worker, handler, supervisor, auditor or admin", "role"));
   }
+  const TimeMs clock_now = SystemClock().Now();
+  const TimeMs now{clock_now.ms - clock_now.ms % 1000};  // whole seconds read better
+  std::optional<TimeMs> expires;
+  if (!args.expires.empty()) {
+    auto t = ParseExpires(args.expires, now);
+    if (!t.ok()) return Fail(t.status());
+    expires = *t;
+  }
   // Refuse to append to a file that does not load: a broken file must be fixed first.
   if (std::ifstream(args.file).good()) {
     auto existing = ingest::TokenStore::Load(args.file);
     if (!existing.ok()) return Fail(existing.status());
   }
-  auto made = ingest::TokenStore::NewToken(engine::Actor{args.actor, *role, args.office});
+  auto made =
+      ingest::TokenStore::NewToken(engine::Actor{args.actor, *role, args.office}, now, expires);
   if (!made.ok()) return Fail(made.status());
-  Status s = ingest::TokenStore::Append(args.file, made->second);
+  Status s = ingest::TokenStore::Append(args.file, made->second.Line());
   if (!s.ok()) return Fail(s);
-  std::cerr << fmt::format("token for {} ({}) added to {}; it is shown once, keep it safe:\n",
-                           args.actor, args.role, args.file);
+  std::cerr << TokenNote(made->second, "added", now, args.file)
+            << "; the token is shown once, keep it safe:\n";
   std::cout << made->first << "\n";
+  return kExitOk;
+}
+
+int RunTokenList(const TokenArgs& args) {
+  auto tokens = ingest::TokenStore::Load(args.file);
+  if (!tokens.ok()) return Fail(tokens.status());
+  std::cout << ingest::FormatTokenList(tokens->Entries(), SystemClock().Now());
+  return kExitOk;
+}
+
+int RunTokenRevoke(const TokenArgs& args) {
+  ingest::TokenMatch match{args.actor, args.id};
+  std::transform(match.id_prefix.begin(), match.id_prefix.end(), match.id_prefix.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto revoked = ingest::RevokeTokens(args.file, match);
+  if (!revoked.ok()) return Fail(revoked.status());
+  const TimeMs now = SystemClock().Now();
+  for (const auto& e : *revoked) std::cerr << TokenNote(e, "revoked", now, args.file) << "\n";
   return kExitOk;
 }
 
@@ -281,16 +335,31 @@ Status ParseListen(const std::string& listen, ingest::ServerOptions& options) {
 
 using ingest::BlockStopSignals;
 
+// Blocks SIGHUP with the stop signals (call before any thread starts) and returns the set
+// WaitForStop waits on.
+sigset_t BlockServeSignals() {
+  sigset_t signals = BlockStopSignals();
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Returns on SIGINT or SIGTERM; each SIGHUP before that reloads the tokens file.
+void WaitForStop(const sigset_t& signals, ingest::TokenWatcher& tokens) {
+  int signal = 0;
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) (void)tokens.ReloadNow();
+}
+
 // An HTTP node in cluster mode: no data directory; commands go to JetStream.
 int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
-                    const ingest::TokenStore& tokens) {
+                    ingest::TokenStore& tokens) {
   if (!args.data.empty() || !args.rules.empty()) {
     return Fail(
         InvalidArgument("--cluster serves without a data directory or ruleset (engines hold them): "
                         "drop --data and --rules",
                         "cluster"));
   }
-  const sigset_t signals = BlockStopSignals();
+  const sigset_t signals = BlockServeSignals();
   auto nats = ingest::cluster::Nats::Connect(args.cluster.Options(), "wangge-http");
   if (!nats.ok()) return Fail(nats.status());
   if (Status s = (*nats)->EnsureStream(); !s.ok()) return Fail(s);
@@ -300,9 +369,11 @@ int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
   std::cerr << fmt::format(
       "wangge: HTTP node for {} (stream {}) on http://{}:{} ({} tokens); Ctrl-C stops\n",
       args.cluster.servers, args.cluster.stream, options.host, server.port(), tokens.size());
-  int signal = 0;
-  sigwait(&signals, &signal);
+  ingest::TokenWatcher watcher(tokens, args.tokens);
+  watcher.Start();
+  WaitForStop(signals, watcher);
   std::cerr << "wangge: stopping: no new connections, finishing what is in flight\n";
+  watcher.Stop();
   server.Stop();
   return kExitOk;
 }
@@ -322,7 +393,7 @@ int RunServe(const ServeArgs& args) {
   if (!args.cluster.servers.empty()) return RunClusterServe(args, options, *tokens);
   if (args.data.empty()) return Fail(InvalidArgument("--data is required (or --cluster)", "data"));
 
-  const sigset_t signals = BlockStopSignals();
+  const sigset_t signals = BlockServeSignals();
 
   SystemClock clock;
   auto engine =
@@ -343,9 +414,11 @@ int RunServe(const ServeArgs& args) {
   }
   std::cerr << fmt::format("wangge: serving {} on http://{}:{} ({} tokens); Ctrl-C stops\n",
                            args.data, options.host, server.port(), tokens->size());
-  int signal = 0;
-  sigwait(&signals, &signal);
+  ingest::TokenWatcher watcher(*tokens, args.tokens);
+  watcher.Start();
+  WaitForStop(signals, watcher);
   std::cerr << "wangge: stopping: no new connections, finishing what is in flight\n";
+  watcher.Stop();
   control.Stop();
   server.Stop();
   (*engine)->Stop();
@@ -658,6 +731,10 @@ int RunInfo(const InfoArgs& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Reports hold citizens' data: every directory and file wangge creates (RocksDB files,
+  // data directories, exports, backups, tokens) is for its owner only, whatever the
+  // caller's umask. Set first, before any thread or file exists.
+  ::umask(0077);
   CLI::App app{
       "wangge: event-processing engine for township grid governance.\n"
       "Reports become cases, routed to an office with a deadline; every input is a record in a\n"
@@ -846,6 +923,20 @@ int main(int argc, char** argv) {
   token_add_cmd->add_option("--role", token.role, "worker, handler, supervisor, auditor, admin")
       ->required();
   token_add_cmd->add_option("--office", token.office, "The office a handler acts for");
+  token_add_cmd->add_option("--expires", token.expires,
+                            "Refused after this: YYYY-MM-DD (the end of that day, +08:00) or an "
+                            "RFC 3339 time; must be in the future");
+  auto* token_list_cmd = token_cmd->add_subcommand(
+      "list", "Every token's id, actor, role, office, created, expires and state");
+  token_list_cmd->add_option("--tokens", token.file, "Tokens file")->required();
+  auto* token_revoke_cmd = token_cmd->add_subcommand(
+      "revoke", "Remove tokens from the file (a running server refuses them within a second)");
+  token_revoke_cmd->add_option("--tokens", token.file, "Tokens file")->required();
+  auto* revoke_actor =
+      token_revoke_cmd->add_option("--actor", token.actor, "Revoke every token of this actor");
+  token_revoke_cmd
+      ->add_option("--id", token.id, "Revoke the one token whose id starts with this (4+ hex)")
+      ->excludes(revoke_actor);
 
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Summarise a data directory (read-only)");
@@ -986,6 +1077,8 @@ int main(int argc, char** argv) {
   if (*overdue_cmd) return RunOverdue(overdue);
   if (*import311_cmd) return RunImport311(i311);
   if (*token_add_cmd) return RunTokenAdd(token);
+  if (*token_list_cmd) return RunTokenList(token);
+  if (*token_revoke_cmd) return RunTokenRevoke(token);
   if (*serve_cmd) return RunServe(serve);
   if (*engine_cmd) return ingest::RunEngineNode(engine_args);
   if (*status_cmd) return ingest::RunClusterStatus(cluster_status);
