@@ -28,6 +28,15 @@ std::string OwnerKey(std::string_view office, CaseStatus status, std::string_vie
   return key;
 }
 
+std::string DedupeKey(std::string_view reporter, std::string_view client_id) {
+  std::string key;
+  key.reserve(reporter.size() + 1 + client_id.size());
+  key.append(reporter);
+  PutU8(key, 0);
+  key.append(client_id);
+  return key;
+}
+
 std::string HistoryKey(std::string_view case_id, Seq seq) {
   std::string key;
   key.reserve(case_id.size() + 9);
@@ -49,7 +58,7 @@ std::string TimerKey(TimeMs at, TimerKind kind, std::string_view case_id) {
 std::vector<std::string> TimerKeys(const Case& c) {
   std::vector<std::string> keys;
   if (!c.open()) return keys;
-  const std::string& id = c.report.client_id;
+  const std::string& id = c.id;
   if (c.warned_at.ms == 0) {
     if (auto at = WarningTime(c)) keys.push_back(TimerKey(*at, TimerKind::kWarning, id));
   }
@@ -58,8 +67,9 @@ std::vector<std::string> TimerKeys(const Case& c) {
 }
 
 void WriteCaseChange(storage::WriteSet& set, const Case* before, const Case& after) {
-  const std::string& id = after.report.client_id;
+  const std::string& id = after.id;
   set.Put(Family::kCases, id, EncodeCase(after));
+  if (!before) set.Put(Family::kDedupe, DedupeKey(after.reporter.id, after.report.client_id), id);
 
   const bool due_changed =
       !before || before->deadline != after.deadline || before->open() != after.open();

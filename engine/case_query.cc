@@ -64,7 +64,7 @@ bool Matches(const Case& c, const CaseQuery& q) {
   if (q.status && c.status != *q.status) return false;
   if (!q.village.empty() && c.report.village != q.village) return false;
   if (!q.category.empty() && c.report.category != q.category) return false;
-  if (!c.report.client_id.starts_with(q.id_prefix)) return false;
+  if (!c.id.starts_with(q.id_prefix)) return false;
   if (!q.reporter.empty() && c.reporter.id != q.reporter) return false;
   const int64_t day = ShanghaiDay(c.received_at);
   if ((q.from_day && day < *q.from_day) || (q.to_day && day > *q.to_day)) return false;
@@ -141,15 +141,14 @@ Result<std::vector<HistoryStep>> ReadCaseHistory(const storage::Store& store,
     WANGGE_ASSIGN_OR_RETURN(Record record, DecodeRecord(seq, payload));
     const std::string where =
         "history of " + std::string(id) + ": record " + std::to_string(seq.value);
+    if (CaseIdOf(record) != id) return Corruption(where + " is not a step of this case");
     if (std::holds_alternative<Report>(record.body)) {
       if (!steps.empty()) return Corruption(where + " reports the case again");
       Case created = CaseFromReport(record);
       steps.push_back(HistoryStep{std::move(record), std::move(created)});
       continue;
     }
-    if (steps.empty() || CaseIdOf(record.body) != id) {
-      return Corruption(where + " is not a step of this case");
-    }
+    if (steps.empty()) return Corruption(where + " is not a step of this case");
     auto next = ApplyCaseRecord(steps.back().after, record);
     if (!next.ok()) return Corruption(where + " does not apply: " + next.status().message());
     steps.push_back(HistoryStep{std::move(record), std::move(next).value()});

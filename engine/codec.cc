@@ -48,25 +48,41 @@ void PutReport(std::string& out, const Report& rep) {
   PutU16(out, static_cast<uint16_t>(rep.attachments));
 }
 
-// The optional trailing section of a report record or case: written only when the
-// report has extras, so records and cases without them keep their bytes.
+// The optional trailing sections of a report record or case, each opened by its tag and
+// written only when needed, so records and cases without them keep their bytes: the
+// extras an outside interface sent, then the case id when it is not the client id.
 constexpr uint8_t kExtrasTag = 1;
+constexpr uint8_t kCaseIdTag = 2;
 
-void PutExtras(std::string& out, const Report& rep) {
-  if (!rep.has_extras()) return;
-  PutU8(out, kExtrasTag);
-  PutString(out, rep.channel);
-  PutString(out, rep.address);
-  PutString(out, rep.address_id);
-  PutString(out, rep.media_url);
+void PutTrailer(std::string& out, const Report& rep, std::string_view case_id) {
+  if (rep.has_extras()) {
+    PutU8(out, kExtrasTag);
+    PutString(out, rep.channel);
+    PutString(out, rep.address);
+    PutString(out, rep.address_id);
+    PutString(out, rep.media_url);
+  }
+  if (!case_id.empty() && case_id != rep.client_id) {
+    PutU8(out, kCaseIdTag);
+    PutString(out, case_id);
+  }
 }
 
-// Reads the extras when bytes remain.
-bool GetExtras(ByteReader& r, Report& rep) {
+// Reads the trailing sections present; `case_id` is left empty when none names it.
+bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id) {
   if (r.done()) return true;
   uint8_t tag;
-  return r.U8(tag) && tag == kExtrasTag && r.String(rep.channel) && r.String(rep.address) &&
-         r.String(rep.address_id) && r.String(rep.media_url) && rep.has_extras();
+  if (!r.U8(tag)) return false;
+  if (tag == kExtrasTag) {
+    if (!r.String(rep.channel) || !r.String(rep.address) || !r.String(rep.address_id) ||
+        !r.String(rep.media_url) || !rep.has_extras()) {
+      return false;
+    }
+    if (r.done()) return true;
+    if (!r.U8(tag)) return false;
+  }
+  // Only the encoder's own bytes: a case id section names an id other than the client id.
+  return tag == kCaseIdTag && r.String(case_id) && !case_id.empty() && case_id != rep.client_id;
 }
 
 bool GetReport(ByteReader& r, Report& rep) {
@@ -177,7 +193,7 @@ std::string EncodeRecord(const Record& record) {
   if (kind == kKindReport) {
     PutReport(out, std::get<Report>(record.body));
     PutRouting(out, record.routing);
-    PutExtras(out, std::get<Report>(record.body));
+    PutTrailer(out, std::get<Report>(record.body), record.case_id);
   } else if (kind == kKindTransition) {
     PutTransition(out, std::get<Transition>(record.body));
   } else if (kind == kKindRules) {
@@ -207,7 +223,8 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
   if (!GetTime(r, record.at) || !GetActor(r, record.actor)) return bad("bad time or actor");
   if (kind == kKindReport) {
     Report rep;
-    if (!GetReport(r, rep) || !GetRouting(r, record.routing) || !GetExtras(r, rep)) {
+    if (!GetReport(r, rep) || !GetRouting(r, record.routing) ||
+        !GetTrailer(r, rep, record.case_id)) {
       return bad("bad report");
     }
     record.body = std::move(rep);
@@ -265,7 +282,7 @@ std::string EncodeCase(const Case& c) {
   PutU8(out, static_cast<uint8_t>(c.satisfaction));
   PutTime(out, c.warned_at);
   PutTime(out, c.breached_at);
-  PutExtras(out, c.report);
+  PutTrailer(out, c.report, c.id);
   return out;
 }
 
@@ -285,12 +302,13 @@ Result<Case> DecodeCase(std::string_view bytes) {
             GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
             GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) && r.U8(satisfaction) &&
             (format < 2 || (GetTime(r, c.warned_at) && GetTime(r, c.breached_at))) &&
-            GetExtras(r, c.report) && r.done();
+            GetTrailer(r, c.report, c.id) && r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }
   c.status = static_cast<CaseStatus>(status);
   c.satisfaction = satisfaction;
+  if (c.id.empty()) c.id = c.report.client_id;
   return c;
 }
 

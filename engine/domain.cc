@@ -56,6 +56,7 @@ constexpr std::array<std::pair<Action, std::string_view>, 10> kActions = {{
 }};
 
 constexpr size_t kMaxIdBytes = 128;
+constexpr size_t kMaxCaseIdBytes = 256;
 constexpr size_t kMaxTextChars = 4000;
 constexpr size_t kMaxUrlBytes = 2048;
 
@@ -72,10 +73,11 @@ Status CheckOptionalText(std::string_view value, size_t max_bytes, const char* f
   return Status::Ok();
 }
 
-Status CheckId(std::string_view value, const char* field) {
+Status CheckId(std::string_view value, const char* field, size_t max_bytes = kMaxIdBytes) {
   if (value.empty()) return InvalidArgument(std::string(field) + " is required", field);
-  if (value.size() > kMaxIdBytes) {
-    return InvalidArgument(std::string(field) + " is longer than 128 bytes", field);
+  if (value.size() > max_bytes) {
+    return InvalidArgument(
+        std::string(field) + " is longer than " + std::to_string(max_bytes) + " bytes", field);
   }
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20) {
@@ -97,7 +99,23 @@ std::optional<Role> RoleFromName(std::string_view n) { return FromName(kRoles, n
 std::optional<CaseStatus> StatusFromName(std::string_view n) { return FromName(kStatuses, n); }
 std::optional<Action> ActionFromName(std::string_view n) { return FromName(kActions, n); }
 
-Status ValidateCaseId(std::string_view id) { return CheckId(id, "case_id"); }
+Status ValidateCaseId(std::string_view id) {
+  // A client id, or one with "~REPORTER" and perhaps "~N" appended (engine/sequencer.h).
+  if (id.size() > kMaxCaseIdBytes) {
+    return InvalidArgument("case_id is longer than " + std::to_string(kMaxCaseIdBytes) + " bytes",
+                           "case_id");
+  }
+  return CheckId(id, "case_id", kMaxCaseIdBytes);
+}
+
+std::string_view CaseIdOf(const Record& record) {
+  if (const auto* report = std::get_if<Report>(&record.body)) {
+    return record.case_id.empty() ? std::string_view(report->client_id) : record.case_id;
+  }
+  if (const auto* t = std::get_if<Transition>(&record.body)) return t->case_id;
+  if (const auto* f = std::get_if<TimerFired>(&record.body)) return f->case_id;
+  return {};
+}
 
 size_t CharCount(std::string_view utf8) {
   size_t n = 0;
@@ -129,6 +147,32 @@ Status ValidateReport(const Report& r) {
   WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.address, 1024, "address"));
   WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.address_id, kMaxIdBytes, "address_id"));
   WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.media_url, kMaxUrlBytes, "media_url"));
+  return Status::Ok();
+}
+
+Status SameReport(const Report& stored, const Report& retry) {
+  const auto differs = [&](const char* field) {
+    return Status(StatusCode::kAlreadyExists,
+                  "client_id " + retry.client_id +
+                      " was already used for a different report (it differs in " + field +
+                      "); a retry must repeat the report exactly, a new report needs a new "
+                      "client_id",
+                  field);
+  };
+  if (stored.category != retry.category) return differs("category");
+  if (stored.village != retry.village) return differs("village");
+  if (stored.grid != retry.grid) return differs("grid");
+  if (stored.severity != retry.severity) return differs("severity");
+  if (stored.text != retry.text) return differs("text");
+  if (stored.lat != retry.lat) return differs("lat");
+  if (stored.lon != retry.lon) return differs("lon");
+  const bool stamped = stored.channel == "open311" && retry.channel == "open311";
+  if (!stamped && stored.reported_at != retry.reported_at) return differs("reported_at");
+  if (stored.attachments != retry.attachments) return differs("attachments");
+  if (stored.channel != retry.channel) return differs("channel");
+  if (stored.address != retry.address) return differs("address");
+  if (stored.address_id != retry.address_id) return differs("address_id");
+  if (stored.media_url != retry.media_url) return differs("media_url");
   return Status::Ok();
 }
 

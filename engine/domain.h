@@ -87,10 +87,16 @@ struct Report {
 
 // Checks ranges and required fields. kInvalidArgument naming the field.
 Status ValidateReport(const Report& r);
+// Whether `retry` repeats `stored`, a report the same reporter sent with the same client id.
+// kAlreadyExists naming the first field, in wire order, whose value differs: the key was
+// used for another report. An Open311 report's reported_at is wangge's receive time, not
+// the sender's, so it is not compared.
+Status SameReport(const Report& stored, const Report& retry);
 // Characters (code points) of UTF-8 text: the bytes that do not continue a sequence.
 size_t CharCount(std::string_view utf8);
-// What ValidateReport asks of a client_id (1-128 bytes, no control characters), for an
-// id that names a case from elsewhere (a URL path). kInvalidArgument naming "case_id".
+// A case id from elsewhere (a URL path, a command): 1-256 bytes, no control characters
+// (a client id is at most 128; a case id may carry a reporter after it). kInvalidArgument
+// naming "case_id".
 Status ValidateCaseId(std::string_view id);
 
 struct Transition {
@@ -164,10 +170,21 @@ struct Record {
   Actor actor;
   CommandBody body;
   Routing routing;  // set for reports
+  // Reports: the id of the case the report created. It is the client id unless another
+  // reporter's case already had that id (engine/sequencer.h). Encoded only when it
+  // differs, so records of either kind keep their bytes; empty in any other record.
+  std::string case_id;
   friend bool operator==(const Record&, const Record&) = default;
 };
 
+// The case a record belongs to: a report's case id, a transition's or timer's case;
+// empty for a ruleset activation.
+std::string_view CaseIdOf(const Record& record);
+
 struct Case {
+  // How the case is addressed: its report's client id, or for a second reporter who used
+  // the same client id, that id with "~" and the reporter appended (engine/sequencer.h).
+  std::string id;
   Report report;
   Actor reporter;
   Seq created_seq;  // also the case's short human number

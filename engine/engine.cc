@@ -1,13 +1,18 @@
 #include "engine/engine.h"
 
+#include <functional>
 #include <future>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include "engine/access.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
 #include "engine/replay.h"
+#include "storage/head_checkpoint.h"
 
 namespace wangge::engine {
 
@@ -76,12 +81,31 @@ Result<StatusCounts> CountByStatus(const storage::Store& store) {
   return counts;
 }
 
+// Adds each case's idempotency key (format 6), from the stored cases: before format 6
+// a case's id was always its client id, and one client id made one case.
+Status AddDedupeKeys(storage::Store& store, storage::WriteSet& set,
+                     const std::function<Status()>& flush_if_full) {
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(
+      store.Scan(storage::Family::kCases, "", "", [&](std::string_view, std::string_view value) {
+        auto c = DecodeCase(value);
+        if (!c.ok()) {
+          failure = c.status();
+          return false;
+        }
+        set.Put(storage::Family::kDedupe, DedupeKey(c->reporter.id, c->report.client_id), c->id);
+        failure = flush_if_full();
+        return failure.ok();
+      }));
+  return failure;
+}
+
 // Brings a directory of an older format to kFormatVersion, rebuilding from the log what
 // it lacks: the history index (format 1), the stats figures (formats 1-2), case format
-// 2 and the timers of open cases (formats 1-3), the quarter and year figures (formats 3-4).
+// 2 and the timers of open cases (formats 1-3), the quarter and year figures (formats 3-4),
+// the idempotency keys (formats 1-5, from the cases as they are once the rest is written).
 Status Upgrade(storage::Store& store, const storage::EventLog& log) {
   const uint32_t from = store.format_version();
-  WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
   storage::WriteSet set(store);
   auto flush_if_full = [&]() -> Status {
     if (set.Count() < 10'000) return Status::Ok();
@@ -89,13 +113,14 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
     set.Clear();
     return Status::Ok();
   };
-  if (from < 2) {
-    for (const auto& [id, seq] : state.history) {
-      set.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
-      WANGGE_RETURN_IF_ERROR(flush_if_full());
-    }
-  }
   if (from < 5) {
+    WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
+    if (from < 2) {
+      for (const auto& [id, seq] : state.history) {
+        set.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
+        WANGGE_RETURN_IF_ERROR(flush_if_full());
+      }
+    }
     const StatsDelta stats = StatsOf(state);
     Status written;
     stats.ForEach([&](const std::string& key, const storage::Counters& counters) {
@@ -106,14 +131,17 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
       written = flush_if_full();
     });
     WANGGE_RETURN_IF_ERROR(written);
-  }
-  if (from < 4) {  // case format 2 and the timers of open cases
-    for (const auto& [id, c] : state.cases) {
-      set.Put(storage::Family::kCases, id, EncodeCase(c));
-      for (const auto& key : TimerKeys(c)) set.Put(storage::Family::kTimers, key, {});
-      WANGGE_RETURN_IF_ERROR(flush_if_full());
+    if (from < 4) {  // case format 2 and the timers of open cases
+      for (const auto& [id, c] : state.cases) {
+        set.Put(storage::Family::kCases, id, EncodeCase(c));
+        for (const auto& key : TimerKeys(c)) set.Put(storage::Family::kTimers, key, {});
+        WANGGE_RETURN_IF_ERROR(flush_if_full());
+      }
     }
+    WANGGE_RETURN_IF_ERROR(store.Write(set));
+    set.Clear();
   }
+  WANGGE_RETURN_IF_ERROR(AddDedupeKeys(store, set, flush_if_full));
   store.PutCurrentFormat(set);
   return store.Write(set);
 }
@@ -125,6 +153,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
   auto engine = std::unique_ptr<Engine>(new Engine());
   WANGGE_ASSIGN_OR_RETURN(engine->store_, storage::Store::Open(options.store));
   WANGGE_ASSIGN_OR_RETURN(engine->log_, storage::EventLog::Open(*engine->store_));
+  WANGGE_RETURN_IF_ERROR(storage::CheckHeadCheckpoint(*engine->log_, options.store.path));
   if (!options.store.read_only && engine->store_->format_version() < storage::kFormatVersion) {
     WANGGE_RETURN_IF_ERROR(Upgrade(*engine->store_, *engine->log_));
   }
@@ -134,8 +163,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
   if (!activated) engine->loaded_rules_ = rules::Ruleset::BuiltIn();
   if (options.store.read_only) return engine;
 
+  SequencerOptions sequencer = options.sequencer;
+  if (!options.store.bulk) sequencer.head_dir = options.store.path;
   engine->sequencer_ = std::make_unique<Sequencer>(*engine->store_, *engine->log_,
-                                                   engine->loaded_rules_, clock, options.sequencer);
+                                                   engine->loaded_rules_, clock, sequencer);
+  engine->flush_on_stop_ = options.flush_on_stop && !options.store.bulk;
   WANGGE_ASSIGN_OR_RETURN(auto counts, CountByStatus(*engine->store_));
   engine->sequencer_->SetStatusCounts(counts);
   engine->sequencer_->Start();
@@ -257,7 +289,13 @@ void Engine::Stop() {
   }
   timer_cv_.notify_all();
   if (timer_thread_.joinable()) timer_thread_.join();
-  if (sequencer_) sequencer_->Stop();
+  if (!sequencer_) return;
+  sequencer_->Stop();
+  if (flush_on_stop_) {
+    flush_on_stop_ = false;
+    // What remains is in the write-ahead log and durable; a failed flush loses nothing.
+    if (Status s = store_->Flush(); !s.ok()) spdlog::warn("flush on stop: {}", s.ToString());
+  }
 }
 
 Result<std::optional<Case>> Engine::GetCase(std::string_view id) const {
@@ -265,6 +303,18 @@ Result<std::optional<Case>> Engine::GetCase(std::string_view id) const {
   if (!bytes) return std::optional<Case>();
   WANGGE_ASSIGN_OR_RETURN(Case c, DecodeCase(*bytes));
   return std::optional<Case>(std::move(c));
+}
+
+Result<std::optional<Case>> Engine::FindCase(const Actor& actor, std::string_view address) const {
+  std::string id(address);
+  if (actor.role == Role::kWorker) {
+    WANGGE_ASSIGN_OR_RETURN(auto own,
+                            store_->Get(storage::Family::kDedupe, DedupeKey(actor.id, address)));
+    if (own) id = std::move(*own);
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto c, GetCase(id));
+  if (c && !MaySee(actor, *c)) c.reset();
+  return c;
 }
 
 }  // namespace wangge::engine

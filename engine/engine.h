@@ -33,6 +33,10 @@ struct EngineOptions {
   // nullopt = the clock's now. An import or a cluster engine sets it to its first
   // command's time, so that the same commands give the same log wherever they are applied.
   std::optional<TimeMs> first_activation_at;
+  // Stop() flushes the memtables, so that no acknowledged record is only in the
+  // write-ahead log after a clean stop. false leaves them there, as a crash does (tests
+  // of damaged logs). Default: true.
+  bool flush_on_stop = true;
 
   Status Validate() const;
 };
@@ -40,11 +44,13 @@ struct EngineOptions {
 // Thread-safe. Shutdown order: Stop() (drains and commits the queue), then destroy.
 class Engine {
  public:
-  // Opens the store, checks the log head, loads the ruleset the log last activated and
-  // starts the sequencer. A new data directory first records the activation of the
-  // built-in ruleset, so every routing decision is made under a logged ruleset.
-  // Codes: those of storage::Store::Open and storage::EventLog::Open; kCorruption when
-  // the activated ruleset no longer loads. `clock` outlives the engine.
+  // Opens the store, checks the log head (against the head checkpoint too:
+  // storage/head_checkpoint.h), loads the ruleset the log last activated and starts the
+  // sequencer, which keeps the head checkpoint. A new data directory first records the activation
+  // of the built-in ruleset, so every routing decision is made under a logged ruleset. Codes: those
+  // of storage::Store::Open, storage::EventLog::Open and storage::CheckHeadCheckpoint (kDataLoss:
+  // acknowledged records are missing); kCorruption when the activated ruleset no longer loads.
+  // `clock` outlives the engine.
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options, const Clock& clock);
   ~Engine();
 
@@ -92,8 +98,12 @@ class Engine {
   // Supervision figures; see engine/stats.h.
   Result<StatsResult> Stats(const StatsQuery& query) const;
 
-  // The case addressed by client id, or nullopt.
+  // The case with case id `id`, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;
+
+  // The case `actor` means by `address` (engine/access.h CaseAddress), or nullopt when
+  // there is none or the actor may not see it: callers answer both alike.
+  Result<std::optional<Case>> FindCase(const Actor& actor, std::string_view address) const;
 
   // The timer commands due by `now` (at most `max`), without `at`, in due order. Cluster
   // mode publishes them to the town's stream instead of recording them here.
@@ -104,8 +114,8 @@ class Engine {
   // The timer thread calls this; tests call it directly.
   Result<int> FireDueTimers();
 
-  // Stops the timer thread, then the sequencer after committing what is queued.
-  // Idempotent.
+  // Stops the timer thread, then the sequencer after committing what is queued, and
+  // flushes the memtables (EngineOptions::flush_on_stop). Idempotent.
   void Stop();
 
  private:
@@ -116,6 +126,7 @@ class Engine {
   std::shared_ptr<const rules::Ruleset> loaded_rules_;  // as of Open
   std::unique_ptr<Sequencer> sequencer_;
   const Clock* clock_ = nullptr;
+  bool flush_on_stop_ = false;
   std::thread timer_thread_;
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

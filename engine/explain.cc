@@ -75,7 +75,9 @@ Result<WhatIfResult> WhatIf(const storage::EventLog& log, const rules::Ruleset& 
       ++out.owner_changed;
       OfficeMove& move = out.moves[{was.office, d.office}];
       ++move.count;
-      if (move.examples.size() < options.examples) move.examples.push_back(report.client_id);
+      if (move.examples.size() < options.examples) {
+        move.examples.push_back(std::string(CaseIdOf(*record)));
+      }
     }
     return true;
   }));

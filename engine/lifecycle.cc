@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/access.h"
+
 namespace wangge::engine {
 namespace {
 
@@ -13,23 +15,6 @@ bool IsOneOf(S s, std::initializer_list<S> set) {
 }
 
 int Bump(int v) { return std::min(v + 1, 65535); }
-
-// Whether the actor may see the case: workers their own reports, handlers their
-// office's cases, supervisors all.
-bool MaySee(const Actor& actor, const Case& c) {
-  switch (actor.role) {
-    case Role::kWorker:
-      return actor.id == c.reporter.id;
-    case Role::kHandler:
-      return !actor.office.empty() && actor.office == c.office;
-    case Role::kSupervisor:
-    case Role::kAuditor:
-    case Role::kAdmin:
-    case Role::kSystem:
-      return true;
-  }
-  return false;
-}
 
 Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
   switch (t.action) {
@@ -107,26 +92,10 @@ std::optional<CaseStatus> NextStatus(CaseStatus from, Action action) {
   return std::nullopt;
 }
 
-bool RoleMayAct(Role role, Action action) {
-  switch (role) {
-    case Role::kWorker:
-      return action == Action::kVerify || action == Action::kReopen;
-    case Role::kHandler:
-      return action == Action::kAccept || action == Action::kReturn || action == Action::kResolve;
-    case Role::kSupervisor:
-      return action == Action::kReassign || action == Action::kReopen || action == Action::kClose ||
-             action == Action::kEscalate || action == Action::kExtend || action == Action::kCancel;
-    case Role::kAuditor:
-    case Role::kAdmin:
-    case Role::kSystem:  // fires timers only, never transitions
-      return false;
-  }
-  return false;
-}
-
 Case CaseFromReport(const Record& record) {
   const Report& rep = std::get<Report>(record.body);
   Case c;
+  c.id = std::string(CaseIdOf(record));
   c.report = rep;
   c.reporter = record.actor;
   c.created_seq = record.seq;
@@ -149,13 +118,10 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
   const Transition& t = std::get<Transition>(record.body);
   const Actor& actor = record.actor;
   const std::string what(ActionName(t.action));
+  // A case the actor may not see is answered as if it did not exist, naming nothing of it.
+  if (!MaySee(actor, c)) return NotFound("no case " + t.case_id);
   if (!RoleMayAct(actor.role, t.action)) {
     return PermissionDenied("role " + std::string(RoleName(actor.role)) + " may not " + what);
-  }
-  if (!MaySee(actor, c)) {
-    return PermissionDenied(actor.id + " may not act on case " + c.report.client_id +
-                            (actor.role == Role::kHandler ? " (owned by " + c.office + ")"
-                                                          : std::string(" (not the reporter)")));
   }
   auto next = NextStatus(c.status, t.action);
   if (!next) {
@@ -207,12 +173,6 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
   return out;
 }
 
-std::string_view CaseIdOf(const CommandBody& body) {
-  if (const auto* t = std::get_if<Transition>(&body)) return t->case_id;
-  if (const auto* f = std::get_if<TimerFired>(&body)) return f->case_id;
-  return {};
-}
-
 Result<Case> ApplyCaseRecord(const Case& c, const Record& record) {
   if (std::holds_alternative<TimerFired>(record.body)) return ApplyTimer(c, record);
   return ApplyTransition(c, record);
@@ -226,17 +186,17 @@ std::optional<TimeMs> WarningTime(const Case& c) {
 
 Result<Case> ApplyTimer(const Case& c, const Record& record) {
   const auto& timer = std::get<TimerFired>(record.body);
-  if (!c.open()) return FailedPrecondition("case " + c.report.client_id + " is not open");
+  if (!c.open()) return FailedPrecondition("case " + c.id + " is not open");
   Case out = c;
   if (timer.kind == TimerKind::kWarning) {
     const auto due = WarningTime(c);
     if (!due || c.warned_at.ms != 0 || record.at < *due) {
-      return FailedPrecondition("no warning is due for case " + c.report.client_id);
+      return FailedPrecondition("no warning is due for case " + c.id);
     }
     out.warned_at = record.at;
   } else {
     if (c.breached_at.ms != 0 || record.at < c.deadline) {
-      return FailedPrecondition("no breach is due for case " + c.report.client_id);
+      return FailedPrecondition("no breach is due for case " + c.id);
     }
     out.breached_at = record.at;
     out.escalation_level = Bump(c.escalation_level);

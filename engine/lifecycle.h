@@ -13,22 +13,17 @@ namespace wangge::engine {
 // The status `action` leads to from `from`, or nullopt when it is illegal there.
 std::optional<CaseStatus> NextStatus(CaseStatus from, Action action);
 
-// Whether `role` may ever perform `action` (before looking at the case).
-bool RoleMayAct(Role role, Action action);
-
 // The case a report record creates (status dispatched, owner from its routing).
 // REQUIRES: record.body holds a Report.
 Case CaseFromReport(const Record& record);
 
 // The case after `record` (a transition) applies to `c`. Nothing changes on error:
-// kPermissionDenied: the role may not do this, or may not see this case.
+// kNotFound: the actor may not see this case (engine/access.h).
+// kPermissionDenied: the role may not do this.
 // kFailedPrecondition: illegal from the case's status (the message says why).
 // kInvalidArgument: a field the action needs is missing or out of range.
 // REQUIRES: record.body holds a Transition addressed to c.
 Result<Case> ApplyTransition(const Case& c, const Record& record);
-
-// The case a transition or timer record addresses; empty for reports and activations.
-std::string_view CaseIdOf(const CommandBody& body);
 
 // ApplyTransition or ApplyTimer, by the record's kind.
 // REQUIRES: record.body holds a Transition or a TimerFired addressed to c.

@@ -27,6 +27,21 @@ Result<std::set<std::string>> KeysOf(const storage::Store& store, Family f) {
   return keys;
 }
 
+// A family's entries as key, 0x00, value: for families whose values are ids.
+Result<std::set<std::string>> EntriesOf(const storage::Store& store, Family f) {
+  std::set<std::string> entries;
+  WANGGE_RETURN_IF_ERROR(store.Scan(f, "", "", [&](std::string_view k, std::string_view v) {
+    entries.emplace(std::string(k) + '\0' + std::string(v));
+    return true;
+  }));
+  return entries;
+}
+
+// The dedupe entry of case `c` in the form of EntriesOf.
+std::string DedupeEntry(const Case& c) {
+  return DedupeKey(c.reporter.id, c.report.client_id) + '\0' + c.id;
+}
+
 void CompareKeySets(const std::set<std::string>& want, const std::set<std::string>& have,
                     std::string_view family, std::vector<std::string>& problems, size_t max) {
   for (const auto& k : want) {
@@ -112,7 +127,7 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       return true;
     }
     if (std::holds_alternative<Report>(record->body)) {
-      const std::string& id = std::get<Report>(record->body).client_id;
+      const std::string id(CaseIdOf(*record));
       if (state.cases.contains(id)) {
         failure = Corruption("record " + std::to_string(seq.value) + " reports " + id + " twice");
         return false;
@@ -121,7 +136,7 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
       state.history.emplace_back(id, seq);
       return true;
     }
-    const std::string id(CaseIdOf(record->body));
+    const std::string id(CaseIdOf(*record));
     auto it = state.cases.find(id);
     if (it == state.cases.end()) {
       failure = Corruption("record " + std::to_string(seq.value) + " moves unknown case " + id);
@@ -150,11 +165,12 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
                                                    size_t max_problems) {
   WANGGE_ASSIGN_OR_RETURN(RebuiltState state, RebuildInMemory(log));
   std::vector<std::string> problems;
-  std::set<std::string> want_due, want_owner, want_history;
+  std::set<std::string> want_due, want_owner, want_history, want_dedupe;
   for (const auto& [id, seq] : state.history) want_history.insert(HistoryKey(id, seq));
   for (const auto& [id, c] : state.cases) {
     if (c.open()) want_due.insert(DueKey(c.deadline, id));
     want_owner.insert(OwnerKey(c.office, c.status, id));
+    want_dedupe.insert(DedupeEntry(c));
   }
 
   size_t stored = 0;
@@ -186,6 +202,8 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
   CompareKeySets(want_owner, owner, "owner", problems, max_problems);
   WANGGE_ASSIGN_OR_RETURN(auto history, KeysOf(store, Family::kHistory));
   CompareKeySets(want_history, history, "history", problems, max_problems);
+  WANGGE_ASSIGN_OR_RETURN(auto dedupe, EntriesOf(store, Family::kDedupe));
+  CompareKeySets(want_dedupe, dedupe, "dedupe", problems, max_problems);
   WANGGE_RETURN_IF_ERROR(CompareStats(store, state, problems, max_problems));
   std::set<std::string> want_timers;
   for (const auto& [id, c] : state.cases) {
@@ -227,7 +245,7 @@ class Replayer {
       return Status::Ok();
     }
     const auto* report = std::get_if<Report>(&record.body);
-    const std::string id(report ? std::string_view(report->client_id) : CaseIdOf(record.body));
+    const std::string id(CaseIdOf(record));
     WANGGE_ASSIGN_OR_RETURN(Touched * t, Load(id));
     if (report) {
       if (t) return Corruption("record " + std::to_string(seq.value) + " reports " + id + " twice");

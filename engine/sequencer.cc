@@ -3,12 +3,16 @@
 #include <map>
 #include <optional>
 
+#include <spdlog/spdlog.h>
+
+#include "engine/access.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/core/bytes.h"
 #include "engine/explain.h"
 #include "engine/lifecycle.h"
 #include "engine/stats.h"
+#include "storage/head_checkpoint.h"
 
 namespace wangge::engine {
 
@@ -16,6 +20,9 @@ Status SequencerOptions::Validate() const {
   if (max_batch == 0) return InvalidArgument("max_batch must be positive", "max_batch");
   if (max_queue < max_batch) {
     return InvalidArgument("max_queue must be at least max_batch", "max_queue");
+  }
+  if (head_interval.count() <= 0 || head_interval.count() > 1000) {
+    return InvalidArgument("head_interval must be 1-1000 ms", "head_interval");
   }
   return Status::Ok();
 }
@@ -36,6 +43,8 @@ struct Sequencer::Batch {
   std::shared_ptr<const rules::Ruleset> rules;
   bool rules_changed = false;
   std::map<std::string, Touched, std::less<>> touched;
+  // Idempotency keys of the cases created in this batch (DedupeKey -> case id).
+  std::map<std::string, std::string, std::less<>> created;
   uint64_t records = 0;
 };
 
@@ -135,8 +144,19 @@ void Sequencer::Run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (checkpoint_due_) {
+        cv_.wait_until(lock, *checkpoint_due_, ready);
+      } else {
+        cv_.wait(lock, ready);
+      }
+      if (queue_.empty()) {
+        lock.unlock();
+        CheckpointHead();  // the checkpoint is due, or the sequencer is stopping
+        lock.lock();
+        if (stopping_ && queue_.empty()) return;  // everything queued is done
+        continue;
+      }
       if (queue_.size() <= options_.max_batch) {
         items.swap(queue_);
       } else {
@@ -147,7 +167,29 @@ void Sequencer::Run() {
     }
     Process(items);
     items.clear();
+    if (!checkpoint_due_ && log_.head() != checkpointed_) {
+      checkpoint_due_ = std::chrono::steady_clock::now() + options_.head_interval;
+    }
+    if (checkpoint_due_ && std::chrono::steady_clock::now() >= *checkpoint_due_) CheckpointHead();
   }
+}
+
+void Sequencer::CheckpointHead() {
+  checkpoint_due_.reset();
+  const storage::LogHead head = log_.head();
+  if (options_.head_dir.empty() || head == checkpointed_) return;
+  Status s = storage::WriteHeadCheckpoint(options_.head_dir, head);
+  if (!s.ok()) {
+    // The records are durable all the same; only the check of a later open is behind.
+    if (!checkpoint_failing_) spdlog::warn("{}; retrying", s.ToString());
+    checkpoint_failing_ = true;
+    checkpoint_due_ = std::chrono::steady_clock::now() + options_.head_interval;
+    return;
+  }
+  if (checkpoint_failing_)
+    spdlog::warn("the head checkpoint in {} is written again", options_.head_dir);
+  checkpoint_failing_ = false;
+  checkpointed_ = head;
 }
 
 void Sequencer::Process(std::vector<Item>& items) {
@@ -171,6 +213,7 @@ void Sequencer::Process(std::vector<Item>& items) {
   for (const Item& item : items) source_seq = std::max(source_seq, item.command.source_seq);
   if (source_seq > 0)
     batch.set.Put(storage::Family::kMeta, kSourcePositionKey, EncodeU64(source_seq));
+  Status committed;
   if (batch.records > 0 || source_seq > 0) {
     StatsDelta stats;
     for (auto& [id, t] : batch.touched) {
@@ -179,13 +222,8 @@ void Sequencer::Process(std::vector<Item>& items) {
       stats.Apply(before, t.after, t.work_ms);
     }
     stats.WriteTo(batch.set);
-    Status s = log_.Commit(batch.set);
-    if (!s.ok()) {
-      // Nothing of this batch is durable: no command in it may be acknowledged.
-      for (auto& r : results) {
-        if (r.ok()) r = s;
-      }
-    } else {
+    committed = log_.Commit(batch.set);
+    if (committed.ok()) {
       if (batch.rules_changed) {
         std::lock_guard lock(mu_);
         rules_ = batch.rules;
@@ -194,7 +232,11 @@ void Sequencer::Process(std::vector<Item>& items) {
     }
   }
   commands_.fetch_add(items.size(), std::memory_order_relaxed);
-  for (size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
+  for (size_t i = 0; i < items.size(); ++i) {
+    // Nothing of a failed commit is durable: no command in it may be acknowledged.
+    const bool lost = results[i].ok() && !committed.ok();
+    items[i].done(lost ? Result<Outcome>(committed) : std::move(results[i]));
+  }
 }
 
 Result<const Case*> Sequencer::LoadCase(const std::string& id, Batch& batch) {
@@ -206,9 +248,45 @@ Result<const Case*> Sequencer::LoadCase(const std::string& id, Batch& batch) {
   return &it->second.after;
 }
 
+Result<std::optional<std::string>> Sequencer::LoadKey(const std::string& key, Batch& batch) {
+  if (auto it = batch.created.find(key); it != batch.created.end()) {
+    return std::optional<std::string>(it->second);
+  }
+  return store_.Get(storage::Family::kDedupe, key);
+}
+
+// The client id itself when no case has that id, else the client id with "~REPORTER"
+// (and "~N" should a client id of that shape be taken too): ids are unique, and a reporter
+// never learns that another one used the same client id (engine/access.h CaseAddress).
+Result<std::string> Sequencer::NewCaseId(const Actor& reporter, const std::string& client_id,
+                                         Batch& batch) {
+  std::string id = client_id;
+  for (int n = 1; n <= 100; ++n) {
+    WANGGE_ASSIGN_OR_RETURN(const Case* taken, LoadCase(id, batch));
+    if (!taken) return id;
+    id = client_id + "~" + reporter.id + (n == 1 ? "" : "~" + std::to_string(n));
+  }
+  return Status(StatusCode::kAlreadyExists,
+                "client_id " + client_id + " cannot be used; choose another", "client_id");
+}
+
+Result<std::string> Sequencer::ResolveCaseId(const Actor& actor, const std::string& address,
+                                             Batch& batch) {
+  if (actor.role != Role::kWorker) return address;
+  WANGGE_ASSIGN_OR_RETURN(auto id, LoadKey(DedupeKey(actor.id, address), batch));
+  return id ? *id : address;
+}
+
 Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report, Batch& batch) {
-  WANGGE_ASSIGN_OR_RETURN(const Case* existing, LoadCase(report.client_id, batch));
-  if (existing) return Outcome{Outcome::Kind::kDuplicate, existing->created_seq, *existing};
+  const std::string key = DedupeKey(cmd.actor.id, report.client_id);
+  WANGGE_ASSIGN_OR_RETURN(auto known, LoadKey(key, batch));
+  if (known) {
+    WANGGE_ASSIGN_OR_RETURN(const Case* existing, LoadCase(*known, batch));
+    if (!existing) return Corruption("idempotency key of " + report.client_id + " names no case");
+    WANGGE_RETURN_IF_ERROR(SameReport(existing->report, report));
+    return Outcome{Outcome::Kind::kDuplicate, existing->created_seq, *existing};
+  }
+  WANGGE_ASSIGN_OR_RETURN(std::string id, NewCaseId(cmd.actor, report.client_id, batch));
 
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
@@ -217,30 +295,36 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
       batch.rules->Route(rules::RouteInput{report.category, report.severity, report.village,
                                            report.grid, record.at, report.text, cmd.actor.id}));
   record.body = report;
+  if (id != report.client_id) record.case_id = id;
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
-  batch.set.Put(storage::Family::kHistory, HistoryKey(report.client_id, record.seq), {});
+  batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});
   Case created = CaseFromReport(record);
-  batch.touched.emplace(report.client_id, Batch::Touched{std::nullopt, created});
+  batch.touched.emplace(id, Batch::Touched{std::nullopt, created});
+  batch.created.emplace(key, id);
   return Outcome{Outcome::Kind::kCreated, record.seq, std::move(created)};
 }
 
 Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Transition& t,
                                                   Batch& batch) {
-  WANGGE_ASSIGN_OR_RETURN(const Case* current, LoadCase(t.case_id, batch));
-  if (!current) return NotFound("no case with client id " + t.case_id);
+  WANGGE_ASSIGN_OR_RETURN(std::string id, ResolveCaseId(cmd.actor, t.case_id, batch));
+  WANGGE_ASSIGN_OR_RETURN(const Case* current, LoadCase(id, batch));
+  // A case the actor may not see is answered as if it did not exist.
+  if (!current || !MaySee(cmd.actor, *current)) return NotFound("no case " + t.case_id);
 
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
-  record.body = t;
+  Transition recorded = t;
+  recorded.case_id = id;
+  record.body = std::move(recorded);
   // The sequence is taken only when the checks pass: a rejected command consumes none.
   record.seq = log_.NextSeq();
   WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
   log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
-  batch.set.Put(storage::Family::kHistory, HistoryKey(t.case_id, record.seq), {});
-  auto& touched = batch.touched.find(t.case_id)->second;
+  batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});
+  auto& touched = batch.touched.find(id)->second;
   if (next.status == CaseStatus::kClosed && current->status != CaseStatus::kClosed) {
     // Under the calendar in force at this record, as replay computes it.
     touched.work_ms = batch.rules->calendar().WorkingMsBetween(next.received_at, next.closed_at);
@@ -253,7 +337,7 @@ Result<Outcome> Sequencer::ApplyTimerCommand(const Command& cmd, const TimerFire
                                              Batch& batch) {
   if (cmd.actor.role != Role::kSystem) return PermissionDenied("only wangge fires timers");
   WANGGE_ASSIGN_OR_RETURN(const Case* current, LoadCase(timer.case_id, batch));
-  if (!current) return NotFound("no case with client id " + timer.case_id);
+  if (!current) return NotFound("no case " + timer.case_id);
   TimerFired recorded = timer;
   recorded.notified =
       timer.kind == TimerKind::kWarning ? current->escalation.warn : current->escalation.breach;

@@ -6,11 +6,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,13 @@ struct SequencerOptions {
   // Queued commands beyond which Submit answers kResourceExhausted (back-pressure).
   // Default: 65536.
   size_t max_queue = 65536;
+  // The data directory whose head checkpoint (storage/head_checkpoint.h) the sequencer
+  // keeps: the committed head is written there within `head_interval` of each commit,
+  // and on Stop. Empty: none. Default: none (engine::Engine::Open sets its directory).
+  std::string head_dir;
+  // Default: 500 ms, so a checkpoint is never more than a second behind what was
+  // acknowledged.
+  std::chrono::milliseconds head_interval{500};
 
   Status Validate() const;
 };
@@ -37,7 +46,7 @@ struct SequencerOptions {
 struct Outcome {
   enum class Kind : uint8_t {
     kCreated = 1,    // a new case (201)
-    kDuplicate = 2,  // the client id was seen; nothing written (200)
+    kDuplicate = 2,  // the reporter sent this report before; nothing written (200)
     kApplied = 3,    // a transition was recorded (200)
     kActivated = 4,  // a ruleset became active (200)
   };
@@ -88,12 +97,15 @@ class Sequencer {
   Sequencer& operator=(const Sequencer&) = delete;
 
   void Start();
-  // Applies and commits everything queued, then stops the thread. Idempotent.
+  // Applies and commits everything queued, checkpoints the head, then stops the thread.
+  // Idempotent.
   void Stop();
 
   // Queues `command`. `done` is called exactly once: after the durable commit with
   // the outcome; or with the reason it was rejected (nothing written):
-  // kInvalidArgument, kPermissionDenied, kFailedPrecondition, kNotFound;
+  // kInvalidArgument, kPermissionDenied, kFailedPrecondition, kNotFound (also for a case
+  // the actor may not see), kAlreadyExists (a reporter's client id reused for a different
+  // report: engine/domain.h SameReport);
   // kUnavailable (stopped), kResourceExhausted (queue full); or the commit error.
   void Submit(Command command, Completion done);
   std::future<Result<Outcome>> Submit(Command command);
@@ -117,11 +129,20 @@ class Sequencer {
 
   void Run();
   void Process(std::vector<Item>& items);
+  // Writes the committed head to options_.head_dir when it moved since the last write.
+  // Sequencer thread only.
+  void CheckpointHead();
   Result<Outcome> ApplyReport(const Command& cmd, const Report& report, Batch& batch);
   Result<Outcome> ApplyTransitionCommand(const Command& cmd, const Transition& t, Batch& batch);
   Result<Outcome> ApplyRules(const Command& cmd, const RulesActivation& a, Batch& batch);
   Result<Outcome> ApplyTimerCommand(const Command& cmd, const TimerFired& timer, Batch& batch);
   Result<const Case*> LoadCase(const std::string& id, Batch& batch);
+  // The case id under idempotency key `key` (engine/case_index.h DedupeKey), if any.
+  Result<std::optional<std::string>> LoadKey(const std::string& key, Batch& batch);
+  Result<std::string> NewCaseId(const Actor& reporter, const std::string& client_id, Batch& batch);
+  // The case id `actor` means by `address` (engine/access.h CaseAddress): for a worker the
+  // case of their own report with that client id, when there is one.
+  Result<std::string> ResolveCaseId(const Actor& actor, const std::string& address, Batch& batch);
   // Counts a durable commit of `commands` commands.
   void RecordCommit(const Batch& batch, size_t commands);
 
@@ -137,6 +158,10 @@ class Sequencer {
   bool stopping_ = false;    // guarded by mu_
   bool started_ = false;     // guarded by mu_
   std::thread thread_;
+  // Sequencer thread only: the head last checkpointed, and when the next is due.
+  storage::LogHead checkpointed_;
+  std::optional<std::chrono::steady_clock::time_point> checkpoint_due_;
+  bool checkpoint_failing_ = false;
 
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};

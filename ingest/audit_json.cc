@@ -32,7 +32,7 @@ json::object ExplainJson(const engine::Record& report,
                                  {"matched", step.matched},
                                  {"reason", step.reason}});
   }
-  return json::object{{"case_id", std::get<engine::Report>(report.body).client_id},
+  return json::object{{"case_id", std::string(engine::CaseIdOf(report))},
                       {"report_seq", report.seq.value},
                       {"rules_seq", explanation.rules_seq.value},
                       {"matches_record", explanation.matches_record},

@@ -32,14 +32,11 @@ namespace {
 // A damaged directory's open error, with what to do about it.
 Result<std::unique_ptr<engine::Engine>> WithRecoveryHint(
     Result<std::unique_ptr<engine::Engine>> opened, const std::string& data) {
-  if (opened.ok() || opened.status().code() != StatusCode::kCorruption ||
-      opened.status().message().find("A file of it is damaged") == std::string::npos) {
-    return opened;
-  }
-  return Corruption(opened.status().message() +
-                    ". To recover: restore the latest verified backup (docs/operations.md), or "
-                    "keep the records before the damage with `wangge salvage --data " +
-                    data + "` (it copies the directory aside first)");
+  if (opened.ok() || opened.status().code() != StatusCode::kDataLoss) return opened;
+  return DataLoss(opened.status().message() +
+                  ". To recover: restore the latest verified backup (docs/operations.md), or "
+                  "keep the records before the damage with `wangge salvage --data " +
+                  data + "` (it copies the directory aside first)");
 }
 
 }  // namespace

@@ -105,15 +105,15 @@ Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::opti
         if ((from && c->received_at < *from) || (to && c->received_at >= *to)) return true;
         const std::string closed = c->closed_at.ms ? FormatRfc3339(c->closed_at) : "";
         if (csv) {
-          out << Csv(c->report.client_id) << ',' << Csv(c->office) << ',' << Csv(c->report.village)
-              << ',' << Csv(c->report.grid) << ',' << Csv(c->reporter.id) << ','
-              << Csv(c->report.category) << ',' << c->report.severity << ','
-              << engine::StatusName(c->status) << ',' << FormatRfc3339(c->received_at) << ','
-              << FormatRfc3339(c->deadline) << ',' << closed << ',' << c->satisfaction << ','
-              << c->reopen_count << ',' << c->extension_count << '\n';
+          out << Csv(c->id) << ',' << Csv(c->office) << ',' << Csv(c->report.village) << ','
+              << Csv(c->report.grid) << ',' << Csv(c->reporter.id) << ',' << Csv(c->report.category)
+              << ',' << c->report.severity << ',' << engine::StatusName(c->status) << ','
+              << FormatRfc3339(c->received_at) << ',' << FormatRfc3339(c->deadline) << ',' << closed
+              << ',' << c->satisfaction << ',' << c->reopen_count << ',' << c->extension_count
+              << '\n';
           return true;
         }
-        json::object o{{"case_id", c->report.client_id},
+        json::object o{{"case_id", c->id},
                        {"office", c->office},
                        {"village", c->report.village},
                        {"grid", c->report.grid},

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "engine/access.h"
 #include "engine/codec.h"
 #include "ingest/query_params.h"
 
@@ -19,32 +20,25 @@ std::string_view KindOf(const engine::Record& r) {
   return "rules";
 }
 
-std::string CaseIdOf(const engine::Record& r) {
-  if (const auto* rep = std::get_if<engine::Report>(&r.body)) return rep->client_id;
-  if (const auto* t = std::get_if<engine::Transition>(&r.body)) return t->case_id;
-  if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) return f->case_id;
-  return "";
-}
-
-bool SeesEverything(const engine::Actor& a) {
-  return a.role == engine::Role::kSupervisor || a.role == engine::Role::kAuditor ||
-         a.role == engine::Role::kAdmin;
-}
-
-Result<bool> Visible(const engine::Engine& engine, const FeedFilter& f, const engine::Record& r) {
+// Whether record `r` passes the filter. When it does and the reader is a worker, `address`
+// is set to how they address its case (engine/access.h CaseAddress).
+Result<bool> Visible(const engine::Engine& engine, const FeedFilter& f, const engine::Record& r,
+                     std::string& address) {
   if (!f.kinds.empty() && !f.kinds.contains(std::string(KindOf(r)))) return false;
-  const std::string id = CaseIdOf(r);
+  const std::string id(engine::CaseIdOf(r));
+  const bool everything = !f.actor || engine::SeesEveryCase(*f.actor);
   if (id.empty()) {  // a ruleset activation belongs to no case
-    return f.office.empty() && f.village.empty() && (!f.actor || SeesEverything(*f.actor));
+    return f.office.empty() && f.village.empty() && everything;
   }
   // Readers of every case need not read the case unless they filter by it.
-  if (f.actor && SeesEverything(*f.actor) && f.office.empty() && f.village.empty()) return true;
+  if (everything && f.office.empty() && f.village.empty()) return true;
   WANGGE_ASSIGN_OR_RETURN(auto c, engine.GetCase(id));
   if (!c) return false;
   if (!f.office.empty() && c->office != f.office) return false;
   if (!f.village.empty() && c->report.village != f.village) return false;
-  if (f.actor && f.actor->role == engine::Role::kWorker) return c->reporter.id == f.actor->id;
-  if (f.actor && f.actor->role == engine::Role::kHandler) return c->office == f.actor->office;
+  if (!f.actor) return true;
+  if (!engine::MaySee(*f.actor, *c)) return false;
+  address = std::string(engine::CaseAddress(*f.actor, *c));
   return true;
 }
 
@@ -58,7 +52,7 @@ json::object RecordFields(const engine::Record& r) {
                  {"kind", std::string(KindOf(r))}};
   if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
   if (const auto* rep = std::get_if<engine::Report>(&r.body)) {
-    o["case_id"] = rep->client_id;
+    o["case_id"] = std::string(engine::CaseIdOf(r));
     o["category"] = rep->category;
     o["village"] = rep->village;
     o["grid"] = rep->grid;
@@ -150,13 +144,18 @@ Result<FeedBatch> ReadFeed(const engine::Engine& engine, const FeedFilter& filte
           inner = record.status();
           return false;
         }
-        auto visible = Visible(engine, filter, *record);
+        std::string address;
+        auto visible = Visible(engine, filter, *record, address);
         if (!visible.ok()) {
           inner = visible.status();
           return false;
         }
         batch.last = seq.value;
-        if (*visible) batch.events.push_back({seq.value, json::serialize(RecordFields(*record))});
+        if (*visible) {
+          json::object fields = RecordFields(*record);
+          if (!address.empty()) fields["case_id"] = address;
+          batch.events.push_back({seq.value, json::serialize(fields)});
+        }
         return batch.events.size() < max_events;
       }));
   WANGGE_RETURN_IF_ERROR(inner);

@@ -19,6 +19,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/access.h"
 #include "ingest/audit_json.h"
 #include "ingest/cli_support.h"
 #include "ingest/cluster.h"
@@ -118,8 +119,9 @@ void AddExtras(const engine::Report& r, json::object& o) {
   if (!r.media_url.empty()) o["media_url"] = r.media_url;
 }
 
-json::object CaseJson(const engine::Case& c) {
-  json::object o{{"case_id", c.report.client_id},
+// A case as `viewer` sees it: addressed as they address it (engine/access.h).
+json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
+  json::object o{{"case_id", std::string(engine::CaseAddress(viewer, c))},
                  {"number", c.created_seq.value},
                  {"status", std::string(engine::StatusName(c.status))},
                  {"office", c.office},
@@ -172,19 +174,6 @@ json::object StepJson(const engine::HistoryStep& step) {
   o["status"] = std::string(engine::StatusName(step.after.status));
   o["office"] = step.after.office;
   return o;
-}
-
-// Whether `actor` may see case `c`: workers their own reports, handlers their office's
-// cases, the other roles everything.
-bool MaySee(const engine::Actor& actor, const engine::Case& c) {
-  switch (actor.role) {
-    case engine::Role::kWorker:
-      return actor.id == c.reporter.id;
-    case engine::Role::kHandler:
-      return actor.office == c.office;
-    default:
-      return true;
-  }
 }
 
 }  // namespace
@@ -484,7 +473,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const TimeMs now = server_.clock.Now();
     if (Status bad = ReadReport(actor, now, report); !bad.ok()) return Send(Error(request_, bad));
     std::string id = report.client_id;
-    Publish(town, engine::Command{actor, now, std::move(report)}, id, json::object{{"id", id}});
+    // JetStream drops a message whose id it saw in its duplicate window: the id is the
+    // report's idempotency key, the client id in its reporter's namespace.
+    const std::string msg_id = "r-" + actor.id + "-" + id;
+    Publish(town, engine::Command{actor, now, std::move(report)}, msg_id, json::object{{"id", id}});
   }
 
   void ClusterPostTransition(const engine::Actor& actor, const std::string& id,
@@ -1019,7 +1011,7 @@ class Session : public std::enable_shared_from_this<Session> {
           const bool created = r->kind == engine::Outcome::Kind::kCreated;
           (created ? outcomes->created : outcomes->duplicates)++;
           o["status"] = created ? "created" : "duplicate";
-          o["case_id"] = r->state.report.client_id;
+          o["case_id"] = r->state.report.client_id;  // the worker's own address for it
           o["seq"] = r->seq.value;
           o["office"] = r->state.office;
         } else {
@@ -1028,8 +1020,10 @@ class Session : public std::enable_shared_from_this<Session> {
             outcomes->server_failure = r.status().code();
           }
           o["status"] = "error";
-          o["error"] = json::object{{"code", std::string(StatusCodeName(r.status().code()))},
-                                    {"message", r.status().message()}};
+          json::object e{{"code", std::string(StatusCodeName(r.status().code()))},
+                         {"message", r.status().message()}};
+          if (!r.status().field().empty()) e["field"] = r.status().field();
+          o["error"] = std::move(e);
         }
         outcomes->results.push_back(std::move(o));
         if (--outcomes->pending == 0) {
@@ -1070,24 +1064,22 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(Error(request_, error.status));
     }
     // A case the actor may not see answers as if it did not exist.
-    auto existing = server_.engine->GetCase(id);
+    auto existing = server_.engine->FindCase(actor, id);
     if (!existing.ok()) return Send(Error(request_, existing.status()));
-    if (!*existing || !MaySee(actor, **existing)) {
-      return Send(Error(request_, NotFound("no case " + id)));
-    }
-    t.case_id = id;
+    if (!*existing) return Send(Error(request_, NotFound("no case " + id)));
+    t.case_id = (*existing)->id;
     Submit(engine::Command{actor, std::nullopt, std::move(t)});
   }
 
   void GetCase(const engine::Actor& actor, const std::string& id) {
-    auto c = server_.engine->GetCase(id);
+    auto c = server_.engine->FindCase(actor, id);
     if (!c.ok()) return Send(Error(request_, c.status()));
-    if (!*c || !MaySee(actor, **c)) return Send(Error(request_, NotFound("no case " + id)));
-    auto steps = server_.engine->CaseHistory(id);
+    if (!*c) return Send(Error(request_, NotFound("no case " + id)));
+    auto steps = server_.engine->CaseHistory((*c)->id);
     if (!steps.ok()) return Send(Error(request_, steps.status()));
     // The state after the last step read, so that state and history agree even when
     // a commit lands between the two reads.
-    json::object body = CaseJson(steps->empty() ? **c : steps->back().after);
+    json::object body = CaseJson(actor, steps->empty() ? **c : steps->back().after);
     json::array history;
     for (const auto& step : *steps) history.push_back(StepJson(step));
     body["history"] = std::move(history);
@@ -1111,7 +1103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto page = server_.engine->ListCases(q);
     if (!page.ok()) return Send(Error(request_, page.status()));
     json::array cases;
-    for (const auto& c : page->cases) cases.push_back(CaseJson(c));
+    for (const auto& c : page->cases) cases.push_back(CaseJson(actor, c));
     json::object body{{"cases", std::move(cases)}};
     if (!page->next.empty()) body["next"] = page->next;
     Send(Json(request_, http::status::ok, body));
@@ -1232,11 +1224,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void Submit(engine::Command command,
               std::function<void(Session&, Result<engine::Outcome>)> then = nullptr) {
     ++server_.in_flight;
+    engine::Actor actor = command.actor;
     server_.engine->sequencer().Submit(
-        std::move(command), [self = shared_from_this(), then](Result<engine::Outcome> r) {
-          net::post(self->stream_.get_executor(), [self, then, r = std::move(r)]() mutable {
-            then ? then(*self, std::move(r)) : self->Answer(std::move(r));
-          });
+        std::move(command), [self = shared_from_this(), then,
+                             actor = std::move(actor)](Result<engine::Outcome> r) mutable {
+          net::post(self->stream_.get_executor(),
+                    [self, then, actor = std::move(actor), r = std::move(r)]() mutable {
+                      then ? then(*self, std::move(r)) : self->Answer(actor, std::move(r));
+                    });
           --self->server_.in_flight;
         });
   }
@@ -1276,13 +1271,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (t.resource == "requests") {
       return GetOpen311Requests(t, **catalog, std::string(url.encoded_query()));
     }
-    // discovery, services, tokens: only jurisdiction_id may be given.
-    std::string jurisdiction;
+    // discovery, services, tokens: only jurisdiction_id may be given, and a token's key.
+    std::string jurisdiction, api_key;
     for (const auto& p : url.params()) {
-      if (p.key != "jurisdiction_id") {
+      const bool key = t.resource == "tokens" && p.key == "api_key";
+      if (p.key != "jurisdiction_id" && !key) {
         return Open311Error(t.format, InvalidArgument("unknown parameter " + p.key));
       }
-      jurisdiction = p.value;
+      (key ? api_key : jurisdiction) = p.value;
     }
     if (Status s = CheckJurisdiction(jurisdiction); !s.ok()) return Open311Error(t.format, s);
     if (t.resource == "discovery") {
@@ -1304,7 +1300,9 @@ class Session : public std::enable_shared_from_this<Session> {
                          open311::ServiceDefinition(**catalog, *service));
     }
     // tokens/{token}: wangge answers every POST at once, so a token is the request's id.
-    auto c = server_.engine->GetCase(t.id);
+    auto reader = Open311Reader(api_key);
+    if (!reader.ok()) return Open311Error(t.format, reader.status());
+    auto c = FindOpen311(*reader, t.id);
     if (!c.ok()) return Open311Error(t.format, c.status());
     if (!*c || (*c)->report.channel != "open311") {
       return Open311Error(t.format, NotFound("token " + t.id + " was not found"));
@@ -1331,11 +1329,34 @@ class Session : public std::enable_shared_from_this<Session> {
     return actor;
   }
 
-  // Anonymous callers and workers' keys see the requests that came through Open311;
-  // other roles see what the native API shows them.
-  static bool Open311Visible(const std::optional<engine::Actor>& actor, const engine::Case& c) {
-    if (!actor || actor->role == engine::Role::kWorker) return c.report.channel == "open311";
-    return MaySee(*actor, c);
+  // Who reads: the actor of the api_key (or bearer token); nullopt for a caller without
+  // one, which only a server with open311_public lets read. kUnauthenticated otherwise.
+  Result<std::optional<engine::Actor>> Open311Reader(const std::string& api_key) {
+    WANGGE_ASSIGN_OR_RETURN(auto actor, Open311Actor(api_key));
+    if (!actor && !server_.options.open311_public) {
+      return Status(StatusCode::kUnauthenticated, "api_key is required to read requests");
+    }
+    return actor;
+  }
+
+  // A keyed reader sees what their role may see (engine/access.h); a public reader the
+  // requests that came in through Open311.
+  static bool Open311Visible(const std::optional<engine::Actor>& reader, const engine::Case& c) {
+    return reader ? engine::MaySee(*reader, c) : c.report.channel == "open311";
+  }
+
+  static std::string Open311Address(const std::optional<engine::Actor>& reader,
+                                    const engine::Case& c) {
+    return std::string(reader ? engine::CaseAddress(*reader, c) : std::string_view(c.id));
+  }
+
+  // The request `reader` means by `id`, or nullopt when there is none they may see.
+  Result<std::optional<engine::Case>> FindOpen311(const std::optional<engine::Actor>& reader,
+                                                  const std::string& id) {
+    if (reader) return server_.engine->FindCase(*reader, id);
+    WANGGE_ASSIGN_OR_RETURN(auto c, server_.engine->GetCase(id));
+    if (c && !Open311Visible(reader, *c)) c.reset();
+    return c;
   }
 
   void PostOpen311Request(open311::Format format) {
@@ -1388,15 +1409,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return Open311Error(t.format, s);
     }
     if (Status s = CheckJurisdiction(q.jurisdiction_id); !s.ok()) return Open311Error(t.format, s);
-    auto actor = Open311Actor(q.api_key);
+    auto actor = Open311Reader(q.api_key);
     if (!actor.ok()) return Open311Error(t.format, actor.status());
     std::vector<open311::Node> found;
     if (!t.id.empty()) q.ids = {t.id};
     if (!q.ids.empty()) {
       for (const auto& id : q.ids) {
-        auto c = server_.engine->GetCase(id);
+        auto c = FindOpen311(*actor, id);
         if (!c.ok()) return Open311Error(t.format, c.status());
-        if (*c && Open311Visible(*actor, **c)) found.push_back(open311::RequestNode(**c, catalog));
+        if (*c) found.push_back(open311::RequestNode(**c, catalog, Open311Address(*actor, **c)));
       }
       if (!t.id.empty() && found.empty()) {
         return Open311Error(t.format, NotFound("service_request_id " + t.id + " was not found"));
@@ -1408,8 +1429,8 @@ class Session : public std::enable_shared_from_this<Session> {
     SendOpen311(t.format, http::status::ok, open311::Requests(std::move(*listed)));
   }
 
-  // Walks the cases the caller may see (the Open311 id range for anonymous callers and
-  // workers) received in the window, and returns page `q.page` of the matches, in
+  // Walks the cases the caller may see (the Open311 id range for a public reader)
+  // received in the window, and returns page `q.page` of the matches, in
   // service_request_id order.
   Result<std::vector<open311::Node>> ListOpen311(const std::optional<engine::Actor>& actor,
                                                  const open311::Query& q,
@@ -1419,7 +1440,8 @@ class Session : public std::enable_shared_from_this<Session> {
     list.limit = 500;
     list.from_day = ShanghaiDay(q.start);
     list.to_day = ShanghaiDay(q.end);
-    if (!actor || actor->role == engine::Role::kWorker) list.id_prefix = open311::kIdPrefix;
+    if (!actor) list.id_prefix = open311::kIdPrefix;
+    if (actor && actor->role == engine::Role::kWorker) list.reporter = actor->id;
     if (actor && actor->role == engine::Role::kHandler) list.office = actor->office;
     const size_t skip = (q.page - 1) * q.page_size;
     size_t matched = 0;
@@ -1430,7 +1452,9 @@ class Session : public std::enable_shared_from_this<Session> {
         if (c.received_at < q.start || c.received_at > q.end || !Open311Visible(actor, c)) continue;
         if (!q.service_codes.empty() && !q.service_codes.contains(c.report.category)) continue;
         if (q.open && *q.open != c.open()) continue;
-        if (matched++ >= skip) out.push_back(open311::RequestNode(c, catalog));
+        if (matched++ >= skip) {
+          out.push_back(open311::RequestNode(c, catalog, Open311Address(actor, c)));
+        }
         if (out.size() == q.page_size) return out;
       }
       if (page.next.empty()) return out;
@@ -1440,13 +1464,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   static constexpr int kMaxOpen311Scans = 200;  // ListCases calls: 2M index entries
 
-  void Answer(Result<engine::Outcome> r) {
+  void Answer(const engine::Actor& actor, Result<engine::Outcome> r) {
     if (!r.ok()) return Send(Error(request_, r.status()));
     if (r->kind == engine::Outcome::Kind::kActivated) {
       return Send(Json(request_, http::status::ok,
                        json::object{{"version", r->state.ruleset_version}, {"seq", r->seq.value}}));
     }
-    json::object body = CaseJson(r->state);
+    json::object body = CaseJson(actor, r->state);
     body["seq"] = r->seq.value;
     const auto status =
         r->kind == engine::Outcome::Kind::kCreated ? http::status::created : http::status::ok;

@@ -47,6 +47,11 @@ struct ServerOptions {
   // The Open311 jurisdiction_id this server answers for (docs/open311.md). A request
   // naming another is 404. Default: "wangge".
   std::string jurisdiction = "wangge";
+  // Open311 reads without an api_key: when false they answer 401, and a key sees what its
+  // role may see. When true (a city that publishes its requests) a caller without a key
+  // reads the requests that came in through Open311, with the public fields only.
+  // Default: false.
+  bool open311_public = false;
   // An event stream (GET /v1/feed) whose client reads nothing for this long is closed;
   // the client resumes with Last-Event-ID. Default: 120 s.
   std::chrono::seconds feed_write_timeout{120};

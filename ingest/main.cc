@@ -297,6 +297,7 @@ struct ServeArgs {
   std::string access_log;
   bool skip_file_check = false;
   std::string jurisdiction = "wangge";
+  bool open311_public = false;
   ingest::ClusterArgs cluster;  // servers empty = single node
   int cluster_threads = 32;
 };
@@ -386,6 +387,7 @@ int RunServe(const ServeArgs& args) {
   options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   options.access_log = args.access_log;
   options.jurisdiction = args.jurisdiction;
+  options.open311_public = args.open311_public;
   options.cluster_threads = args.cluster_threads;
   if (Status s = options.Validate(); !s.ok()) return Fail(s);
   auto tokens = ingest::TokenStore::Load(args.tokens);
@@ -634,7 +636,7 @@ int RunOverdue(const OverdueArgs& args) {
   if (args.json) {
     boost::json::array rows;
     for (const auto& c : found) {
-      rows.push_back(boost::json::object{{"case_id", c.report.client_id},
+      rows.push_back(boost::json::object{{"case_id", c.id},
                                          {"office", c.office},
                                          {"village", c.report.village},
                                          {"category", c.report.category},
@@ -648,9 +650,9 @@ int RunOverdue(const OverdueArgs& args) {
   std::cout << fmt::format("{:<38}{:<22}{:<8}{:<22}{:<12}{:<27}{:>10}\n", "case", "office",
                            "village", "category", "status", "deadline", "late_h");
   for (const auto& c : found) {
-    std::cout << fmt::format("{:<38}{:<22}{:<8}{:<22}{:<12}{:<27}{:>10.1f}\n", c.report.client_id,
-                             c.office, c.report.village, c.report.category,
-                             engine::StatusName(c.status), FormatRfc3339(c.deadline),
+    std::cout << fmt::format("{:<38}{:<22}{:<8}{:<22}{:<12}{:<27}{:>10.1f}\n", c.id, c.office,
+                             c.report.village, c.report.category, engine::StatusName(c.status),
+                             FormatRfc3339(c.deadline),
                              static_cast<double>(q.as_of.ms - c.deadline.ms) / 3.6e6);
   }
   std::cout << fmt::format("{} overdue as of {}{}\n", found.size(), FormatRfc3339(q.as_of),
@@ -826,6 +828,9 @@ int main(int argc, char** argv) {
       ->add_option("--jurisdiction", serve.jurisdiction,
                    "The Open311 jurisdiction_id this server answers for (docs/open311.md)")
       ->capture_default_str();
+  serve_cmd->add_flag("--open311-public", serve.open311_public,
+                      "Let Open311 reads without an api_key see the requests that came in "
+                      "through Open311, public fields only (default: a key is required)");
   serve_cmd->add_option("--rules", serve.rules,
                         "Ruleset file to activate at start (skipped when its version is active)");
   serve_cmd

@@ -575,10 +575,10 @@ Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
   return Status::Ok();
 }
 
-Node RequestNode(const engine::Case& c, const Catalog& catalog) {
+Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id) {
   const engine::Report& r = c.report;
   const auto* service = catalog.FindService(r.category);
-  std::vector<Node> f = {Node::Text("service_request_id", r.client_id),
+  std::vector<Node> f = {Node::Text("service_request_id", std::string(id)),
                          Node::Text("status", c.open() ? "open" : "closed"),
                          Node::Text("status_notes", StatusNotes(c, catalog)),
                          Node::Text("service_name", service ? service->name : r.category),

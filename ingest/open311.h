@@ -105,9 +105,8 @@ inline constexpr int64_t kMaxWindowMs = 90LL * 86'400'000;
 // from or up to it; both: at most 90 days apart.
 Status ParseQuery(std::string_view query, TimeMs now, Query& q);
 
-// Whether a case is open in Open311's sense (not closed, not cancelled), and the
-// request it is.
-Node RequestNode(const engine::Case& c, const Catalog& catalog);
+// The request case `c` is, under `id` (how the reader addresses it: engine/access.h).
+Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id);
 Node Requests(std::vector<Node> requests);
 Node Posted(const std::string& id, const std::string& notice);
 Node Token(const std::string& id);

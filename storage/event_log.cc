@@ -96,6 +96,13 @@ Status EventLog::Commit(WriteSet& set) {
   return s;
 }
 
+Result<std::optional<Hash>> EventLog::HashAt(Seq seq) const {
+  WANGGE_ASSIGN_OR_RETURN(auto value, store_.Get(Family::kLog, EncodeU64(seq.value)));
+  if (!value) return std::optional<Hash>();
+  Sha256 sha;
+  return std::optional<Hash>(RecordHash(sha, seq, *value));
+}
+
 void EventLog::Abort() { pending_ = committed_; }
 
 Status EventLog::Scan(Seq from, Seq to,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,10 @@ class EventLog {
     std::lock_guard lock(mu_);
     return committed_;
   }
+
+  // The chain hash of record `seq` (head().hash, for the last one); nullopt when the log
+  // has no such record. Thread-safe.
+  Result<std::optional<Hash>> HashAt(Seq seq) const;
 
   // Calls fn(seq, payload) for records from..to inclusive (to 0 = the end), in order,
   // until fn returns false. kCorruption: a malformed frame (chain not checked).

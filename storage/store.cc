@@ -35,14 +35,14 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "log", "cases", "due", "owner", "stats", "meta", "history", "timers"};
+    "log", "cases", "due", "owner", "stats", "meta", "history", "timers", "dedupe"};
 
 // Maps a RocksDB status to ours; `what` says what was being done, for the message.
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string msg = std::string(what) + ": " + s.ToString();
   if (s.IsNoSpace()) return Status(StatusCode::kNoSpace, msg);
-  if (s.IsCorruption()) return Corruption(msg);
+  if (s.IsCorruption()) return DataLoss(msg);
   if (s.IsNotFound()) return NotFound(msg);
   if (s.IsInvalidArgument()) return InvalidArgument(msg);
   if (s.IsIOError()) {
@@ -123,9 +123,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
-  // Point lookups by client id dominate on kCases, and most are misses (new reports):
+  // Point lookups by id dominate on kCases and kDedupe, and most are misses (new reports):
   // bloom filters in the SST files and in the memtable keep them cheap.
-  if (f == Family::kCases) {
+  if (f == Family::kCases || f == Family::kDedupe) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     cf.memtable_prefix_bloom_size_ratio = 0.02;
     cf.memtable_whole_key_filtering = true;
@@ -291,12 +291,18 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // by the engine); a read-only open needs every family present.
   db_options.create_missing_column_families = !options.read_only;
   db_options.paranoid_checks = true;
+  // The sizes of closed write-ahead logs are recorded in the MANIFEST, and an open finds
+  // one cut short: RocksDB tolerates a torn tail on every log file, which for any log but
+  // the last drops acknowledged records from the middle. The last log is checked against
+  // the head checkpoint (storage/head_checkpoint.h).
+  db_options.track_and_verify_wals_in_manifest = !options.salvage_wal;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
   db_options.info_log = std::make_shared<RocksLogger>();
-  db_options.wal_recovery_mode = options.salvage_wal
-                                     ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
-                                     : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.wal_recovery_mode =
+      !options.salvage_wal   ? rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords
+      : options.salvage_skip ? rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords
+                             : rocksdb::WALRecoveryMode::kPointInTimeRecovery;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
@@ -334,9 +340,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                               s.ToString());
   }
   if (s.IsCorruption()) {
-    return Corruption("opening data directory '" + options.path + "': " + s.ToString() +
-                      ". A file of it is damaged (the lines logged above name it; write-ahead " +
-                      "logs here: " + WalFiles(dir) + "); nothing was changed");
+    return DataLoss("opening data directory '" + options.path + "': " + s.ToString() +
+                    ". A file of it is damaged (the lines logged above name it; write-ahead " +
+                    "logs here: " + WalFiles(dir) + "); nothing was changed");
   }
   if (!s.ok()) {
     return FromRocks(s, "opening data directory '" + options.path + "'");

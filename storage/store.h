@@ -16,25 +16,26 @@ namespace wangge::storage {
 // Column families. Values are persisted names, not numbers; see docs/storage-format.md.
 enum class Family : uint8_t {
   kLog = 0,      // sequence (u64 BE) -> chained record
-  kCases = 1,    // client id -> case state (also the idempotency index)
+  kCases = 1,    // case id -> case state
   kDue = 2,      // deadline (i64 BE) + client id -> empty; open cases only
   kOwner = 3,    // office + 0x00 + status (u8) + client id -> empty
   kStats = 4,    // dimension + bucket -> counters (maintained by the stats issue)
   kMeta = 5,     // name -> value (format version, log head)
   kHistory = 6,  // client id + 0x00 + sequence (u64 BE) -> empty: a case's records
-  kTimers = 7,   // fire time (i64 BE) + timer kind (u8) + client id -> empty; open cases
+  kTimers = 7,   // fire time (i64 BE) + timer kind (u8) + case id -> empty; open cases
+  kDedupe = 8,   // reporter + 0x00 + client id -> case id: a report's idempotency key
 };
-inline constexpr int kFamilyCount = 8;
+inline constexpr int kFamilyCount = 9;
 
 std::string_view FamilyName(Family f);
 
 // The on-disk format this build writes and reads. A directory with a larger
 // number was written by a newer wangge and is refused.
 // Format 2 added the history family, format 3 the stats family's contents, format 4
-// the timers family and case format 2, format 5 the quarter and year stats keys; an
-// older directory is upgraded by the first
-// writer that opens it (engine::Engine::Open).
-inline constexpr uint32_t kFormatVersion = 5;
+// the timers family and case format 2, format 5 the quarter and year stats keys, format 6
+// the dedupe family (idempotency keys per reporter); an older directory is upgraded by
+// the first writer that opens it (engine::Engine::Open).
+inline constexpr uint32_t kFormatVersion = 6;
 // The meta key that holds it (u32 BE).
 inline constexpr std::string_view kFormatKey = "format_version";
 // Meta keys under this prefix hold state that is not derived from the log (webhook
@@ -75,6 +76,10 @@ struct StoreOptions {
   // tolerated, damage anywhere else is not, since it could drop acknowledged writes.
   // Default: false.
   bool salvage_wal = false;
+  // With salvage_wal: skip damaged write-ahead log records and go on past them, instead
+  // of stopping at the first. The log family may then have a gap; only for reading the
+  // intact prefix of the log out of a directory that opens no other way. Default: false.
+  bool salvage_skip = false;
 
   Status Validate() const;
 };

@@ -30,6 +30,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "internal";
     case StatusCode::kNoSpace:
       return "no_space";
+    case StatusCode::kDataLoss:
+      return "data_loss";
   }
   return "unknown";
 }

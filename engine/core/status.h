@@ -26,6 +26,10 @@ enum class StatusCode : int {
   kIOError = 10,
   kInternal = 11,
   kNoSpace = 12,  // the disk holding the data is full: nothing was written
+  // A file is damaged, or records that were acknowledged are missing: the data is not
+  // what was written, through no one's intent (kCorruption is data that does not check out,
+  // such as an altered log). Recovery: a backup, or salvage.
+  kDataLoss = 13,
 };
 
 // Snake-case name of a code, as used in JSON error bodies ("invalid_argument").
@@ -67,6 +71,7 @@ inline Status PermissionDenied(std::string msg) {
 inline Status Corruption(std::string msg) {
   return Status(StatusCode::kCorruption, std::move(msg));
 }
+inline Status DataLoss(std::string msg) { return Status(StatusCode::kDataLoss, std::move(msg)); }
 inline Status IOError(std::string msg) { return Status(StatusCode::kIOError, std::move(msg)); }
 inline Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
 inline Status Unavailable(std::string msg) {

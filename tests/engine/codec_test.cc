@@ -93,6 +93,38 @@ TEST(CodecTest, ReportExtrasRoundTripAndLeaveOtherBytesAlone) {
   EXPECT_FALSE(DecodeRecord(extra.seq, empty).ok());
 }
 
+// The id of a case whose client id another reporter used first rides in its own trailing
+// section, after the extras; a record or case whose id is its client id keeps its bytes.
+TEST(CodecTest, ACaseIdOtherThanTheClientIdRoundTripsAfterTheExtras) {
+  const Record plain = ReportRecord();
+  for (bool extras : {false, true}) {
+    Record r = plain;
+    if (extras) std::get<Report>(r.body).channel = "open311";
+    const std::string without = EncodeRecord(r);
+    r.case_id = std::get<Report>(r.body).client_id + "~W017";
+    const std::string with = EncodeRecord(r);
+    EXPECT_TRUE(with.starts_with(without));
+    auto back = DecodeRecord(r.seq, with);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, r);
+    EXPECT_EQ(CaseIdOf(*back), r.case_id);
+    const Case c = CaseFromReport(r);
+    EXPECT_EQ(c.id, r.case_id);
+    auto case_back = DecodeCase(EncodeCase(c));
+    ASSERT_TRUE(case_back.ok()) << case_back.status().ToString();
+    EXPECT_EQ(*case_back, c);
+  }
+  EXPECT_EQ(CaseIdOf(plain), std::get<Report>(plain.body).client_id);
+  EXPECT_EQ(CaseFromReport(plain).id, std::get<Report>(plain.body).client_id);
+  // Only the encoder's bytes: a section naming the client id itself, or an empty id.
+  for (const std::string& id : {std::get<Report>(plain.body).client_id, std::string()}) {
+    std::string bad = EncodeRecord(plain);
+    bad += '\x02';
+    bad += std::string(3, '\0') + static_cast<char>(id.size()) + id;
+    EXPECT_EQ(DecodeRecord(plain.seq, bad).status().code(), StatusCode::kCorruption) << id;
+  }
+}
+
 TEST(CodecTest, AFormatOneCaseStillDecodes) {
   const Case c = CaseFromReport(ReportRecord());
   std::string old = EncodeCase(c);

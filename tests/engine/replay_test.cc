@@ -117,6 +117,47 @@ TEST_F(ReplayTest, EveryCutEqualsTheLiveStateAfterTheSameRecords) {
   }
 }
 
+// Reports whose client id another worker used first make cases of their own, and a
+// replay derives the same ids, idempotency keys and histories.
+TEST_F(ReplayTest, CasesOfReusedClientIdsReplayExactly) {
+  auto live = OpenEngine(dir_.Sub("live"), clock_);
+  ASSERT_TRUE(live);
+  std::vector<Command> commands = TownYear(200, 5, *live->active_rules());
+  Feed(*live, commands, 0, commands.size());
+  std::vector<Command> reused;
+  for (const Command& c : commands) {
+    const auto* report = std::get_if<Report>(&c.body);
+    if (!report || reused.size() >= 20) continue;
+    Command again = c;
+    again.actor.id = "W-other";
+    again.at = clock_.Now();
+    reused.push_back(again);
+    Transition t;
+    t.case_id = report->client_id;  // the second worker's own address for it
+    t.action = Action::kReopen;
+    t.note = "not resolved";
+    reused.push_back(Command{again.actor, clock_.Now(), t});  // refused: not resolved yet
+  }
+  size_t created = 0;
+  for (auto& c : reused) {
+    auto r = live->sequencer().Submit(c).get();
+    if (std::holds_alternative<Report>(c.body)) {
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->state.id, std::get<Report>(c.body).client_id + "~W-other");
+      ++created;
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+    }
+  }
+  EXPECT_EQ(created, 10u);
+  auto whole = ReplayToNewStore(live->log(), dir_.Sub("whole"), {});
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(Digest(*whole), Digest(live->store()));
+  auto problems = CheckDerivedState(live->store(), live->log());
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty()) << problems->front();
+}
+
 TEST_F(ReplayTest, UntilTimeStopsBeforeTheFirstLaterRecord) {
   auto live = OpenEngine(dir_.Sub("live"), clock_);
   ASSERT_TRUE(live);

@@ -102,15 +102,103 @@ TEST_F(SequencerTest, RecordedTimeComesFromTheCommandWhenGiven) {
   EXPECT_EQ(r->state.received_at.ms, 1'577'808'000'000);
 }
 
-TEST_F(SequencerTest, DuplicateClientIdReturnsTheCaseAndWritesNothing) {
+TEST_F(SequencerTest, ARetryBySameReporterIsTheSameCaseAndWritesNothing) {
   auto first = Run(ReportCommand("c-1"));
   ASSERT_TRUE(first.ok());
-  auto again = Run(ReportCommand("c-1", "W099"));
+  auto again = Run(ReportCommand("c-1"));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->kind, Outcome::Kind::kDuplicate);
   EXPECT_EQ(again->seq, first->seq);
   EXPECT_EQ(again->state, first->state);
   EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
+}
+
+// The rule of idempotency keys: a key reused for different content is a conflict that
+// names the first field that differs, and nothing is written.
+TEST_F(SequencerTest, AReusedKeyWithOtherContentIsAConflictNamingTheField) {
+  ASSERT_TRUE(Run(ReportCommand("c-1")).ok());
+  Command changed = ReportCommand("c-1");
+  std::get<Report>(changed.body).text = "another text";
+  std::get<Report>(changed.body).severity = 4;
+  auto r = Run(std::move(changed));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(r.status().field(), "severity");  // severity comes before text on the wire
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 1);
+  ExpectConsistent();
+}
+
+// A second worker's device that happens to use the first worker's client id gets a case
+// of its own and learns nothing of the first: not its text, office, deadline or id.
+TEST_F(SequencerTest, AnotherReportersKeyMakesItsOwnCase) {
+  auto first = Run(ReportCommand("c-1", "W017"));
+  ASSERT_TRUE(first.ok());
+  Command other = ReportCommand("c-1", "W099");
+  std::get<Report>(other.body).text = "W099's own report";
+  auto second = Run(std::move(other));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->kind, Outcome::Kind::kCreated);
+  EXPECT_EQ(second->seq.value, kActivation + 2);
+  EXPECT_EQ(second->state.id, "c-1~W099");
+  EXPECT_EQ(second->state.report.client_id, "c-1");
+  EXPECT_EQ(second->state.report.text, "W099's own report");
+  EXPECT_EQ(second->state.reporter.id, "W099");
+  // Each worker's retry finds their own case.
+  EXPECT_EQ(Run(ReportCommand("c-1", "W017"))->state.id, "c-1");
+  Command retry = ReportCommand("c-1", "W099");
+  std::get<Report>(retry.body).text = "W099's own report";
+  EXPECT_EQ(Run(std::move(retry))->kind, Outcome::Kind::kDuplicate);
+  // A third reporter whose client id is the second case's id gets yet another.
+  auto third = Run(ReportCommand("c-1~W099", "W5"));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->state.id, "c-1~W099~W5");
+
+  // Each worker addresses their own case by the client id they sent.
+  auto handler = testing::Handler("zonghe-zhifa");
+  ASSERT_TRUE(Run(TransitionCommand("c-1~W099", Action::kAccept, handler)).ok());
+  ASSERT_TRUE(Run(TransitionCommand("c-1~W099", Action::kResolve, handler)).ok());
+  Command verify = TransitionCommand("c-1", Action::kVerify, testing::Worker("W099"));
+  std::get<Transition>(verify.body).satisfaction = 5;
+  auto closed = Run(std::move(verify));
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  EXPECT_EQ(closed->state.id, "c-1~W099");
+  EXPECT_EQ(closed->state.status, CaseStatus::kClosed);
+  auto history = engine_->CaseHistory("c-1~W099");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 4u);
+  EXPECT_EQ(std::get<Transition>(history->back().record.body).case_id, "c-1~W099");
+  // The first worker's case is untouched, and W099 cannot reach it.
+  auto untouched = engine_->GetCase("c-1");
+  ASSERT_TRUE(untouched.ok() && untouched->has_value());
+  EXPECT_EQ(**untouched, first->state);
+  auto found = engine_->FindCase(testing::Worker("W099"), "c-1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, "c-1~W099");
+  EXPECT_FALSE(engine_->FindCase(testing::Worker("W123"), "c-1")->has_value());
+
+  Open();  // the keys are durable, and replay derives them
+  EXPECT_EQ(Run(ReportCommand("c-1", "W017"))->state.id, "c-1");
+  ExpectConsistent();
+}
+
+TEST_F(SequencerTest, AFormatFiveDirectoryGetsItsIdempotencyKeysOnOpen) {
+  ASSERT_TRUE(Run(ReportCommand("k-1", "W017")).ok());
+  ASSERT_TRUE(Run(ReportCommand("k-2", "W099")).ok());
+  Rewrite(5, [](storage::Store& store, storage::WriteSet& set) {
+    ASSERT_TRUE(store
+                    .Scan(storage::Family::kDedupe, "", "",
+                          [&](std::string_view k, std::string_view) {
+                            set.Delete(storage::Family::kDedupe, k);
+                            return true;
+                          })
+                    .ok());
+  });
+  Open();
+  EXPECT_EQ(engine_->store().format_version(), storage::kFormatVersion);
+  EXPECT_EQ(Run(ReportCommand("k-1", "W017"))->kind, Outcome::Kind::kDuplicate);
+  EXPECT_EQ(Run(ReportCommand("k-1", "W099"))->state.id, "k-1~W099");
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 3);
+  ExpectConsistent();
 }
 
 TEST_F(SequencerTest, DuplicatesInsideOneBatchAreCaughtToo) {
@@ -153,7 +241,10 @@ TEST_F(SequencerTest, FullLifecycleMaintainsIndexes) {
 TEST_F(SequencerTest, RejectedTransitionsWriteNothing) {
   ASSERT_TRUE(Run(ReportCommand("c-1")).ok());
   auto wrong_office = Run(TransitionCommand("c-1", Action::kAccept, testing::Handler("shichang")));
-  EXPECT_EQ(wrong_office.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong_office.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(wrong_office.status().message(), "no case c-1");
+  auto not_theirs = Run(TransitionCommand("c-1", Action::kVerify, testing::Worker("W099")));
+  EXPECT_EQ(not_theirs.status().code(), StatusCode::kNotFound);
   auto too_early =
       Run(TransitionCommand("c-1", Action::kResolve, testing::Handler("zonghe-zhifa")));
   EXPECT_EQ(too_early.status().code(), StatusCode::kFailedPrecondition);

@@ -152,7 +152,7 @@ TEST_F(HttpAbuseTest, PathsQueriesAndIdsCannotEscapeOrInject) {
        Req("GET", "/v1/cases/..%2F..%2Fetc%2Fpasswd", Auth(supervisor_)), 404},
       {"an encoded NUL in a case id", Req("GET", "/v1/cases/a%00b", Auth(supervisor_)), 400},
       {"invalid UTF-8 in a case id", Req("GET", "/v1/cases/%FF%FE", Auth(supervisor_)), 400},
-      {"a 200-byte case id", Req("GET", "/v1/cases/" + std::string(200, 'c'), Auth(supervisor_)),
+      {"a 300-byte case id", Req("GET", "/v1/cases/" + std::string(300, 'c'), Auth(supervisor_)),
        400},
       {"dot segments out of the API", Req("GET", "/v1/../healthz/../../etc/passwd", ""), 404},
       {"a malformed percent escape", Req("GET", "/v1/cases/%zz", Auth(supervisor_)), 400},

@@ -24,6 +24,17 @@ constexpr const char* kForm = "application/x-www-form-urlencoded";
 
 class Open311Test : public testing::HttpServerFixture {
  protected:
+  // Most tests read as a city's public website does, without a key (--open311-public);
+  // Open311Test.ReadsNeedAKeyByDefault... restarts the server without it.
+  void SetUp() override {
+    HttpServerFixture::SetUp();
+    ServerOptions so;
+    so.port = 0;
+    so.max_body_bytes = 4096;
+    so.open311_public = true;
+    StartServer(so);
+  }
+
   Reply Get(const std::string& target) { return Fetch(http::verb::get, "/open311/v2/" + target); }
   Reply Post(const std::string& format, const std::string& body,
              std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -344,6 +355,70 @@ TEST_F(Open311Test, ListsFilterByIdCodeStatusAndDatesAndPage) {
   ExpectError(Get("requests.json?page_size=1001"), 400, "page_size");
   ExpectError(Get("requests.json?api_key=wg_nope"), 403, "api_key");
   ExpectError(Get("requests.json?sort=asc"), 400, "unknown parameter sort");
+}
+
+// By default a read needs a key and shows what the key's role may see: an office's
+// handler cannot read another office's requests by leaving the key off.
+TEST_F(Open311Test, ReadsNeedAKeyByDefaultAndSeeWhatTheKeyMaySee) {
+  ServerOptions so;
+  so.port = 0;
+  StartServer(so);
+  const std::string mine = Created(Post("json", Body()));
+  const std::string theirs =
+      Created(Post("json", "api_key=" + other_worker_ +
+                               "&service_code=env.garbage&lat=1&long=2&attribute[village]=V08"));
+  for (const std::string& target :
+       {std::string("requests.json"), "requests/" + mine + ".json", "tokens/" + mine + ".json",
+        "requests.xml?service_request_id=" + mine}) {
+    SCOPED_TRACE(target);
+    ExpectError(Get(target), 401, "api_key is required");
+  }
+  EXPECT_EQ(Get("services.json").status, 200);  // the catalog is public
+  EXPECT_EQ(Get("discovery.json").status, 200);
+
+  const auto listed = [&](const std::string& key) {
+    std::set<std::string> out;
+    auto r = Get("requests.json?api_key=" + key);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return out;
+    for (auto item : Json(r).get_array()) {
+      out.emplace(std::string_view(item["service_request_id"]));
+    }
+    return out;
+  };
+  EXPECT_EQ(listed(worker_), std::set<std::string>{mine});
+  EXPECT_EQ(listed(other_worker_), std::set<std::string>{theirs});
+  EXPECT_EQ(listed(handler_), (std::set<std::string>{mine, theirs}));  // zonghe-zhifa owns both
+  EXPECT_TRUE(listed(other_handler_).empty());
+  EXPECT_EQ(listed(supervisor_).size(), 2u);
+  ExpectError(Get("requests/" + mine + ".json?api_key=" + other_worker_), 404, mine);
+  ExpectError(Get("requests/" + mine + ".xml?api_key=" + other_handler_), 404, mine);
+  ExpectError(Get("tokens/" + mine + ".json?api_key=" + other_handler_), 404, "token");
+  EXPECT_EQ(Get("requests/" + mine + ".json?api_key=" + worker_).status, 200);
+  EXPECT_EQ(Get("tokens/" + mine + ".json?api_key=" + handler_).status, 200);
+  // A bearer token does as well as an api_key.
+  EXPECT_EQ(Fetch(http::verb::get, "/open311/v2/requests/" + mine + ".json",
+                  {{"Authorization", "Bearer " + worker_}})
+                .status,
+            200);
+}
+
+// A key reused for a different request is a conflict, in the spec's error form, and
+// writes nothing; another reporter's same key is their own request.
+TEST_F(Open311Test, AnIdempotencyKeyIsTheReportersOwn) {
+  const std::string first = Created(Post("json", Body(), {{"Idempotency-Key", "k-1"}}));
+  const uint64_t head = engine_->head().seq.value;
+  for (const char* format : {"json", "xml"}) {
+    ExpectError(Post(format, Body("&attribute%5Bseverity%5D=4"), {{"Idempotency-Key", "k-1"}}), 409,
+                "differs in severity");
+  }
+  EXPECT_EQ(engine_->head().seq.value, head);
+  const std::string theirs = Created(Post(
+      "json",
+      "api_key=" + other_worker_ + "&service_code=env.garbage&lat=1&long=2&attribute[village]=V08",
+      {{"Idempotency-Key", "k-1"}}));
+  EXPECT_NE(theirs, first);
+  EXPECT_EQ(engine_->head().seq.value, head + 1);
 }
 
 // Open311 in, the native API for the work, Open311 shows it closed with the right dates.
