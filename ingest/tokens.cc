@@ -22,7 +22,6 @@
 namespace wangge::ingest {
 namespace {
 
-constexpr size_t kIdDigits = 12;
 
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
