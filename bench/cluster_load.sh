@@ -17,7 +17,7 @@ set -euo pipefail
 build=${1:-build}
 seconds=${WANGGE_BENCH_SECONDS:-20}
 here=$(cd "$(dirname "$0")/.." && pwd)
-wangge="$build/ingest/wangge"
+wangge="$build/cli/wangge"
 loadgen="$build/bench/wangge-loadgen"
 jsbench="$build/bench/wangge-jsbench"
 for bin in "$wangge" "$loadgen" "$jsbench"; do

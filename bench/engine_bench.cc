@@ -16,7 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "engine/core/time.h"
+#include "core/time.h"
 #include "engine/engine.h"
 #include "storage/event_log.h"
 

@@ -15,7 +15,7 @@ port=18480
 pg_port=18481
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/pg.sh"
-wangge="$build/ingest/wangge"
+wangge="$build/cli/wangge"
 loadgen="$build/bench/wangge-loadgen"
 for bin in "$wangge" "$loadgen"; do
   [[ -x $bin ]] || { echo "http_load: $bin is missing; build first (scripts/test.sh)" >&2; exit 2; }

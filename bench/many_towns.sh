@@ -12,7 +12,7 @@ set -euo pipefail
 build=${1:-build}
 towns=${2:-500}
 seconds=${WANGGE_BENCH_SECONDS:-60}
-wangge="$build/ingest/wangge"
+wangge="$build/cli/wangge"
 loadgen="$build/bench/wangge-loadgen"
 fanout="$build/bench/wangge-fanout"
 for bin in "$wangge" "$loadgen" "$fanout"; do

@@ -14,7 +14,7 @@ build=${1:?usage: bench/soak.sh BUILD_DIR [SECONDS] [SHARE]}
 total=${2:-600}
 share=${3:-0.5}
 window=10
-wangge=$build/ingest/wangge
+wangge=$build/cli/wangge
 loadgen=$build/bench/wangge-loadgen
 for exe in "$wangge" "$loadgen"; do
   [ -x "$exe" ] || { echo "soak: $exe is not built" >&2; exit 2; }

@@ -18,11 +18,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include "core/time.h"
 #include "engine/codec.h"
-#include "engine/core/time.h"
 #include "engine/engine.h"
-#include "engine/generator.h"
 #include "engine/stats.h"
+#include "io/generator.h"
 
 namespace {
 
@@ -42,7 +42,7 @@ int Make(const std::string& dir, uint64_t reports, int towns) {
     std::cerr << e.status().ToString() << "\n";
     return 1;
   }
-  engine::GeneratorOptions g;
+  io::GeneratorOptions g;
   g.reports = reports / static_cast<uint64_t>(towns);
   g.towns = towns;
   std::vector<std::future<Result<engine::Outcome>>> pending;
@@ -61,7 +61,7 @@ int Make(const std::string& dir, uint64_t reports, int towns) {
                 << static_cast<int>(static_cast<double>(done) / s) << "/s\n";
     }
   };
-  Status s = engine::GenerateTownYear(g, *(*e)->active_rules(), [&](const engine::Command& c) {
+  Status s = io::GenerateTownYear(g, *(*e)->active_rules(), [&](const engine::Command& c) {
     pending.push_back((*e)->sequencer().Submit(c));
     if (pending.size() >= 4096) drain();
   });

@@ -12,12 +12,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/fmt/fmt.h>
 
-#include "ingest/cluster.h"
-#include "ingest/stats_json.h"
+#include "cluster/cluster.h"
+#include "wire/stats_json.h"
 
 namespace {
 
-using wangge::ingest::cluster::Nats;
+using wangge::cluster::Nats;
 
 struct Round {
   double ms = 0;
@@ -44,7 +44,7 @@ void Print(const char* way, std::vector<Round> rounds, size_t towns) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  wangge::ingest::cluster::ClusterOptions options;
+  wangge::cluster::ClusterOptions options;
   options.servers = "nats://127.0.0.1:4222";
   int rounds = 5;
   std::string group_by = "office";
@@ -66,13 +66,13 @@ int main(int argc, char** argv) {
     std::cerr << "fanout: no towns in the stream\n";
     return 1;
   }
-  wangge::ingest::StatsParams p;
+  wangge::wire::StatsParams p;
   p.group_by = group_by;
   p.as_of = "2099-01-01T00:00:00+08:00";
-  const std::string request = wangge::ingest::cluster::EncodeStatsRequest(p);
+  const std::string request = wangge::cluster::EncodeStatsRequest(p);
   std::vector<std::string> subjects;
   for (const auto& t : *towns) {
-    subjects.push_back(std::string(wangge::ingest::cluster::kStatsPrefix) + t);
+    subjects.push_back(std::string(wangge::cluster::kStatsPrefix) + t);
   }
 
   std::vector<Round> one_by_one, all_at_once;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "core/bytes.h"
 #include "engine/codec.h"
-#include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
 
 namespace wangge::engine {

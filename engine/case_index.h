@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/core/ids.h"
+#include "core/ids.h"
 #include "engine/domain.h"
 #include "storage/store.h"
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "core/bytes.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
-#include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
 
 namespace wangge::engine {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/domain.h"
 #include "storage/event_log.h"
 #include "storage/store.h"

@@ -1,6 +1,6 @@
 #include "engine/codec.h"
 
-#include "engine/core/bytes.h"
+#include "core/bytes.h"
 
 namespace wangge::engine {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/core/status.h"
+#include "core/status.h"
 #include "engine/domain.h"
 
 namespace wangge::engine {

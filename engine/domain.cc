@@ -150,6 +150,16 @@ Status ValidateReport(const Report& r) {
   return Status::Ok();
 }
 
+Routing RoutingOf(rules::Decision d) {
+  return Routing{std::move(d.office),
+                 d.deadline,
+                 d.priority,
+                 std::move(d.rule_id),
+                 std::move(d.ruleset_version),
+                 d.limit,
+                 std::move(d.escalation)};
+}
+
 Status SameReport(const Report& stored, const Report& retry) {
   const auto differs = [&](const char* field) {
     return Status(StatusCode::kAlreadyExists,

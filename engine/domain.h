@@ -8,9 +8,9 @@
 #include <variant>
 #include <vector>
 
-#include "engine/core/ids.h"
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "rules/decision.h"
 
 namespace wangge::engine {
@@ -121,6 +121,9 @@ struct Routing {
   rules::Escalation escalation;
   friend bool operator==(const Routing&, const Routing&) = default;
 };
+
+// The routing a ruleset's decision becomes in a report record.
+Routing RoutingOf(rules::Decision d);
 
 // Makes a ruleset (with its working calendar) the active one. Only admins may. The
 // record keeps both texts, so replay and audit know exactly what routed each case.

@@ -6,12 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/bytes.h"
 #include "engine/access.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
-#include "engine/core/bytes.h"
 #include "engine/lifecycle.h"
-#include "engine/replay.h"
+#include "engine/rebuild.h"
 #include "storage/head_checkpoint.h"
 
 namespace wangge::engine {

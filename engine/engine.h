@@ -9,9 +9,9 @@
 #include <string_view>
 #include <thread>
 
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/case_query.h"
-#include "engine/core/status.h"
-#include "engine/core/time.h"
 #include "engine/domain.h"
 #include "engine/sequencer.h"
 #include "engine/stats.h"

@@ -5,11 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/bytes.h"
 #include "engine/access.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
-#include "engine/core/bytes.h"
-#include "engine/explain.h"
 #include "engine/lifecycle.h"
 #include "engine/stats.h"
 #include "storage/head_checkpoint.h"

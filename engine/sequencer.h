@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/domain.h"
 #include "rules/ruleset.h"
 #include "storage/event_log.h"

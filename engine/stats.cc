@@ -7,9 +7,9 @@
 #include <span>
 #include <unordered_map>
 
+#include "core/bytes.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
-#include "engine/core/bytes.h"
 
 namespace wangge::engine {
 namespace {

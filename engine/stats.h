@@ -20,8 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/domain.h"
 #include "storage/counters.h"
 #include "storage/store.h"

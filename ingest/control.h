@@ -11,7 +11,7 @@
 #include <string_view>
 #include <thread>
 
-#include "engine/core/status.h"
+#include "core/status.h"
 #include "engine/engine.h"
 
 namespace wangge::ingest {

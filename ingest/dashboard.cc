@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "storage/sha256.h"
+#include "core/sha256.h"
 
 namespace wangge::ingest {
 namespace {
@@ -19,9 +19,9 @@ std::string_view ContentTypeOf(std::string_view name) {
 
 std::map<std::string, DashboardAsset, std::less<>> BuildAssets() {
   std::map<std::string, DashboardAsset, std::less<>> assets;
-  storage::Sha256 sha;
+  Sha256 sha;
   for (const EmbeddedFile& f : kDashboardFiles) {
-    const std::string hex = storage::HexOf(sha.Of(f.body, ""));
+    const std::string hex = HexOf(sha.Of(f.body, ""));
     assets[std::string(f.name)] =
         DashboardAsset{f.body, ContentTypeOf(f.name), "\"" + hex.substr(0, 32) + "\""};
   }

@@ -4,27 +4,22 @@
 
 #include "engine/access.h"
 #include "engine/codec.h"
-#include "ingest/query_params.h"
+#include "wire/query_params.h"
+#include "wire/record_json.h"
 
 namespace wangge::ingest {
+using wire::ForEachParam;
 namespace {
 
 namespace json = boost::json;
 
 const std::set<std::string> kKinds = {"report", "transition", "timer", "rules"};
 
-std::string_view KindOf(const engine::Record& r) {
-  if (std::holds_alternative<engine::Report>(r.body)) return "report";
-  if (std::holds_alternative<engine::Transition>(r.body)) return "transition";
-  if (std::holds_alternative<engine::TimerFired>(r.body)) return "timer";
-  return "rules";
-}
-
 // Whether record `r` passes the filter. When it does and the reader is a worker, `address`
 // is set to how they address its case (engine/access.h CaseAddress).
 Result<bool> Visible(const engine::Engine& engine, const FeedFilter& f, const engine::Record& r,
                      std::string& address) {
-  if (!f.kinds.empty() && !f.kinds.contains(std::string(KindOf(r)))) return false;
+  if (!f.kinds.empty() && !f.kinds.contains(std::string(wire::KindOf(r)))) return false;
   const std::string id(engine::CaseIdOf(r));
   const bool everything = !f.actor || engine::SeesEveryCase(*f.actor);
   if (id.empty()) {  // a ruleset activation belongs to no case
@@ -43,45 +38,6 @@ Result<bool> Visible(const engine::Engine& engine, const FeedFilter& f, const en
 }
 
 }  // namespace
-
-json::object RecordFields(const engine::Record& r) {
-  json::object o{{"seq", r.seq.value},
-                 {"at", FormatRfc3339(r.at)},
-                 {"actor", r.actor.id},
-                 {"role", std::string(engine::RoleName(r.actor.role))},
-                 {"kind", std::string(KindOf(r))}};
-  if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
-  if (const auto* rep = std::get_if<engine::Report>(&r.body)) {
-    o["case_id"] = std::string(engine::CaseIdOf(r));
-    o["category"] = rep->category;
-    o["village"] = rep->village;
-    o["grid"] = rep->grid;
-    o["severity"] = rep->severity;
-    o["text"] = rep->text;
-    o["reported_at"] = FormatRfc3339(rep->reported_at);
-    o["office"] = r.routing.office;
-    o["deadline"] = FormatRfc3339(r.routing.deadline);
-    o["rule"] = r.routing.rule_id;
-    o["ruleset"] = r.routing.ruleset_version;
-    if (!rep->channel.empty()) o["channel"] = rep->channel;
-  } else if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
-    o["case_id"] = t->case_id;
-    o["action"] = std::string(engine::ActionName(t->action));
-    if (!t->note.empty()) o["note"] = t->note;
-    if (t->satisfaction) o["satisfaction"] = t->satisfaction;
-    if (!t->to_office.empty()) o["to_office"] = t->to_office;
-    if (t->until) o["until"] = FormatRfc3339(*t->until);
-  } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
-    o["case_id"] = f->case_id;
-    o["action"] = std::string(engine::TimerKindName(f->kind));
-    json::array notified;
-    for (const auto& office : f->notified) notified.push_back(json::string(office));
-    o["notified"] = std::move(notified);
-  } else {
-    o["ruleset"] = std::get<engine::RulesActivation>(r.body).version;
-  }
-  return o;
-}
 
 Status ParseFeedQuery(boost::urls::params_view params, FeedQuery& q) {
   const auto number = [](const std::string& v, const std::string& key, uint64_t hi,
@@ -152,7 +108,7 @@ Result<FeedBatch> ReadFeed(const engine::Engine& engine, const FeedFilter& filte
         }
         batch.last = seq.value;
         if (*visible) {
-          json::object fields = RecordFields(*record);
+          json::object fields = wire::RecordFields(*record);
           if (!address.empty()) fields["case_id"] = address;
           batch.events.push_back({seq.value, json::serialize(fields)});
         }

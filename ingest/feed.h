@@ -16,11 +16,6 @@
 
 namespace wangge::ingest {
 
-// A record's readable fields: seq, at, actor, role, kind (report, transition, timer,
-// rules), case_id, and what the kind carries (the routing of a report, the action of a
-// transition or timer, the version of a ruleset).
-boost::json::object RecordFields(const engine::Record& r);
-
 struct FeedFilter {
   std::optional<engine::Actor> actor;  // none: every record (webhooks set office instead)
   std::string office;                  // cases this office owns now

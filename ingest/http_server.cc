@@ -19,19 +19,31 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cluster/cluster.h"
 #include "engine/access.h"
-#include "ingest/audit_json.h"
-#include "ingest/cli_support.h"
-#include "ingest/cluster.h"
-#include "ingest/command_json.h"
 #include "ingest/dashboard.h"
 #include "ingest/feed.h"
 #include "ingest/http_metrics.h"
 #include "ingest/open311.h"
-#include "ingest/query_params.h"
-#include "ingest/stats_json.h"
+#include "wire/audit_json.h"
+#include "wire/command_json.h"
+#include "wire/query_params.h"
+#include "wire/stats_json.h"
 
 namespace wangge::ingest {
+using wire::BuildStatsQuery;
+using wire::ChainJson;
+using wire::CommandDecoder;
+using wire::DecodeError;
+using wire::EncodeCommand;
+using wire::ExplainJson;
+using wire::ForEachParam;
+using wire::ParseListQuery;
+using wire::ParseStatsParams;
+using wire::ParseTimeBound;
+using wire::StatsJson;
+using wire::StatsParams;
+using wire::WhatIfJson;
 namespace {
 
 namespace net = boost::asio;
@@ -1170,7 +1182,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!steps.ok()) return Send(Error(request_, steps.status()));
     if (steps->empty()) return Send(Error(request_, NotFound("no case " + id)));
     const engine::Record& report = steps->front().record;
-    auto explained = engine::ExplainRouting(server_.engine->log(), report);
+    auto explained = audit::ExplainRouting(server_.engine->log(), report);
     if (!explained.ok()) return Send(Error(request_, explained.status()));
     Send(Json(request_, http::status::ok, ExplainJson(report, *explained)));
   }
@@ -1186,7 +1198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // POST /v1/audit/what-if?from=&to=: the body is a ruleset, judged against the
   // recorded reports under the active calendar. Writes nothing.
   void PostWhatIf(boost::urls::params_view params) {
-    engine::WhatIfOptions options;
+    audit::WhatIfOptions options;
     Status bad = ForEachParam(params, [&](const std::string& key, const std::string& value) {
       if (key != "from" && key != "to") return InvalidArgument("unknown query parameter", key);
       if (value.empty()) return InvalidArgument("empty; give a date or an RFC 3339 time", key);
@@ -1202,7 +1214,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto active = server_.engine->active_rules();
     auto ruleset = rules::Ruleset::Load(request_.body(), "body", active->calendar());
     if (!ruleset.ok()) return Send(Error(request_, ruleset.status()));
-    auto result = engine::WhatIf(server_.engine->log(), **ruleset, options);
+    auto result = audit::WhatIf(server_.engine->log(), **ruleset, options);
     if (!result.ok()) return Send(Error(request_, result.status()));
     Send(Json(request_, http::status::ok, WhatIfJson(*result)));
   }

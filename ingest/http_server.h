@@ -8,15 +8,15 @@
 #include <memory>
 #include <string>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/engine.h"
 #include "ingest/tokens.h"
 #include "ingest/webhooks.h"
 
-namespace wangge::ingest::cluster {
+namespace wangge::cluster {
 class Nats;
-}  // namespace wangge::ingest::cluster
+}  // namespace wangge::cluster
 
 namespace wangge::ingest {
 

@@ -12,8 +12,8 @@
 #include <boost/url.hpp>
 #include <simdjson.h>
 
-#include "ingest/query_params.h"
-#include "storage/sha256.h"
+#include "core/sha256.h"
+#include "wire/query_params.h"
 
 namespace wangge::ingest::open311 {
 namespace {
@@ -497,8 +497,8 @@ std::string RequestId(const std::string& actor, std::string_view idempotency_key
   } else {
     input = actor + "\n" + std::string(idempotency_key);
   }
-  storage::Sha256 sha;
-  return std::string(kIdPrefix) + storage::HexOf(sha.Of(input, "")).substr(0, 32);
+  Sha256 sha;
+  return std::string(kIdPrefix) + HexOf(sha.Of(input, "")).substr(0, 32);
 }
 
 Status ParseQuery(std::string_view query, TimeMs now, Query& q) {

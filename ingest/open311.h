@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/domain.h"
 
 namespace wangge::ingest::open311 {

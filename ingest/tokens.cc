@@ -17,11 +17,10 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
-#include "ingest/cli_support.h"
+#include "core/files.h"
 
 namespace wangge::ingest {
 namespace {
-
 
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "engine/domain.h"
 
 namespace wangge::ingest {

@@ -9,8 +9,8 @@
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
+#include "core/sha256.h"
 #include "ingest/feed.h"
-#include "storage/sha256.h"
 #include "storage/store.h"
 
 namespace wangge::ingest {
@@ -223,11 +223,11 @@ std::vector<Webhook> Webhooks::List() const {
 std::string Webhooks::Sign(const std::string& secret, const std::string& timestamp,
                            const std::string& body) {
   const std::string message = timestamp + "." + body;
-  storage::Hash mac{};
+  Hash mac{};
   unsigned len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &len);
-  return "sha256=" + storage::HexOf(mac);
+  return "sha256=" + HexOf(mac);
 }
 
 Status Webhooks::Persist(const Webhook& w) {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/status.h"
-#include "engine/core/time.h"
+#include "core/status.h"
+#include "core/time.h"
 
 namespace wangge::rules {
 

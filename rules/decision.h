@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/core/time.h"
+#include "core/time.h"
 
 namespace wangge::rules {
 

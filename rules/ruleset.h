@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/core/status.h"
+#include "core/status.h"
 #include "rules/calendar.h"
 #include "rules/decision.h"
 

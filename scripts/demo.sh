@@ -13,4 +13,4 @@ listen=${2:-127.0.0.1:8080}
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build -j "$(nproc)" --target wangge
-exec build/ingest/wangge demo --data "$data" --listen "$listen"
+exec build/cli/wangge demo --data "$data" --listen "$listen"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/core/bytes.h"
+#include "core/bytes.h"
 
 namespace wangge::storage {
 namespace {

@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/core/ids.h"
-#include "engine/core/status.h"
-#include "storage/sha256.h"
+#include "core/ids.h"
+#include "core/sha256.h"
+#include "core/status.h"
 #include "storage/store.h"
 
 namespace wangge::storage {

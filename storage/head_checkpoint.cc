@@ -8,7 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "engine/core/bytes.h"
+#include "core/bytes.h"
 
 namespace wangge::storage {
 namespace {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/core/status.h"
+#include "core/status.h"
 #include "storage/event_log.h"
 
 namespace wangge::storage {

@@ -26,7 +26,7 @@
 #include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
-#include "engine/core/bytes.h"
+#include "core/bytes.h"
 #include "storage/counters.h"
 
 namespace wangge::storage {

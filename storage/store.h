@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/core/status.h"
+#include "core/status.h"
 
 namespace wangge::storage {
 

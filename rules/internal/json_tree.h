@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/status.h"
+#include "core/status.h"
 
 namespace wangge::rules::internal {
 

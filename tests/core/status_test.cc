@@ -1,4 +1,4 @@
-#include "engine/core/status.h"
+#include "core/status.h"
 
 #include <gtest/gtest.h>
 

@@ -6,11 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/replay.h"
+#include "core/bytes.h"
 #include "engine/case_index.h"
-#include "engine/core/bytes.h"
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
-#include "engine/replay.h"
 #include "engine/stats.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
@@ -39,7 +39,7 @@ class SequencerTest : public ::testing::Test {
   Result<Outcome> Run(Command c) { return engine_->sequencer().Submit(std::move(c)).get(); }
 
   void ExpectConsistent() {
-    auto problems = CheckDerivedState(engine_->store(), engine_->log());
+    auto problems = audit::CheckDerivedState(engine_->store(), engine_->log());
     ASSERT_TRUE(problems.ok()) << problems.status().ToString();
     EXPECT_TRUE(problems->empty()) << (*problems)[0];
     auto chain = engine_->log().Verify();

@@ -10,10 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/replay.h"
 #include "engine/codec.h"
 #include "engine/engine.h"
-#include "engine/generator.h"
-#include "engine/replay.h"
+#include "io/generator.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
@@ -108,7 +108,7 @@ class StatsTest : public ::testing::Test {
     auto e = Engine::Open(o, *clock_);
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     engine_ = std::move(e).value().release();
-    GeneratorOptions g;
+    io::GeneratorOptions g;
     std::vector<std::future<Result<Outcome>>> pending;
     Status failure;
     auto drain = [&] {
@@ -118,7 +118,7 @@ class StatsTest : public ::testing::Test {
       }
       pending.clear();
     };
-    ASSERT_TRUE(GenerateTownYear(g, *Ruleset(), [&](const Command& c) {
+    ASSERT_TRUE(io::GenerateTownYear(g, *Ruleset(), [&](const Command& c) {
                   if (c.at && *c.at > kCutoff) return;
                   pending.push_back(engine_->sequencer().Submit(c));
                   if (pending.size() >= 4096) drain();
@@ -290,7 +290,7 @@ TEST_F(StatsTest, RefusesAsOfBeforeTheLastEventAndFiltersNotKept) {
 }
 
 TEST_F(StatsTest, StoredFiguresEqualAReplayOfTheLog) {
-  auto problems = CheckDerivedState(engine_->store(), engine_->log());
+  auto problems = audit::CheckDerivedState(engine_->store(), engine_->log());
   ASSERT_TRUE(problems.ok()) << problems.status().ToString();
   EXPECT_TRUE(problems->empty()) << (*problems)[0];
 }

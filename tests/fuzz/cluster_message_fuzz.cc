@@ -6,18 +6,18 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "ingest/cluster.h"
+#include "cluster/cluster.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wangge;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  (void)ingest::cluster::DecodeStatsRequest(text);
-  auto answer = ingest::cluster::DecodeStatsAnswer(text);
+  (void)cluster::DecodeStatsRequest(text);
+  auto answer = cluster::DecodeStatsAnswer(text);
   if (!answer.ok()) return 0;
-  auto again = ingest::cluster::DecodeStatsAnswer(ingest::cluster::EncodeStatsAnswer(*answer));
+  auto again = cluster::DecodeStatsAnswer(cluster::EncodeStatsAnswer(*answer));
   if (!again.ok() || again->rows.size() != answer->rows.size()) std::abort();
   engine::StatsResult doubled = *answer;
-  ingest::cluster::MergeStats(doubled, *answer);
+  cluster::MergeStats(doubled, *answer);
   for (const auto& row : doubled.rows) {
     for (const auto& [slot, value] : row.counters.slots()) {
       if (value % 2 != 0) std::abort();

@@ -4,16 +4,16 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "ingest/command_json.h"
+#include "wire/command_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static wangge::ingest::CommandDecoder decoder;
+  static wangge::wire::CommandDecoder decoder;
   wangge::engine::Command command;
-  wangge::ingest::DecodeError error;
+  wangge::wire::DecodeError error;
   std::string_view line(reinterpret_cast<const char*>(data), size);
   if (!decoder.Decode(line, command, error)) return 0;
   wangge::engine::Command again;
-  if (!decoder.Decode(wangge::ingest::EncodeCommand(command), again, error)) std::abort();
+  if (!decoder.Decode(wangge::wire::EncodeCommand(command), again, error)) std::abort();
   if (!(again.body == command.body) || !(again.actor == command.actor)) std::abort();
   return 0;
 }

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "ingest/import_311.h"
+#include "io/import_311.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wangge;
@@ -19,10 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       "case_enquiry_id,open_dt,closed_dt,case_status,type,department,neighborhood,ward,"
       "latitude,longitude\n"};
   const int which = data[0] % 3;
-  const auto format = static_cast<ingest::Format311>(which + 1);
+  const auto format = static_cast<io::Format311>(which + 1);
   std::istringstream in(std::string(kHeaders[which]) +
                         std::string(reinterpret_cast<const char*>(data + 1), size - 1));
-  auto read = ingest::Read311Stream(in, "fuzz.csv", format);
+  auto read = io::Read311Stream(in, "fuzz.csv", format);
   if (!read.ok()) return 0;
   for (const auto& r : read->requests) {
     if (!engine::ValidateReport(r.report).ok()) std::abort();

@@ -7,11 +7,11 @@
 #include <string_view>
 
 #include "engine/codec.h"
-#include "ingest/export.h"
+#include "io/export.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
-  auto parsed = wangge::ingest::ParseExportLine(line);
+  auto parsed = wangge::io::ParseExportLine(line);
   if (!parsed.ok()) return 0;
   auto record = wangge::engine::DecodeRecord(wangge::Seq{parsed->first}, parsed->second);
   if (!record.ok()) std::abort();  // ParseExportLine promised a record

@@ -5,19 +5,19 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "ingest/command_json.h"
+#include "wire/command_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wangge;
-  static ingest::CommandDecoder decoder;
+  static wire::CommandDecoder decoder;
   std::string_view body(reinterpret_cast<const char*>(data), size);
-  ingest::DecodeError error;
+  wire::DecodeError error;
   engine::Report report;
   if (decoder.DecodeReportBody(body, report, error)) {
     if (!engine::ValidateReport(report).ok()) std::abort();
     engine::Command c{engine::Actor{"W1", engine::Role::kWorker, ""}, TimeMs{0}, report};
     engine::Command back;
-    if (!decoder.Decode(ingest::EncodeCommand(c), back, error) || !(back.body == c.body)) {
+    if (!decoder.Decode(wire::EncodeCommand(c), back, error) || !(back.body == c.body)) {
       std::abort();
     }
   }

@@ -9,7 +9,7 @@
 #include <boost/url.hpp>
 
 #include "ingest/feed.h"
-#include "ingest/query_params.h"
+#include "wire/query_params.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wangge;
@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return 0;
   engine::CaseQuery list;
-  if (ingest::ParseListQuery(url->params(), list).ok()) {
-    if (list.limit < 1 || list.limit > ingest::kMaxListLimit) std::abort();
+  if (wire::ParseListQuery(url->params(), list).ok()) {
+    if (list.limit < 1 || list.limit > wire::kMaxListLimit) std::abort();
     if (list.from_day && list.to_day && *list.from_day > *list.to_day) std::abort();
   }
   ingest::FeedQuery feed;
@@ -27,10 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
   }
-  ingest::StatsParams params;
-  if (ingest::ParseStatsParams(url->params(), params).ok()) {
+  wire::StatsParams params;
+  if (wire::ParseStatsParams(url->params(), params).ok()) {
     engine::StatsQuery q;
-    if (ingest::BuildStatsQuery(params, TimeMs{1'764'000'000'000}, q).ok()) {
+    if (wire::BuildStatsQuery(params, TimeMs{1'764'000'000'000}, q).ok()) {
       if (q.from_day && q.to_day && *q.from_day > *q.to_day) std::abort();
     }
   }

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/core/bytes.h"
+#include "core/bytes.h"
 #include "tests/testing/temp_dir.h"
 
 namespace wangge::storage {

@@ -3,7 +3,7 @@
 
 #include <atomic>
 
-#include "engine/core/time.h"
+#include "core/time.h"
 
 namespace wangge::testing {
 

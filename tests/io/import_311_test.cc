@@ -1,0 +1,213 @@
+#include "io/import_311.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <csv.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "audit/replay.h"
+#include "engine/rebuild.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
+
+namespace wangge::io {
+namespace {
+
+std::filesystem::path SharedData() {
+  const char* env = std::getenv("WANGGE_SHARED_DATA");
+  return std::filesystem::path(env ? env : "../shared/data");
+}
+
+// Seconds since an arbitrary origin of "M/D/YYYY h:mm:ss AM" (the test's own parser;
+// durations within the sample's late-December week need no time zone).
+std::optional<int64_t> Seconds(const std::string& s) {
+  int mo, d, y, h, mi, sec;
+  char ampm[3] = {};
+  if (std::sscanf(s.c_str(), "%d/%d/%d %d:%d:%d %2s", &mo, &d, &y, &h, &mi, &sec, ampm) != 7) {
+    return std::nullopt;
+  }
+  h = h % 12 + (std::string(ampm) == "PM" ? 12 : 0);
+  const int64_t days =
+      std::chrono::sys_days(std::chrono::year_month_day{
+                                std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+                                std::chrono::day{static_cast<unsigned>(d)}})
+          .time_since_epoch()
+          .count();
+  return days * 86400 + h * 3600 + mi * 60 + sec;
+}
+
+struct Rows {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> fields;
+};
+
+std::vector<std::vector<std::string>> ParseCsv(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  Rows r;
+  csv_parser p;
+  csv_init(&p, 0);
+  auto field = [](void* s, size_t n, void* self) {
+    static_cast<Rows*>(self)->fields.emplace_back(static_cast<char*>(s), n);
+  };
+  auto row = [](int, void* self) {
+    auto* rows = static_cast<Rows*>(self);
+    rows->rows.push_back(std::move(rows->fields));
+    rows->fields.clear();
+  };
+  csv_parse(&p, text.data(), text.size(), field, row, &r);
+  csv_fini(&p, field, row, &r);
+  csv_free(&p);
+  return r.rows;
+}
+
+int64_t LowerMedian(std::vector<int64_t> v) {
+  std::sort(v.begin(), v.end());
+  return v[(v.size() - 1) / 2];
+}
+
+TEST(Import311Test, LosAngelesSampleMatchesFiguresComputedFromTheCsv) {
+  const std::string path = (SharedData() / "311" / "la311_2017_subset.csv").string();
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no sample at " << path;
+
+  // The expected figures, straight from the CSV: per owning agency, the requests the
+  // export says were closed (with a valid closing time), and their median duration.
+  auto csv = ParseCsv(path);
+  ASSERT_GT(csv.size(), 1u);
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < csv[0].size(); ++i) col[csv[0][i]] = i;
+  std::map<std::string, std::vector<int64_t>> expected;  // office -> durations (s)
+  for (size_t r = 1; r < csv.size(); ++r) {
+    const auto& row = csv[r];
+    auto created = Seconds(row[col["CreatedDate"]]);
+    auto closed = Seconds(row[col["ClosedDate"]]);
+    if (row[col["Status"]] != "Closed" || !created || !closed || *closed < *created) continue;
+    std::string owner = row[col["Owner"]];
+    std::transform(owner.begin(), owner.end(), owner.begin(), ::tolower);
+    expected["agency-" + owner].push_back(*closed - *created);
+  }
+
+  auto read = Read311File(path, Format311::kLosAngeles);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, csv.size() - 1);
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  engine::EngineOptions o;
+  o.store.path = dir.Sub("data");
+  o.store.create_if_missing = true;
+  o.store.sync = false;
+  auto eng = engine::Engine::Open(o, clock);
+  ASSERT_TRUE(eng.ok());
+  auto report =
+      Import311(**eng, *read, RulesetFromAgencies(read->requests, "la-test"), true, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->rejected, 0u);
+  auto state = engine::RebuildInMemory((*eng)->log());
+  ASSERT_TRUE(state.ok());
+  std::map<std::string, std::vector<int64_t>> actual;
+  for (const auto& [id, c] : state->cases) {
+    if (c.status != engine::CaseStatus::kClosed) continue;
+    actual[c.office].push_back((c.closed_at.ms - c.received_at.ms) / 1000);
+  }
+  ASSERT_EQ(actual.size(), expected.size());
+  for (const auto& [office, durations] : expected) {
+    ASSERT_TRUE(actual.contains(office)) << office;
+    EXPECT_EQ(actual[office].size(), durations.size()) << office;
+    EXPECT_EQ(LowerMedian(actual[office]), LowerMedian(durations)) << office;
+  }
+  EXPECT_EQ(expected["agency-bos"].size(), actual["agency-bos"].size());
+  EXPECT_GT(expected["agency-bos"].size(), 6000u);
+}
+
+constexpr const char* kLaHeader =
+    "SRNumber,CreatedDate,UpdatedDate,ActionTaken,Owner,RequestType,Status,ClosedDate,"
+    "NCName,ZipCode,Latitude,Longitude\n";
+
+TEST(Import311Test, MessyRowsAreCountedWithTheirLineNumbers) {
+  std::string csv = kLaHeader;
+  csv +=
+      "1-1,12/30/2017 10:00:00 AM,,,BOS,Bulky Items,Closed,12/31/2017 09:00:00 AM,"
+      "\"ECHO PARK, NC\",90026,34.07,-118.26\n";  // line 2: fine
+  csv +=
+      "1-2,12/30/2017 10:00:00 AM,,,BOS,\"Illegal\nDumping\",Closed,"
+      "12/29/2017 09:00:00 AM,NC,90026,34.07,-118.26\n";        // lines 3-4: closed before created
+  csv += "1-3,,,,BOS,Graffiti,Open,,NC,90026,34.07,-118.26\n";  // line 5: no date
+  csv += "1-4,12/30/2017 10:00:00 AM,,,OCB,Graffiti,Open,,NC,90026,,\n";  // line 6: no coords
+  csv +=
+      "1-5,12/30/2017 10:00:00 AM,,,OCB,,Open,,N\xC3\x28"
+      "C,90026,95.0,-118.2\n";                                                         // line 7
+  csv += "1-1,12/30/2017 11:00:00 AM,,,BOS,Bulky Items,Open,,NC,90026,34.0,-118.0\n";  // line 8
+  csv += "1-6,12/30/2017 10:00:00 AM,,,BOS\n";  // line 9: short row
+  std::istringstream in(csv);
+  auto read = Read311Stream(in, "messy.csv", Format311::kLosAngeles);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 7u);  // the quoted line break joins lines 3 and 4
+  EXPECT_EQ(read->skipped, 1u);
+  const auto& c = read->problems.counts;
+  EXPECT_EQ(c.at("closed before created"), 1u);
+  EXPECT_EQ(c.at("missing or bad created date"), 1u);
+  EXPECT_EQ(c.at("bad coordinates"), 3u);  // line 6, line 7 (lat 95), line 9
+  EXPECT_EQ(c.at("odd encoding"), 1u);
+  EXPECT_EQ(c.at("unknown type"), 2u);  // line 7, and line 9 has no type column
+  EXPECT_EQ(c.at("repeated id"), 1u);
+  EXPECT_EQ(c.at("wrong field count"), 1u);
+  std::string all;
+  for (const auto& l : read->problems.lines) all += l + "\n";
+  EXPECT_NE(all.find("messy.csv:3: closed before created"), std::string::npos) << all;
+  EXPECT_NE(all.find("messy.csv:5: missing or bad created date"), std::string::npos) << all;
+  EXPECT_NE(all.find("messy.csv:8: repeated id: 1-1 already on line 2"), std::string::npos) << all;
+  ASSERT_EQ(read->requests.size(), 6u);
+  EXPECT_EQ(read->requests[0].report.village, "ECHO PARK, NC");
+  EXPECT_TRUE(read->requests[0].closed_at.has_value());
+  EXPECT_EQ(read->requests[1].report.category, "311.illegal-dumping");
+  EXPECT_EQ(read->requests[1].report.text, "Illegal Dumping");
+  EXPECT_FALSE(read->requests[1].closed_at.has_value());
+  // Pacific Standard Time in December: 10:00 local is 18:00 UTC.
+  EXPECT_EQ(FormatRfc3339(read->requests[0].report.reported_at, std::chrono::minutes{0}),
+            "2017-12-30T18:00:00+00:00");
+}
+
+TEST(Import311Test, DaylightSavingTimeFollowsTheUsRule) {
+  std::string csv =
+      "case_enquiry_id,open_dt,closed_dt,case_status,type,department,neighborhood,ward,"
+      "latitude,longitude\n"
+      "1,2018-07-01 12:00:00,,Open,Dead Animal Pick-up,PWDx,Roxbury,Ward 8,42.3,-71.1\n"
+      "2,2018-01-15 12:00:00,,Open,Dead Animal Pick-up,PWDx,Roxbury,Ward 8,42.3,-71.1\n";
+  std::istringstream in(csv);
+  auto read = Read311Stream(in, "b.csv", Format311::kBoston);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->requests.size(), 2u);
+  EXPECT_EQ(FormatRfc3339(read->requests[0].report.reported_at, std::chrono::minutes{0}),
+            "2018-07-01T16:00:00+00:00");  // EDT, UTC-4
+  EXPECT_EQ(FormatRfc3339(read->requests[1].report.reported_at, std::chrono::minutes{0}),
+            "2018-01-15T17:00:00+00:00");  // EST, UTC-5
+}
+
+TEST(Import311Test, BrokenFilesAreErrorsNamingTheLine) {
+  std::istringstream unterminated(std::string(kLaHeader) +
+                                  "1-1,12/30/2017 10:00:00 AM,,,BOS,\"Bulky,Open\n1-2,x\n");
+  auto r1 = Read311Stream(unterminated, "u.csv", Format311::kLosAngeles);
+  ASSERT_FALSE(r1.ok());
+  EXPECT_NE(r1.status().message().find("u.csv:2: malformed CSV"), std::string::npos)
+      << r1.status().message();
+
+  std::istringstream wrong("Unique Key,Created Date\n1,02/28/2023 11:45:00 PM\n");
+  auto r2 = Read311Stream(wrong, "w.csv", Format311::kLosAngeles);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("w.csv:1: the header has no column \"SRNumber\""),
+            std::string::npos)
+      << r2.status().message();
+
+  std::istringstream empty("");
+  EXPECT_FALSE(Read311Stream(empty, "e.csv", Format311::kNewYork).ok());
+}
+
+}  // namespace
+}  // namespace wangge::io
