@@ -22,10 +22,12 @@
 #include "cli/export_command.h"
 #include "cli/rules_command.h"
 #include "cluster/cluster.h"
+#include "cluster/http_node.h"
 #include "engine/codec.h"
 #include "engine/engine.h"
 #include "ingest/control.h"
-#include "ingest/http_server.h"
+#include "ingest/local_server.h"
+#include "ingest/node_routes.h"
 #include "ingest/tokens.h"
 #include "io/generator.h"
 #include "io/import_311.h"
@@ -353,6 +355,9 @@ void WaitForStop(const sigset_t& signals, ingest::TokenWatcher& tokens) {
 // An HTTP node in cluster mode: no data directory; commands go to JetStream.
 int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
                     ingest::TokenStore& tokens) {
+  if (args.cluster_threads < 1 || args.cluster_threads > 1024) {
+    return Fail(InvalidArgument("--cluster-threads must be 1-1024", "cluster_threads"));
+  }
   if (!args.data.empty() || !args.rules.empty()) {
     return Fail(
         InvalidArgument("--cluster serves without a data directory or ruleset (engines hold them): "
@@ -364,7 +369,8 @@ int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
   if (!nats.ok()) return Fail(nats.status());
   if (Status s = (*nats)->EnsureStream(); !s.ok()) return Fail(s);
   SystemClock clock;
-  ingest::HttpServer server(**nats, tokens, clock, options);
+  cluster::HttpNode node(**nats, clock, args.cluster_threads);
+  ingest::HttpServer server(ingest::NodeRoutes(node, node), tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   std::cerr << fmt::format(
       "wangge: HTTP node for {} (stream {}) on http://{}:{} ({} tokens); Ctrl-C stops\n",
@@ -375,6 +381,7 @@ int RunClusterServe(const ServeArgs& args, ingest::ServerOptions options,
   std::cerr << "wangge: stopping: no new connections, finishing what is in flight\n";
   watcher.Stop();
   server.Stop();
+  node.Stop();
   return kExitOk;
 }
 
@@ -387,7 +394,6 @@ int RunServe(const ServeArgs& args) {
   options.access_log = args.access_log;
   options.jurisdiction = args.jurisdiction;
   options.open311_public = args.open311_public;
-  options.cluster_threads = args.cluster_threads;
   if (Status s = options.Validate(); !s.ok()) return Fail(s);
   auto tokens = ingest::TokenStore::Load(args.tokens);
   if (!tokens.ok()) return Fail(tokens.status());
@@ -405,7 +411,7 @@ int RunServe(const ServeArgs& args) {
   if (!args.rules.empty()) {
     if (Status s = ActivateRulesFile(**engine, args.rules); !s.ok()) return Fail(s);
   }
-  ingest::HttpServer server(**engine, *tokens, clock, options);
+  ingest::LocalServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   ingest::ControlServer control(**engine, ingest::ControlSocketPath(args.data));
   if (Status s = control.Start(); !s.ok()) {
@@ -512,7 +518,7 @@ int RunDemo(const DemoArgs& args) {
   auto tokens = DemoTokens(args.data, listing);
   if (!tokens.ok()) return Fail(tokens.status());
 
-  ingest::HttpServer server(**engine, *tokens, clock, options);
+  ingest::LocalServer server(**engine, *tokens, clock, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   ingest::ControlServer control(**engine, ingest::ControlSocketPath(args.data));
   if (Status s = control.Start(); !s.ok()) std::cerr << "demo: warning: " << s.ToString() << "\n";

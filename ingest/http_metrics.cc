@@ -110,11 +110,16 @@ void HttpMetrics::RenderRequests(std::string& out) const {
   fmt::format_to(it, "wangge_feed_buffered_bytes {}\n", feed_buffered_.load());
 }
 
-std::string HttpMetrics::Render(const engine::Engine* engine) const {
+std::string HttpMetrics::Render() const {
   std::string out;
   out.reserve(8192);
   RenderRequests(out);
-  if (engine) RenderEngine(out, *engine);
+  return out;
+}
+
+std::string EngineMetrics(const engine::Engine& engine) {
+  std::string out;
+  RenderEngine(out, engine);
   return out;
 }
 

@@ -60,9 +60,8 @@ class HttpMetrics {
   int64_t connections() const { return connections_.load(); }
   void ConnectionRefused() { ++refused_; }
 
-  // The whole exposition: these counters, then the engine's (none without an engine: an
-  // HTTP node in cluster mode).
-  std::string Render(const engine::Engine* engine) const;
+  // These counters in the exposition format.
+  std::string Render() const;
 
  private:
   struct PerRoute {
@@ -79,5 +78,9 @@ class HttpMetrics {
   std::atomic<uint64_t> feed_events_{0};
   std::atomic<int64_t> feed_buffered_{0};
 };
+
+// The engine's figures in the exposition format: commit sizes, queue depth, log head, cases
+// by status.
+std::string EngineMetrics(const engine::Engine& engine);
 
 }  // namespace wangge::ingest

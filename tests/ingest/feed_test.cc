@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "ingest/http_server.h"
+#include "ingest/local_server.h"
 #include "tests/testing/http_fixture.h"
 
 namespace wangge::ingest {

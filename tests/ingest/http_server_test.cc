@@ -1,5 +1,5 @@
 // The HTTP service over real loopback connections, a real RocksDB and a real client.
-#include "ingest/http_server.h"
+#include "ingest/local_server.h"
 
 #include <algorithm>
 #include <atomic>

@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
-#include "ingest/http_server.h"
+#include "ingest/local_server.h"
 #include "ingest/tokens.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
@@ -192,7 +192,7 @@ TEST(CliTest, StatsFromTheCommandEqualStatsFromTheServer) {
   ASSERT_TRUE(tokens.ok());
   wangge::ingest::ServerOptions so;
   so.port = 0;
-  wangge::ingest::HttpServer server(**engine, *tokens, clock, so);
+  wangge::ingest::LocalServer server(**engine, *tokens, clock, so);
   ASSERT_TRUE(server.Start().ok());
   namespace net = boost::asio;
   namespace http = boost::beast::http;

@@ -15,7 +15,7 @@
 
 #include "audit/replay.h"
 #include "engine/engine.h"
-#include "ingest/http_server.h"
+#include "ingest/local_server.h"
 #include "ingest/tokens.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
@@ -93,7 +93,7 @@ TEST(DiskFullTest, WritesAre507ReadsGoOnAndWritingResumesWhenSpaceIsFreed) {
   ASSERT_TRUE(tokens.ok());
   ServerOptions so;
   so.port = 0;
-  auto server = std::make_unique<HttpServer>(**engine, *tokens, clock, so);
+  auto server = std::make_unique<LocalServer>(**engine, *tokens, clock, so);
   ASSERT_TRUE(server->Start().ok());
   const uint16_t port = server->port();
   const std::string& token = worker->first;

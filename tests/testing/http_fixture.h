@@ -1,4 +1,4 @@
-// An in-process HttpServer over a real RocksDB in a temp directory, with one token per
+// An in-process LocalServer over a real RocksDB in a temp directory, with one token per
 // role and a blocking loopback client (the HTTP tests).
 #pragma once
 
@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
-#include "ingest/http_server.h"
+#include "ingest/local_server.h"
 #include "ingest/tokens.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
@@ -66,7 +66,7 @@ class HttpServerFixture : public ::testing::Test {
 
   void StartServer(ingest::ServerOptions so) {
     if (server_) server_->Stop();
-    server_ = std::make_unique<ingest::HttpServer>(*engine_, tokens_, clock_, so);
+    server_ = std::make_unique<ingest::LocalServer>(*engine_, tokens_, clock_, so);
     ASSERT_TRUE(server_->Start().ok());
   }
 
@@ -164,7 +164,7 @@ class HttpServerFixture : public ::testing::Test {
   wangge::testing::FakeClock clock_;
   std::unique_ptr<engine::Engine> engine_;
   ingest::TokenStore tokens_ = *ingest::TokenStore::Parse("", "none");
-  std::unique_ptr<ingest::HttpServer> server_;
+  std::unique_ptr<ingest::LocalServer> server_;
   std::string worker_, other_worker_, handler_, other_handler_, supervisor_, admin_;
 };
 

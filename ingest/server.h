@@ -1,6 +1,9 @@
-// The HTTP service (Boost.Asio/Beast): devices post reports, offices post transitions,
-// readers get cases. Handlers never block: a command goes to the sequencer and the
-// response is written when its group commit is durable.
+// The HTTP server (Boost.Asio/Beast): it frames requests, routes them through a route table
+// (ingest/exchange.h), checks credentials and answers. What a route does is its handler's
+// business (ingest/handlers/); which routes there are is the deployment's
+// (ingest/local_server.h for a single node, ingest/node_routes.h for an HTTP node in
+// cluster mode). Handlers never block: a command goes to a sink and the answer is written
+// when the sink says it is durable.
 #pragma once
 
 #include <chrono>
@@ -10,13 +13,9 @@
 
 #include "core/status.h"
 #include "core/time.h"
-#include "engine/engine.h"
+#include "ingest/exchange.h"
 #include "ingest/tokens.h"
 #include "ingest/webhooks.h"
-
-namespace wangge::cluster {
-class Nats;
-}  // namespace wangge::cluster
 
 namespace wangge::ingest {
 
@@ -27,7 +26,7 @@ struct ServerOptions {
   uint16_t port = 8080;
   // Largest request body, in bytes. Default: 64 KiB.
   size_t max_body_bytes = 64 * 1024;
-  // Largest body of POST /v1/reports:batch, in bytes. Default: 1 MiB.
+  // Largest body of POST /v1/reports:batch and PUT /v1/rules, in bytes. Default: 1 MiB.
   size_t max_batch_bytes = 1 << 20;
   // Most lines in one batch. Default: 1000.
   size_t max_batch_lines = 1000;
@@ -57,11 +56,8 @@ struct ServerOptions {
   std::chrono::seconds feed_write_timeout{120};
   // A quiet event stream gets a comment line this often. Default: 15 s.
   std::chrono::milliseconds feed_heartbeat{15'000};
-  // Delivery of webhooks (webhooks.h): timeouts, backoff and when to pause.
+  // Delivery of webhooks (webhooks.h), where a deployment has them (a single node).
   WebhookOptions webhooks;
-  // Cluster mode: threads that wait for JetStream acknowledgements and stats answers,
-  // so many publishes are in flight at once. Default: 32.
-  int cluster_threads = 32;
 
   Status Validate() const;
 };
@@ -69,27 +65,22 @@ struct ServerOptions {
 // Thread-safe. Start, then Stop (or destroy) from the same thread.
 class HttpServer {
  public:
-  // `engine`, `tokens` and `clock` outlive the server.
-  HttpServer(engine::Engine& engine, const TokenStore& tokens, const Clock& clock,
-             ServerOptions options);
-  // An HTTP node in cluster mode (docs/scale-out.md): reports and transitions are
-  // published to `nats`'s command stream and answered 202 once JetStream holds them;
-  // GET /v1/stats adds up every town's figures; routes that read cases answer 501.
-  // `nats` outlives the server.
-  HttpServer(cluster::Nats& nats, const TokenStore& tokens, const Clock& clock,
-             ServerOptions options);
+  // `routes` are tried in order; `tokens` and `clock` outlive the server, and so does
+  // whatever the routes' handlers refer to.
+  HttpServer(Routes routes, const TokenStore& tokens, const Clock& clock, ServerOptions options);
   ~HttpServer();
 
   // Binds and starts serving. kUnavailable: the address cannot be bound.
   Status Start();
   // The bound port (useful with port 0).
   uint16_t port() const;
-  // Stops accepting, waits (up to 10 s) for commands already with the sequencer so their
-  // answers are written, then closes connections and joins the I/O threads. Idempotent.
-  // Shutdown order: server Stop, then the engine's Stop, then destroy the server.
+  // Stops accepting, waits (up to 10 s) for work the handlers started (commands with the
+  // sequencer, publishes) so their answers are written, then closes connections and joins
+  // the I/O threads. Idempotent.
   void Stop();
+  HttpMetrics& metrics();
 
-  struct Impl;  // private to http_server.cc; public so its sessions can name it
+  struct Impl;  // private to server.cc; public so its sessions can name it
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,95 @@
+// The routes that read cases: one case with its history, a page of cases, and why a case
+// went where it went.
+#include "audit/explain.h"
+#include "ingest/handlers/handlers.h"
+#include "ingest/handlers/submit.h"
+#include "wire/audit_json.h"
+#include "wire/case_json.h"
+#include "wire/query_params.h"
+
+namespace wangge::ingest {
+
+namespace json = boost::json;
+
+namespace {
+
+void GetCase(Exchange& ex, const engine::Engine& engine) {
+  if (ex.request().method() != http::verb::get) return ex.MethodNotAllowed("GET");
+  const std::string& id = ex.path()[2];
+  auto c = engine.FindCase(ex.actor(), id);
+  if (!c.ok()) return ex.Fail(c.status());
+  if (!*c) return ex.Fail(NotFound("no case " + id));
+  auto steps = engine.CaseHistory((*c)->id);
+  if (!steps.ok()) return ex.Fail(steps.status());
+  // The state after the last step read, so that state and history agree even when
+  // a commit lands between the two reads.
+  json::object body = wire::CaseJson(ex.actor(), steps->empty() ? **c : steps->back().after);
+  json::array history;
+  for (const auto& step : *steps) history.push_back(wire::StepJson(step));
+  body["history"] = std::move(history);
+  ex.Answer(http::status::ok, body);
+}
+
+// GET /v1/cases: a page of the cases the actor may see, through the indexes.
+void ListCases(Exchange& ex, const engine::Engine& engine) {
+  if (ex.request().method() != http::verb::get) return ex.MethodNotAllowed("GET");
+  const engine::Actor& actor = ex.actor();
+  engine::CaseQuery q;
+  q.as_of = ex.clock().Now();
+  if (Status bad = wire::ParseListQuery(ex.params(), q); !bad.ok()) return ex.Fail(bad);
+  if (actor.role == engine::Role::kWorker) q.reporter = actor.id;
+  if (actor.role == engine::Role::kHandler) {
+    if (!q.office.empty() && q.office != actor.office) {
+      return ex.Fail(PermissionDenied("a handler lists only their own office's cases"));
+    }
+    q.office = actor.office;
+  }
+  auto page = engine.ListCases(q);
+  if (!page.ok()) return ex.Fail(page.status());
+  json::array cases;
+  for (const auto& c : page->cases) cases.push_back(wire::CaseJson(actor, c));
+  json::object body{{"cases", std::move(cases)}};
+  if (!page->next.empty()) body["next"] = page->next;
+  ex.Answer(http::status::ok, body);
+}
+
+// GET /v1/cases/{id}/explain: the report's routing re-derived under its ruleset.
+void GetExplain(Exchange& ex, const engine::Engine& engine) {
+  if (ex.request().method() != http::verb::get) return ex.MethodNotAllowed("GET");
+  if (!MayAudit(ex.actor())) return ex.Fail(AuditorsOnly());
+  const std::string& id = ex.path()[2];
+  auto steps = engine.CaseHistory(id);
+  if (!steps.ok()) return ex.Fail(steps.status());
+  if (steps->empty()) return ex.Fail(NotFound("no case " + id));
+  const engine::Record& report = steps->front().record;
+  auto explained = audit::ExplainRouting(engine.log(), report);
+  if (!explained.ok()) return ex.Fail(explained.status());
+  ex.Answer(http::status::ok, wire::ExplainJson(report, *explained));
+}
+
+}  // namespace
+
+bool MayAudit(const engine::Actor& actor) {
+  return actor.role == engine::Role::kAuditor || actor.role == engine::Role::kSupervisor ||
+         actor.role == engine::Role::kAdmin;
+}
+
+Status AuditorsOnly() {
+  return PermissionDenied("only auditors, supervisors and admins read the audit");
+}
+
+void AddCaseRoutes(Routes& routes, const engine::Engine& engine) {
+  routes.push_back({Route::kCases,
+                    [](const auto& path) { return IsV1(path, "cases"); },
+                    true,
+                    false,
+                    {},
+                    [&engine](Exchange& ex) { ListCases(ex, engine); }});
+  routes.push_back({Route::kCase, [](const auto& path) { return IsCasePath(path, 3, ""); }, true,
+                    false, CheckCaseIdInPath, [&engine](Exchange& ex) { GetCase(ex, engine); }});
+  routes.push_back({Route::kExplain,
+                    [](const auto& path) { return IsCasePath(path, 4, "explain"); }, true, false,
+                    CheckCaseIdInPath, [&engine](Exchange& ex) { GetExplain(ex, engine); }});
+}
+
+}  // namespace wangge::ingest

@@ -1,0 +1,295 @@
+// Open311 GeoReport v2 (ingest/open311.h, docs/open311.md): the services of the active
+// ruleset, requests posted as reports through the sink, and requests read under the one
+// access policy.
+#include "ingest/open311.h"
+
+#include <mutex>
+
+#include "engine/access.h"
+#include "ingest/handlers/handlers.h"
+#include "ingest/handlers/submit.h"
+#include "ingest/server.h"
+
+namespace wangge::ingest {
+
+Open311Routes::~Open311Routes() = default;
+
+class Open311Handlers final : public Open311Routes {
+ public:
+  Open311Handlers(const engine::Engine& engine, wire::CommandSink& sink)
+      : engine_(engine), sink_(sink) {}
+
+  static void SendOpen311(Exchange& ex, open311::Format format, http::status status,
+                          const open311::Node& doc) {
+    Response res{status, ex.request().version()};
+    res.set(http::field::content_type, open311::ContentType(format));
+    res.keep_alive(ex.request().keep_alive());
+    res.body() = open311::Render(doc, format);
+    res.prepare_payload();
+    SetRetryAfter(res);
+    ex.Send(std::move(res));
+  }
+
+  // An error as the spec's error list, with the HTTP status as its code. (A bad api_key
+  // is kPermissionDenied, so the spec's 403.)
+  static void Open311Error(Exchange& ex, open311::Format format, const Status& s) {
+    const http::status status = HttpStatusOf(s.code());
+    SendOpen311(ex, format, status,
+                open311::Errors(static_cast<int>(status), ValidUtf8(s.message())));
+  }
+
+  void Handle(Exchange& ex) {
+    if (Segment(ex.path(), 1) != "v2") {
+      return ex.Fail(NotFound("no such route; Open311 is at /open311/v2/"));
+    }
+    const std::vector<std::string> rest(ex.path().begin() + 2, ex.path().end());
+    open311::Target t;
+    if (Status s = open311::ParseTarget(rest, t); !s.ok()) return Open311Error(ex, t.format, s);
+    const auto method = ex.request().method();
+    const bool get = method == http::verb::get;
+    if (t.resource == "requests" && t.id.empty()) {
+      if (method == http::verb::post) return PostRequest(ex, t.format);
+      if (!get) return ex.MethodNotAllowed("GET, POST");
+    } else if (!get) {
+      return ex.MethodNotAllowed("GET");
+    }
+    auto catalog = Catalog();
+    if (!catalog.ok()) return Open311Error(ex, t.format, catalog.status());
+    if (t.resource == "requests") {
+      return GetRequests(ex, t, **catalog, std::string(ex.encoded_query()));
+    }
+    // discovery, services, tokens: only jurisdiction_id may be given, and a token's key.
+    std::string jurisdiction, api_key;
+    for (const auto& p : ex.params()) {
+      const bool key = t.resource == "tokens" && p.key == "api_key";
+      if (p.key != "jurisdiction_id" && !key) {
+        return Open311Error(ex, t.format, InvalidArgument("unknown parameter " + p.key));
+      }
+      (key ? api_key : jurisdiction) = p.value;
+    }
+    if (Status s = CheckJurisdiction(ex, jurisdiction); !s.ok())
+      return Open311Error(ex, t.format, s);
+    if (t.resource == "discovery") {
+      const auto host = ex.request()[http::field::host];
+      auto record = engine_.ActiveRulesRecord();
+      const std::string changeset =
+          record.ok() && *record ? FormatRfc3339((*record)->at) : FormatRfc3339(ex.clock().Now());
+      return SendOpen311(
+          ex, t.format, http::status::ok,
+          open311::Discovery("http://" + std::string(host) + "/open311/v2", changeset));
+    }
+    if (t.resource == "services") {
+      if (t.id.empty())
+        return SendOpen311(ex, t.format, http::status::ok, open311::Services(**catalog));
+      const auto* service = (*catalog)->FindService(t.id);
+      if (!service)
+        return Open311Error(ex, t.format, NotFound("service_code " + t.id + " was not found"));
+      return SendOpen311(ex, t.format, http::status::ok,
+                         open311::ServiceDefinition(**catalog, *service));
+    }
+    // tokens/{token}: wangge answers every POST at once, so a token is the request's id.
+    auto reader = Open311Reader(ex, api_key);
+    if (!reader.ok()) return Open311Error(ex, t.format, reader.status());
+    auto c = FindOpen311(*reader, t.id);
+    if (!c.ok()) return Open311Error(ex, t.format, c.status());
+    if (!*c || (*c)->report.channel != "open311") {
+      return Open311Error(ex, t.format, NotFound("token " + t.id + " was not found"));
+    }
+    SendOpen311(ex, t.format, http::status::ok, open311::Token(t.id));
+  }
+
+  static Status CheckJurisdiction(Exchange& ex, const std::string& id) {
+    if (id.empty() || id == ex.options().jurisdiction) return Status::Ok();
+    return NotFound("jurisdiction_id " + id + " was not found");
+  }
+
+  // An api_key (or a bearer token) names a wangge actor; none is anonymous.
+  static Result<std::optional<engine::Actor>> Open311Actor(Exchange& ex,
+                                                           const std::string& api_key) {
+    std::string key = api_key;
+    if (key.empty()) {
+      const auto auth = ex.request()[http::field::authorization];
+      if (auth.starts_with("Bearer ")) key = std::string(auth.substr(7));
+    }
+    if (key.empty()) return std::optional<engine::Actor>();
+    auto actor = ex.FindActor(key);
+    if (!actor) return PermissionDenied("api_key is not valid");
+    return actor;
+  }
+
+  // Who reads: the actor of the api_key (or bearer token); nullopt for a caller without
+  // one, which only a server with open311_public lets read. kUnauthenticated otherwise.
+  static Result<std::optional<engine::Actor>> Open311Reader(Exchange& ex,
+                                                            const std::string& api_key) {
+    WANGGE_ASSIGN_OR_RETURN(auto actor, Open311Actor(ex, api_key));
+    if (!actor && !ex.options().open311_public) {
+      return Status(StatusCode::kUnauthenticated, "api_key is required to read requests");
+    }
+    return actor;
+  }
+
+  // A keyed reader sees what their role may see (engine/access.h); a public reader the
+  // requests that came in through Open311.
+  static bool Open311Visible(const std::optional<engine::Actor>& reader, const engine::Case& c) {
+    return reader ? engine::MaySee(*reader, c) : c.report.channel == "open311";
+  }
+
+  static std::string Open311Address(const std::optional<engine::Actor>& reader,
+                                    const engine::Case& c) {
+    return std::string(reader ? engine::CaseAddress(*reader, c) : std::string_view(c.id));
+  }
+
+  // The request `reader` means by `id`, or nullopt when there is none they may see.
+  Result<std::optional<engine::Case>> FindOpen311(const std::optional<engine::Actor>& reader,
+                                                  const std::string& id) {
+    if (reader) return engine_.FindCase(*reader, id);
+    WANGGE_ASSIGN_OR_RETURN(auto c, engine_.GetCase(id));
+    if (c && !Open311Visible(reader, *c)) c.reset();
+    return c;
+  }
+
+  void PostRequest(Exchange& ex, open311::Format format) {
+    const auto type = ex.request()[http::field::content_type];
+    if (!ex.request().body().empty() && !type.empty() &&
+        !type.starts_with("application/x-www-form-urlencoded")) {
+      return Open311Error(ex, format,
+                          InvalidArgument("send the request as "
+                                          "application/x-www-form-urlencoded"));
+    }
+    auto catalog = Catalog();
+    if (!catalog.ok()) return Open311Error(ex, format, catalog.status());
+    open311::PostedRequest posted;
+    Status parsed = open311::ParsePostedRequest(ex.request().body(), **catalog, posted);
+    if (!parsed.ok() && posted.api_key.empty() && parsed.message().starts_with("malformed")) {
+      return Open311Error(ex, format, parsed);  // no key could be read from the body
+    }
+    // The key is checked next: without a valid one, nothing more about the body is said.
+    auto actor = Open311Actor(ex, posted.api_key);
+    if (!actor.ok()) return Open311Error(ex, format, actor.status());
+    if (!*actor) return Open311Error(ex, format, PermissionDenied("api_key is required to post"));
+    if ((*actor)->role != engine::Role::kWorker) {
+      return Open311Error(ex, format,
+                          PermissionDenied("this api_key may not post requests (role " +
+                                           std::string(engine::RoleName((*actor)->role)) + ")"));
+    }
+    if (Status s = CheckJurisdiction(ex, posted.jurisdiction_id); !s.ok())
+      return Open311Error(ex, format, s);
+    if (!parsed.ok()) return Open311Error(ex, format, parsed);
+    const auto key = ex.request()["Idempotency-Key"];
+    if (key.size() > 255) {
+      return Open311Error(ex, format, InvalidArgument("Idempotency-Key is longer than 255 bytes"));
+    }
+    engine::Report report = std::move(posted.report);
+    report.client_id = open311::RequestId((*actor)->id, std::string_view(key.data(), key.size()));
+    report.reported_at = ex.clock().Now();
+    Submit(ex, sink_, engine::Command{**actor, std::nullopt, std::move(report)}, "", "",
+           [format, catalog = *catalog](Exchange& e, Result<wire::Accepted> r) {
+             if (!r.ok()) return Open311Error(e, format, r.status());
+             const engine::Case& c = r->outcome->state;
+             const std::string notice =
+                 catalog->OfficeName(c.office) + "办理，期限 " + FormatRfc3339(c.deadline);
+             SendOpen311(e, format, http::status::ok, open311::Posted(c.report.client_id, notice));
+           });
+  }
+
+  void GetRequests(Exchange& ex, const open311::Target& t, const open311::Catalog& catalog,
+                   const std::string& query) {
+    open311::Query q;
+    if (Status s = open311::ParseQuery(query, ex.clock().Now(), q); !s.ok()) {
+      return Open311Error(ex, t.format, s);
+    }
+    if (Status s = CheckJurisdiction(ex, q.jurisdiction_id); !s.ok())
+      return Open311Error(ex, t.format, s);
+    auto actor = Open311Reader(ex, q.api_key);
+    if (!actor.ok()) return Open311Error(ex, t.format, actor.status());
+    std::vector<open311::Node> found;
+    if (!t.id.empty()) q.ids = {t.id};
+    if (!q.ids.empty()) {
+      for (const auto& id : q.ids) {
+        auto c = FindOpen311(*actor, id);
+        if (!c.ok()) return Open311Error(ex, t.format, c.status());
+        if (*c) found.push_back(open311::RequestNode(**c, catalog, Open311Address(*actor, **c)));
+      }
+      if (!t.id.empty() && found.empty()) {
+        return Open311Error(ex, t.format,
+                            NotFound("service_request_id " + t.id + " was not found"));
+      }
+      return SendOpen311(ex, t.format, http::status::ok, open311::Requests(std::move(found)));
+    }
+    auto listed = List(ex, *actor, q, catalog);
+    if (!listed.ok()) return Open311Error(ex, t.format, listed.status());
+    SendOpen311(ex, t.format, http::status::ok, open311::Requests(std::move(*listed)));
+  }
+
+  // Walks the cases the caller may see (the Open311 id range for a public reader)
+  // received in the window, and returns page `q.page` of the matches, in
+  // service_request_id order.
+  Result<std::vector<open311::Node>> List(Exchange& ex, const std::optional<engine::Actor>& actor,
+                                          const open311::Query& q,
+                                          const open311::Catalog& catalog) {
+    engine::CaseQuery list;
+    list.as_of = ex.clock().Now();
+    list.limit = 500;
+    list.from_day = ShanghaiDay(q.start);
+    list.to_day = ShanghaiDay(q.end);
+    if (!actor) list.id_prefix = open311::kIdPrefix;
+    if (actor && actor->role == engine::Role::kWorker) list.reporter = actor->id;
+    if (actor && actor->role == engine::Role::kHandler) list.office = actor->office;
+    const size_t skip = (q.page - 1) * q.page_size;
+    size_t matched = 0;
+    std::vector<open311::Node> out;
+    for (int calls = 0; calls < kMaxOpen311Scans; ++calls) {
+      WANGGE_ASSIGN_OR_RETURN(engine::CasePage page, engine_.ListCases(list));
+      for (const engine::Case& c : page.cases) {
+        if (c.received_at < q.start || c.received_at > q.end || !Open311Visible(actor, c)) continue;
+        if (!q.service_codes.empty() && !q.service_codes.contains(c.report.category)) continue;
+        if (q.open && *q.open != c.open()) continue;
+        if (matched++ >= skip) {
+          out.push_back(open311::RequestNode(c, catalog, Open311Address(actor, c)));
+        }
+        if (out.size() == q.page_size) return out;
+      }
+      if (page.next.empty()) return out;
+      list.after = page.next;
+    }
+    return Unavailable("the search examined too many cases; narrow it (service_code, dates)");
+  }
+  static constexpr int kMaxOpen311Scans = 200;  // ListCases calls: 2M index entries
+
+ private:
+  // The Open311 catalog of the active ruleset, rebuilt when another is activated.
+  Result<std::shared_ptr<const open311::Catalog>> Catalog() {
+    auto record = engine_.ActiveRulesRecord();
+    if (!record.ok()) return record.status();
+    if (!*record) return NotFound("no ruleset was ever activated");
+    std::lock_guard lock(catalog_mu_);
+    if (!catalog_ || catalog_seq_ != (*record)->seq.value) {
+      const auto& a = std::get<engine::RulesActivation>((*record)->body);
+      WANGGE_ASSIGN_OR_RETURN(open311::Catalog built, open311::CatalogFromRuleset(a.ruleset));
+      catalog_ = std::make_shared<const open311::Catalog>(std::move(built));
+      catalog_seq_ = (*record)->seq.value;
+    }
+    return catalog_;
+  }
+
+  const engine::Engine& engine_;
+  wire::CommandSink& sink_;
+  std::mutex catalog_mu_;
+  uint64_t catalog_seq_ = 0;                         // guarded by catalog_mu_
+  std::shared_ptr<const open311::Catalog> catalog_;  // guarded by catalog_mu_
+};
+
+std::unique_ptr<Open311Routes> AddOpen311Routes(Routes& routes, const engine::Engine& engine,
+                                                wire::CommandSink& sink) {
+  auto handlers = std::make_unique<Open311Handlers>(engine, sink);
+  routes.push_back(
+      {Route::kOpen311,
+       [](const std::vector<std::string>& path) { return !path.empty() && path[0] == "open311"; },
+       false,
+       false,
+       {},
+       [h = handlers.get()](Exchange& ex) { h->Handle(ex); }});
+  return std::unique_ptr<Open311Routes>(std::move(handlers));
+}
+
+}  // namespace wangge::ingest

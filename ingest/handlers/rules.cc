@@ -1,0 +1,116 @@
+// The ruleset routes (GET /v1/rules, PUT /v1/rules) and the audit routes (the hash chain,
+// what-if).
+#include "audit/explain.h"
+#include "ingest/handlers/handlers.h"
+#include "ingest/handlers/submit.h"
+#include "wire/audit_json.h"
+#include "wire/query_params.h"
+
+namespace wangge::ingest {
+
+namespace json = boost::json;
+
+namespace {
+
+// GET /v1/rules: the active ruleset and the record that activated it.
+void GetRules(Exchange& ex, const engine::Engine& engine) {
+  auto record = engine.ActiveRulesRecord();
+  if (!record.ok()) return ex.Fail(record.status());
+  if (!*record) return ex.Fail(NotFound("no ruleset was ever activated"));
+  const auto& a = std::get<engine::RulesActivation>((*record)->body);
+  boost::system::error_code ec;
+  json::value ruleset = json::parse(a.ruleset, ec);
+  if (ec) return ex.Fail(Internal("the active ruleset is not JSON"));
+  ex.Answer(http::status::ok, json::object{{"version", a.version},
+                                           {"activated_seq", (*record)->seq.value},
+                                           {"activated_at", FormatRfc3339((*record)->at)},
+                                           {"activated_by", (*record)->actor.id},
+                                           {"ruleset", std::move(ruleset)}});
+}
+
+// PUT /v1/rules: activates the body as the ruleset, keeping the active calendar.
+void PutRules(Exchange& ex, const engine::Engine& engine, wire::CommandSink& sink) {
+  if (ex.actor().role != engine::Role::kAdmin) {
+    return ex.Fail(PermissionDenied("only an admin may activate a ruleset"));
+  }
+  auto record = engine.ActiveRulesRecord();
+  if (!record.ok()) return ex.Fail(record.status());
+  std::string calendar;
+  if (*record) calendar = std::get<engine::RulesActivation>((*record)->body).calendar;
+  Submit(ex, sink,
+         engine::Command{ex.actor(), std::nullopt,
+                         engine::RulesActivation{ex.request().body(), std::move(calendar), ""}},
+         "", "", [](Exchange& e, Result<wire::Accepted> r) { AnswerAccepted(e, r, {}); });
+}
+
+// GET /v1/audit/chain: a walk of the whole hash chain (~2M records/s: it holds this
+// I/O thread for that long).
+void GetChain(Exchange& ex, const engine::Engine& engine) {
+  auto report = engine.log().Verify();
+  if (!report.ok()) return ex.Fail(report.status());
+  ex.Answer(http::status::ok, wire::ChainJson(*report));
+}
+
+// POST /v1/audit/what-if?from=&to=: the body is a ruleset, judged against the
+// recorded reports under the active calendar. Writes nothing.
+void PostWhatIf(Exchange& ex, const engine::Engine& engine) {
+  audit::WhatIfOptions options;
+  Status bad =
+      wire::ForEachParam(ex.params(), [&](const std::string& key, const std::string& value) {
+        if (key != "from" && key != "to") return InvalidArgument("unknown query parameter", key);
+        if (value.empty()) return InvalidArgument("empty; give a date or an RFC 3339 time", key);
+        auto t = wire::ParseTimeBound(value, key == "from" ? "from" : "to");
+        if (!t.ok()) return t.status();
+        (key == "from" ? options.from : options.to) = *t;
+        return Status::Ok();
+      });
+  if (!bad.ok()) return ex.Fail(bad);
+  if (options.from && options.to && *options.from >= *options.to) {
+    return ex.Fail(InvalidArgument("from is not before to", "from"));
+  }
+  const auto active = engine.active_rules();
+  auto ruleset = rules::Ruleset::Load(ex.request().body(), "body", active->calendar());
+  if (!ruleset.ok()) return ex.Fail(ruleset.status());
+  auto result = audit::WhatIf(engine.log(), **ruleset, options);
+  if (!result.ok()) return ex.Fail(result.status());
+  ex.Answer(http::status::ok, wire::WhatIfJson(*result));
+}
+
+}  // namespace
+
+void AddRulesRoutes(Routes& routes, const engine::Engine& engine, wire::CommandSink& sink) {
+  routes.push_back({Route::kRules,
+                    [](const auto& path) { return IsV1(path, "rules"); },
+                    true,
+                    false,
+                    {},
+                    [&engine, &sink](Exchange& ex) {
+                      const auto method = ex.request().method();
+                      if (method == http::verb::get) return GetRules(ex, engine);
+                      if (method == http::verb::put) return PutRules(ex, engine, sink);
+                      ex.MethodNotAllowed("GET, PUT");
+                    }});
+}
+
+void AddAuditRoutes(Routes& routes, const engine::Engine& engine) {
+  routes.push_back({Route::kAudit,
+                    [](const auto& path) {
+                      return path.size() == 3 && path[0] == "v1" && path[1] == "audit" &&
+                             (path[2] == "chain" || path[2] == "what-if");
+                    },
+                    true,
+                    false,
+                    {},
+                    [&engine](Exchange& ex) {
+                      if (!MayAudit(ex.actor())) return ex.Fail(AuditorsOnly());
+                      const auto method = ex.request().method();
+                      if (ex.path()[2] == "chain") {
+                        if (method != http::verb::get) return ex.MethodNotAllowed("GET");
+                        return GetChain(ex, engine);
+                      }
+                      if (method != http::verb::post) return ex.MethodNotAllowed("POST");
+                      PostWhatIf(ex, engine);
+                    }});
+}
+
+}  // namespace wangge::ingest

@@ -1,0 +1,79 @@
+#include "wire/case_json.h"
+
+#include "core/time.h"
+#include "engine/access.h"
+
+namespace wangge::wire {
+
+namespace json = boost::json;
+
+namespace {
+
+// Where a report came from and what an outside interface sent with it, when set.
+void AddExtras(const engine::Report& r, json::object& o) {
+  if (!r.channel.empty()) o["channel"] = r.channel;
+  if (!r.address.empty()) o["address"] = r.address;
+  if (!r.address_id.empty()) o["address_id"] = r.address_id;
+  if (!r.media_url.empty()) o["media_url"] = r.media_url;
+}
+
+}  // namespace
+
+// A case as `viewer` sees it: addressed as they address it (engine/access.h).
+json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
+  json::object o{{"case_id", std::string(engine::CaseAddress(viewer, c))},
+                 {"number", c.created_seq.value},
+                 {"status", std::string(engine::StatusName(c.status))},
+                 {"office", c.office},
+                 {"category", c.report.category},
+                 {"village", c.report.village},
+                 {"grid", c.report.grid},
+                 {"severity", c.report.severity},
+                 {"reporter", c.reporter.id},
+                 {"received_at", FormatRfc3339(c.received_at)},
+                 {"deadline", FormatRfc3339(c.deadline)},
+                 {"priority", c.priority},
+                 {"rule", c.rule_id},
+                 {"ruleset", c.ruleset_version},
+                 {"last_seq", c.last_seq.value}};
+  if (c.closed_at.ms != 0) o["closed_at"] = FormatRfc3339(c.closed_at);
+  if (!c.report.text.empty()) o["text"] = c.report.text;
+  AddExtras(c.report, o);
+  return o;
+}
+
+// One step of a case's history: who did what when, and where it left the case.
+json::object StepJson(const engine::HistoryStep& step) {
+  const engine::Record& r = step.record;
+  json::object o{{"seq", r.seq.value},
+                 {"at", FormatRfc3339(r.at)},
+                 {"actor", r.actor.id},
+                 {"role", std::string(engine::RoleName(r.actor.role))}};
+  if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
+  if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
+    o["action"] = std::string(engine::ActionName(t->action));
+    if (!t->note.empty()) o["note"] = t->note;
+    if (t->satisfaction != 0) o["satisfaction"] = t->satisfaction;
+    if (!t->to_office.empty()) o["to_office"] = t->to_office;
+    if (t->until) o["until"] = FormatRfc3339(*t->until);
+  } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
+    o["action"] = std::string(engine::TimerKindName(f->kind));
+    json::array notified;
+    for (const auto& office : f->notified) notified.push_back(json::string(office));
+    o["notified"] = std::move(notified);
+  } else {
+    o["action"] = "report";
+    o["rule"] = r.routing.rule_id;
+    o["ruleset"] = r.routing.ruleset_version;
+    o["deadline"] = FormatRfc3339(r.routing.deadline);
+    if (const auto* report = std::get_if<engine::Report>(&r.body);
+        report && !report->channel.empty()) {
+      o["channel"] = report->channel;
+    }
+  }
+  o["status"] = std::string(engine::StatusName(step.after.status));
+  o["office"] = step.after.office;
+  return o;
+}
+
+}  // namespace wangge::wire
