@@ -1,9 +1,11 @@
+#include "wire/json_writer.h"
 #include "cli/audit_command.h"
 
 #include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -12,6 +14,7 @@
 #include "audit/explain.h"
 #include "audit/replay.h"
 #include "cli/cli_support.h"
+#include "cli/commands.h"
 #include "core/bytes.h"
 #include "engine/engine.h"
 #include "ingest/control.h"
@@ -244,7 +247,7 @@ Status Checkpoint(const std::string& data, const std::string& dest) {
   }
   const std::string socket = ControlSocketPath(data);
   WANGGE_ASSIGN_OR_RETURN(std::string reply,
-                          ControlRequest(socket, boost::json::serialize(boost::json::object{
+                          ControlRequest(socket, wire::WriteJson(boost::json::object{
                                                      {"op", "backup"}, {"to", dest}})));
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(reply, ec);
@@ -500,6 +503,69 @@ int PrintCase(const CaseArgs& args) {
     before = &step.after;
   }
   return all_match ? kExitOk : kExitTampered;
+}
+
+void AddAuditCommands(CLI::App& app, Command& chosen) {
+  auto replay_ptr = std::make_shared<cli::ReplayArgs>();
+  cli::ReplayArgs& replay = *replay_ptr;
+  auto* replay_cmd = app.add_subcommand(
+      "replay", "Rebuild a data directory from its log alone, up to a record or a time");
+  replay_cmd->add_option("--data", replay.data, "Data directory (opened read-only)")->required();
+  replay_cmd->add_option("--into", replay.into, "New data directory (must not exist)")->required();
+  auto* until_opt = replay_cmd->add_option(
+      "--until", replay.until,
+      "Stop before the first record after this time (YYYY-MM-DD: the end of that day, "
+      "+08:00; or RFC 3339)");
+  replay_cmd->add_option("--until-seq", replay.until_seq, "Last record to apply")
+      ->excludes(until_opt)
+      ->check(CLI::PositiveNumber);
+  replay_cmd->add_flag("--quiet", replay.quiet, "No progress lines");
+
+  auto backup_ptr = std::make_shared<cli::BackupArgs>();
+  cli::BackupArgs& backup = *backup_ptr;
+  auto* backup_cmd = app.add_subcommand(
+      "backup",
+      "Copy a data directory (a RocksDB checkpoint; through the running server when there is "
+      "one), then verify the copy");
+  backup_cmd->add_option("--data", backup.data, "Data directory")->required();
+  backup_cmd->add_option("--to", backup.to, "Backup directory (must not exist)")->required();
+
+  auto salvage_ptr = std::make_shared<cli::SalvageArgs>();
+  cli::SalvageArgs& salvage = *salvage_ptr;
+  auto* salvage_cmd = app.add_subcommand(
+      "salvage",
+      "Open a directory whose write-ahead log is damaged, keeping the records before the "
+      "damage (the directory is copied aside first); then check what was kept");
+  salvage_cmd->add_option("--data", salvage.data, "Data directory")->required();
+
+  auto case_args_ptr = std::make_shared<cli::CaseArgs>();
+  cli::CaseArgs& case_args = *case_args_ptr;
+  auto* case_cmd = app.add_subcommand(
+      "case",
+      "Print a case's full history: every record with actor, role, time and state before and "
+      "after, and why it was routed where it went (re-derived under the ruleset in force)");
+  case_cmd->add_option("--data", case_args.data, "Data directory (opened read-only)")->required();
+  case_cmd->add_option("id", case_args.id, "The case's client id")->required();
+
+  auto verify_ptr = std::make_shared<cli::VerifyArgs>();
+  cli::VerifyArgs& verify = *verify_ptr;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "Walk the hash chain and compare the derived state with a replay of the log; exit 0 OK, "
+      "4 altered, 3 unreadable");
+  verify_cmd->add_option("--data", verify.data, "Data directory (opened read-only)")->required();
+  verify_cmd->add_option("--anchor", verify.anchor,
+                         "SEQ:HASH from an earlier verify, kept elsewhere: the log must still "
+                         "pass through it");
+  verify_cmd->add_option("--scratch", verify.scratch,
+                         "Directory for the replay (default: the system temp directory)");
+  verify_cmd->add_flag("--quiet", verify.quiet, "No progress lines");
+
+  OnChosen(replay_cmd, chosen, [replay_ptr] { return Replay(*replay_ptr); });
+  OnChosen(verify_cmd, chosen, [verify_ptr] { return Verify(*verify_ptr); });
+  OnChosen(backup_cmd, chosen, [backup_ptr] { return Backup(*backup_ptr); });
+  OnChosen(salvage_cmd, chosen, [salvage_ptr] { return Salvage(*salvage_ptr); });
+  OnChosen(case_cmd, chosen, [case_args_ptr] { return PrintCase(*case_args_ptr); });
 }
 
 }  // namespace wangge::cli

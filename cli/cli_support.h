@@ -16,6 +16,7 @@ namespace wangge::cli {
 
 // Exit codes of the wangge subcommands (docs/cli.md).
 inline constexpr int kExitOk = 0;
+inline constexpr int kExitRejected = 1;   // some commands were refused; a check failed
 inline constexpr int kExitBadInput = 2;   // usage or malformed input; nothing written
 inline constexpr int kExitDataError = 3;  // the data directory cannot be used
 inline constexpr int kExitTampered = 4;   // the log or the derived state was altered

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_support.h"
+#include "cli/commands.h"
 #include "cluster/engine_node.h"
 
 namespace wangge::cli {
@@ -241,6 +242,84 @@ int RunExportTown(const ExportTownArgs& args) {
   if (!out) return Fail(IOError("cannot write '" + args.out + "'"));
   std::cerr << fmt::format("\rexport: {} commands of town {}\n", n, args.town);
   return kExitOk;
+}
+
+void AddClusterOptions(CLI::App* cmd, ClusterArgs& c, bool required) {
+  auto* opt = cmd->add_option("--cluster", c.servers,
+                              "NATS server URLs, comma-separated (nats://HOST:PORT,...)");
+  if (required) opt->required();
+  cmd->add_option("--stream", c.stream, "JetStream stream of the commands")->capture_default_str();
+  cmd->add_option("--replicas", c.replicas,
+                  "Replicas of the stream and the ownership bucket when this creates them")
+      ->capture_default_str();
+  cmd->add_option("--nats-timeout", c.timeout_ms,
+                  "Milliseconds to wait for a JetStream acknowledgement or an answer")
+      ->capture_default_str();
+}
+
+void AddClusterCommands(CLI::App& app, Command& chosen) {
+  auto engine_args_ptr = std::make_shared<cli::EngineArgs>();
+  cli::EngineArgs& engine_args = *engine_args_ptr;
+  auto* engine_cmd = app.add_subcommand(
+      "engine",
+      "Cluster mode: apply the towns this instance owns from the JetStream command stream, "
+      "until SIGINT/SIGTERM (docs/scale-out.md)");
+  AddClusterOptions(engine_cmd, engine_args.cluster, true);
+  engine_cmd->add_option("--name", engine_args.name, "This instance's name, unique in the cluster")
+      ->required();
+  engine_cmd->add_option("--data", engine_args.data, "Directory; town T is kept in DATA/towns/T")
+      ->required();
+  engine_cmd->add_option("--towns", engine_args.towns,
+                         "Towns to claim, comma-separated (each must be unowned or already "
+                         "this instance's); the instance also runs the towns moved to it");
+  engine_cmd->add_flag("--no-sync", engine_args.no_sync,
+                       "Do not fsync commits (a crash may lose applied commands; they are "
+                       "applied again from the stream)");
+  engine_cmd
+      ->add_option("--fetch-batch", engine_args.fetch_batch,
+                   "Most commands fetched and applied at once")
+      ->capture_default_str();
+  engine_cmd
+      ->add_option("--cache-mb", engine_args.cache_mb,
+                   "Block cache shared by every town's store, MiB")
+      ->capture_default_str();
+  engine_cmd
+      ->add_option("--memtable-mb", engine_args.memtable_mb,
+                   "Memtable budget shared by every town's store, MiB (a town flushes "
+                   "rather than pass it)")
+      ->capture_default_str();
+
+  auto cluster_status_ptr = std::make_shared<cli::ClusterArgs>();
+  cli::ClusterArgs& cluster_status = *cluster_status_ptr;
+  auto move_args_ptr = std::make_shared<cli::MoveArgs>();
+  cli::MoveArgs& move_args = *move_args_ptr;
+  auto export_town_ptr = std::make_shared<cli::ExportTownArgs>();
+  cli::ExportTownArgs& export_town = *export_town_ptr;
+  auto* cluster_cmd = app.add_subcommand("cluster", "Operate cluster mode (docs/scale-out.md)");
+  cluster_cmd->require_subcommand(1);
+  auto* status_cmd = cluster_cmd->add_subcommand(
+      "status", "Every town's owner, the stream's last command and what the owner applied");
+  AddClusterOptions(status_cmd, cluster_status, true);
+  auto* move_cmd = cluster_cmd->add_subcommand(
+      "move", "Move a town to another engine instance and wait until it has caught up");
+  AddClusterOptions(move_cmd, move_args.cluster, true);
+  move_cmd->add_option("--town", move_args.town, "The town")->required();
+  move_cmd->add_option("--to", move_args.to, "The instance that takes it (running)")->required();
+  move_cmd->add_option("--wait", move_args.wait_s, "Seconds to wait for it to catch up")
+      ->capture_default_str();
+  auto* export_town_cmd = cluster_cmd->add_subcommand(
+      "export", "Write a town's commands from the stream as NDJSON (for wangge import)");
+  AddClusterOptions(export_town_cmd, export_town.cluster, true);
+  export_town_cmd->add_option("--town", export_town.town, "The town")->required();
+  export_town_cmd->add_option("--from", export_town.from, "First stream sequence")
+      ->capture_default_str();
+  export_town_cmd->add_option("--out", export_town.out, "File to write (default: stdout)");
+
+  OnChosen(engine_cmd, chosen, [engine_args_ptr] { return RunEngineNode(*engine_args_ptr); });
+  OnChosen(status_cmd, chosen,
+           [cluster_status_ptr] { return RunClusterStatus(*cluster_status_ptr); });
+  OnChosen(move_cmd, chosen, [move_args_ptr] { return RunMove(*move_args_ptr); });
+  OnChosen(export_town_cmd, chosen, [export_town_ptr] { return RunExportTown(*export_town_ptr); });
 }
 
 }  // namespace wangge::cli

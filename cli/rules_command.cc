@@ -1,13 +1,16 @@
+#include "wire/json_writer.h"
 #include "cli/rules_command.h"
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "audit/explain.h"
 #include "cli/cli_support.h"
+#include "cli/commands.h"
 #include "engine/engine.h"
 #include "rules/rule_test.h"
 #include "rules/ruleset.h"
@@ -189,11 +192,56 @@ int RulesWhatIf(const RulesArgs& args) {
   auto result = audit::WhatIf((*engine)->log(), *loaded->ruleset, options);
   if (!result.ok()) return FailInput(result.status());
   if (args.json) {
-    std::cout << boost::json::serialize(WhatIfJson(*result)) << "\n";
+    std::cout << wire::WriteJson(WhatIfJson(*result)) << "\n";
   } else {
     PrintWhatIf(*result, args.file);
   }
   return kExitOk;
+}
+
+void AddRulesCommands(CLI::App& app, Command& chosen) {
+  auto rules_args_ptr = std::make_shared<cli::RulesArgs>();
+  cli::RulesArgs& rules_args = *rules_args_ptr;
+  auto* rules_cmd = app.add_subcommand("rules", "Check, test, explain and activate rulesets");
+  rules_cmd->require_subcommand(1);
+  auto* check_cmd = rules_cmd->add_subcommand(
+      "check", "Validate a ruleset; every problem is listed with file, line and column");
+  auto* test_cmd = rules_cmd->add_subcommand(
+      "test", "Route a table of sample reports and compare with the expected routing");
+  auto* explain_cmd = rules_cmd->add_subcommand(
+      "explain", "Route one report and show each row tried and why it did or did not match");
+  auto* activate_cmd = rules_cmd->add_subcommand(
+      "activate", "Make a ruleset the active one in a data directory (a logged record)");
+  auto* what_if_cmd = app.add_subcommand(
+      "what-if",
+      "Route the recorded reports of a data directory under another ruleset, writing nothing: "
+      "how many would change owner or deadline, by old and new office, with examples");
+  what_if_cmd->add_option("--data", rules_args.data, "Data directory (opened read-only)")
+      ->required();
+  what_if_cmd->add_option("--rules", rules_args.file, "Ruleset JSON to judge")->required();
+  what_if_cmd->add_option("--from", rules_args.from,
+                          "Reports recorded from this date (+08:00) or RFC 3339 time");
+  what_if_cmd->add_option("--to", rules_args.to, "Reports recorded before this date or time");
+  what_if_cmd->add_flag("--json", rules_args.json, "JSON instead of a table");
+  for (auto* cmd : {check_cmd, test_cmd, explain_cmd, activate_cmd, what_if_cmd}) {
+    cmd->add_option("--calendar", rules_args.calendar,
+                    "Working-day calendar JSON (default: the built-in one)");
+  }
+  check_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+  test_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+  test_cmd->add_option("tests", rules_args.tests, "Expected routings JSON")->required();
+  explain_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+  explain_cmd->add_option("report", rules_args.report, "One report JSON")->required();
+  activate_cmd->add_option("--data", rules_args.data, "Data directory")->required();
+  activate_cmd->add_option("--actor", rules_args.actor, "Admin recorded as the actor")
+      ->capture_default_str();
+  activate_cmd->add_option("file", rules_args.file, "Ruleset JSON")->required();
+
+  OnChosen(what_if_cmd, chosen, [rules_args_ptr] { return RulesWhatIf(*rules_args_ptr); });
+  OnChosen(check_cmd, chosen, [rules_args_ptr] { return RulesCheck(*rules_args_ptr); });
+  OnChosen(test_cmd, chosen, [rules_args_ptr] { return RulesTest(*rules_args_ptr); });
+  OnChosen(explain_cmd, chosen, [rules_args_ptr] { return RulesExplain(*rules_args_ptr); });
+  OnChosen(activate_cmd, chosen, [rules_args_ptr] { return RulesActivate(*rules_args_ptr); });
 }
 
 }  // namespace wangge::cli

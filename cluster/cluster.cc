@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include "cluster/nats.h"
+#include "wire/json_writer.h"
 
 namespace wangge::cluster {
 using wire::StatsParams;
@@ -594,7 +595,7 @@ MessageBatch::~MessageBatch() {
 // --- stats on the wire ---
 
 std::string EncodeStatsRequest(const StatsParams& p) {
-  return json::serialize(json::object{{"from", p.from},
+  return wire::WriteJson(json::object{{"from", p.from},
                                       {"to", p.to},
                                       {"group_by", p.group_by},
                                       {"office", p.office},
@@ -633,7 +634,7 @@ Result<StatsParams> DecodeStatsRequest(std::string_view text) {
 
 std::string EncodeStatsAnswer(const Result<engine::StatsResult>& result) {
   if (!result.ok()) {
-    return json::serialize(
+    return wire::WriteJson(
         json::object{{"error", json::object{{"code", static_cast<int>(result.status().code())},
                                             {"message", result.status().message()},
                                             {"field", result.status().field()}}}});
@@ -649,7 +650,7 @@ std::string EncodeStatsAnswer(const Result<engine::StatsResult>& result) {
                                 {"overdue_open", r.overdue_open},
                                 {"backlog", std::move(backlog)}});
   }
-  return json::serialize(json::object{{"rows", std::move(rows)}});
+  return wire::WriteJson(json::object{{"rows", std::move(rows)}});
 }
 
 namespace {

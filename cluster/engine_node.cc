@@ -20,6 +20,7 @@
 #include "cluster/nats.h"
 #include "engine/engine.h"
 #include "wire/command_json.h"
+#include "wire/json_writer.h"
 
 namespace wangge::cluster {
 using wire::CommandDecoder;
@@ -76,7 +77,7 @@ class Responder {
 };
 
 std::string ErrorAnswer(const Status& s) {
-  return json::serialize(json::object{{"ok", false}, {"error", s.ToString()}});
+  return wire::WriteJson(json::object{{"ok", false}, {"error", s.ToString()}});
 }
 
 json::object StateJson(const TownState& t) {
@@ -540,7 +541,7 @@ void EngineNode::HandleControl(std::string_view request, std::string& answer) {
   if (op == "status") {
     json::array towns;
     for (const auto& t : Towns()) towns.push_back(StateJson(t));
-    answer = json::serialize(
+    answer = wire::WriteJson(
         json::object{{"ok", true}, {"name", options_.name}, {"towns", std::move(towns)}});
     return;
   }
@@ -551,10 +552,10 @@ void EngineNode::HandleControl(std::string_view request, std::string& answer) {
   const std::string name(town);
   if (op == "adopt") {
     Status s = Adopt(name);
-    answer = s.ok() ? json::serialize(json::object{{"ok", true}, {"town", name}}) : ErrorAnswer(s);
+    answer = s.ok() ? wire::WriteJson(json::object{{"ok", true}, {"town", name}}) : ErrorAnswer(s);
   } else if (op == "release") {
     auto state = Release(name);
-    answer = state.ok() ? json::serialize(json::object{{"ok", true}, {"state", StateJson(*state)}})
+    answer = state.ok() ? wire::WriteJson(json::object{{"ok", true}, {"state", StateJson(*state)}})
                         : ErrorAnswer(state.status());
   } else {
     answer = ErrorAnswer(InvalidArgument("unknown control op '" + std::string(op) + "'"));

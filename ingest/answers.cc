@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "wire/json_writer.h"
+
 namespace wangge::ingest {
 
 namespace json = boost::json;
@@ -45,7 +47,7 @@ Response Json(const Request& req, http::status status, const json::value& body) 
   Response res{status, req.version()};
   res.set(http::field::content_type, "application/json");
   res.keep_alive(req.keep_alive());
-  res.body() = json::serialize(body);
+  res.body() = wire::WriteJson(body);
   res.prepare_payload();
   return res;
 }

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "wire/json_writer.h"
+
 namespace wangge::ingest {
 namespace {
 
@@ -19,7 +21,7 @@ constexpr size_t kMaxRequest = 4096;
 std::string Reply(const Status& s) {
   boost::json::object out{{"ok", s.ok()}};
   if (!s.ok()) out["error"] = s.ToString();
-  return boost::json::serialize(out) + "\n";
+  return wire::WriteJson(out) + "\n";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "engine/access.h"
 #include "engine/codec.h"
+#include "wire/json_writer.h"
 #include "wire/query_params.h"
 #include "wire/record_json.h"
 
@@ -110,7 +111,7 @@ Result<FeedBatch> ReadFeed(const engine::Engine& engine, const FeedFilter& filte
         if (*visible) {
           json::object fields = wire::RecordFields(*record);
           if (!address.empty()) fields["case_id"] = address;
-          batch.events.push_back({seq.value, json::serialize(fields)});
+          batch.events.push_back({seq.value, wire::WriteJson(fields)});
         }
         return batch.events.size() < max_events;
       }));

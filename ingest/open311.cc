@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include "core/sha256.h"
+#include "wire/json_writer.h"
 #include "wire/query_params.h"
 
 namespace wangge::ingest::open311 {
@@ -291,7 +292,7 @@ Node Node::List(std::string name, std::vector<Node> items) {
 }
 
 std::string Render(const Node& root, Format format) {
-  if (format == Format::kJson) return json::serialize(ToJson(root));
+  if (format == Format::kJson) return wire::WriteJson(ToJson(root));
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);
   decl.append_attribute("version") = "1.0";

@@ -12,6 +12,7 @@
 #include "core/sha256.h"
 #include "ingest/feed.h"
 #include "storage/store.h"
+#include "wire/json_writer.h"
 
 namespace wangge::ingest {
 namespace {
@@ -27,7 +28,7 @@ std::string KeyOf(const std::string& office) {
 }
 
 std::string Encode(const Webhook& w) {
-  return json::serialize(json::object{{"office", w.office},
+  return wire::WriteJson(json::object{{"office", w.office},
                                       {"url", w.url},
                                       {"secret", w.secret},
                                       {"delivered", w.delivered},

@@ -12,6 +12,8 @@
 #include "audit/replay.h"
 #include "engine/codec.h"
 #include "engine/engine.h"
+#include "wire/case_json.h"
+#include "wire/json_writer.h"
 #include "wire/record_json.h"
 
 namespace wangge::io {
@@ -73,7 +75,7 @@ Status ExportLog(const engine::Engine& engine, std::optional<TimeMs> from, std::
     if ((from && r->at < *from) || (to && r->at >= *to)) return true;
     const json::object o = RecordJson(*r, p);
     if (!csv) {
-      out << json::serialize(o) << '\n';
+      out << wire::WriteJson(o) << '\n';
       return true;
     }
     auto field = [&](const char* k) {
@@ -92,7 +94,7 @@ Status ExportLog(const engine::Engine& engine, std::optional<TimeMs> from, std::
 Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::optional<TimeMs> to,
                    bool csv, std::ostream& out) {
   if (csv) {
-    out << "case_id,office,village,grid,worker,category,severity,status,received_at,deadline,"
+    out << "case_id,office,village,grid,reporter,category,severity,status,received_at,deadline,"
            "closed_at,satisfaction,reopens,extensions\n";
   }
   Status failure;
@@ -114,21 +116,8 @@ Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::opti
               << '\n';
           return true;
         }
-        json::object o{{"case_id", c->id},
-                       {"office", c->office},
-                       {"village", c->report.village},
-                       {"grid", c->report.grid},
-                       {"worker", c->reporter.id},
-                       {"category", c->report.category},
-                       {"severity", c->report.severity},
-                       {"status", std::string(engine::StatusName(c->status))},
-                       {"received_at", FormatRfc3339(c->received_at)},
-                       {"deadline", FormatRfc3339(c->deadline)},
-                       {"satisfaction", c->satisfaction},
-                       {"reopens", c->reopen_count},
-                       {"extensions", c->extension_count}};
-        if (!closed.empty()) o["closed_at"] = closed;
-        out << json::serialize(o) << '\n';
+        const json::object o = wire::CaseJson(wire::kReader, *c);
+        out << wire::WriteJson(o) << '\n';
         return true;
       }));
   return failure;

@@ -1,3 +1,4 @@
+#include "wire/json_writer.h"
 #include "io/import_311.h"
 
 #include <algorithm>
@@ -410,7 +411,7 @@ std::string RulesetFromAgencies(const std::vector<Request311>& requests,
       {"name", "routing by the export's agency column"},
       {"offices", std::move(offices)},
       {"tables", json::array{json::object{{"id", "agency"}, {"rows", std::move(rows)}}}}};
-  return json::serialize(ruleset);
+  return wire::WriteJson(ruleset);
 }
 
 Result<Import311Report> Import311(engine::Engine& engine, const Read311& read,

@@ -35,8 +35,11 @@ json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
                  {"priority", c.priority},
                  {"rule", c.rule_id},
                  {"ruleset", c.ruleset_version},
-                 {"last_seq", c.last_seq.value}};
+                 {"last_seq", c.last_seq.value},
+                 {"reopens", c.reopen_count},
+                 {"extensions", c.extension_count}};
   if (c.closed_at.ms != 0) o["closed_at"] = FormatRfc3339(c.closed_at);
+  if (c.satisfaction != 0) o["satisfaction"] = c.satisfaction;
   if (!c.report.text.empty()) o["text"] = c.report.text;
   AddExtras(c.report, o);
   return o;

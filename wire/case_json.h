@@ -8,11 +8,15 @@
 
 namespace wangge::wire {
 
-// Case `c` as `viewer` sees it: addressed as they address it (engine/access.h).
+// Case `c` as `viewer` sees it: addressed as they address it (engine/access.h). The same
+// fields wherever a case is shown: the API, exports, the CLI (docs/api.md).
 // REQUIRES: engine::MaySee(viewer, c).
 boost::json::object CaseJson(const engine::Actor& viewer, const engine::Case& c);
 
 // One step of a case's history: who did what when, and where it left the case.
 boost::json::object StepJson(const engine::HistoryStep& step);
+
+// The actor an export or a tool reads as: it sees every case, by its case id.
+inline const engine::Actor kReader{"wangge", engine::Role::kAuditor, ""};
 
 }  // namespace wangge::wire

@@ -349,7 +349,7 @@ TEST_F(AuditCliTest, CasesExportAsCsvAndNdjson) {
   CliRun csv = Wangge("export --data " + Data() + " --what cases --format csv");
   ASSERT_EQ(csv.exit_code, 0) << csv.output;
   EXPECT_EQ(csv.output.substr(0, csv.output.find('\n')),
-            "case_id,office,village,grid,worker,category,severity,status,received_at,deadline,"
+            "case_id,office,village,grid,reporter,category,severity,status,received_at,deadline,"
             "closed_at,satisfaction,reopens,extensions");
   CliRun nd = Wangge("export --data " + Data() + " --what cases");
   ASSERT_EQ(nd.exit_code, 0);
