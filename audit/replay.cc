@@ -1,5 +1,6 @@
 #include "audit/replay.h"
 
+#include <filesystem>
 #include <set>
 #include <unordered_map>
 
@@ -347,6 +348,55 @@ Result<ReplayReport> ReplayRecords(const RecordScan& scan, storage::Store& into,
   if (options.progress) options.progress(report.records);
   report.head = log->head();
   return report;
+}
+
+namespace {
+
+Result<std::unique_ptr<storage::Store>> CreateBulk(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    return InvalidArgument("'" + path + "' already exists", "into");
+  }
+  storage::StoreOptions o;
+  o.path = path;
+  o.create_if_missing = true;
+  o.bulk = true;
+  return storage::Store::Open(o);
+}
+
+}  // namespace
+
+Result<ReplayReport> ReplayToNewDirectory(const storage::EventLog& from, const std::string& path,
+                                          const ReplayOptions& options) {
+  WANGGE_ASSIGN_OR_RETURN(auto store, CreateBulk(path));
+  WANGGE_ASSIGN_OR_RETURN(auto report, ReplayInto(from, *store, options));
+  WANGGE_RETURN_IF_ERROR(store->Flush());
+  return report;
+}
+
+Result<ReplayReport> ReplayToNewDirectory(const RecordScan& scan, const std::string& path,
+                                          const ReplayOptions& options) {
+  WANGGE_ASSIGN_OR_RETURN(auto store, CreateBulk(path));
+  WANGGE_ASSIGN_OR_RETURN(auto report, ReplayRecords(scan, *store, options));
+  WANGGE_RETURN_IF_ERROR(store->Flush());
+  return report;
+}
+
+Result<StateDigest> DigestDirectory(const std::string& path) {
+  storage::StoreOptions o;
+  o.path = path;
+  o.read_only = true;
+  WANGGE_ASSIGN_OR_RETURN(auto store, storage::Store::Open(o));
+  return DigestState(*store);
+}
+
+Result<std::vector<std::string>> CheckDerivedState(const engine::Engine& engine,
+                                                   size_t max_problems) {
+  return CheckDerivedState(engine.store(), engine.log(), max_problems);
+}
+
+Result<StateDigest> DigestState(const engine::Engine& engine) {
+  return DigestState(engine.store());
 }
 
 Result<StateDigest> DigestState(const storage::Store& store) {

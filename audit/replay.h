@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "engine/domain.h"
+#include "engine/engine.h"
 #include "engine/stats.h"
 #include "storage/event_log.h"
 #include "storage/store.h"
@@ -21,6 +22,10 @@ namespace wangge::audit {
 // log. Returns the differences found (empty = consistent), at most `max_problems`.
 Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
                                                    const storage::EventLog& log,
+                                                   size_t max_problems = 20);
+
+// The same for an open engine's store and log.
+Result<std::vector<std::string>> CheckDerivedState(const engine::Engine& engine,
                                                    size_t max_problems = 20);
 
 struct ReplayOptions {
@@ -54,6 +59,13 @@ using RecordScan = std::function<Status(const std::function<bool(Seq, std::strin
 Result<ReplayReport> ReplayRecords(const RecordScan& scan, storage::Store& into,
                                    const ReplayOptions& options);
 
+// The same into a new directory at `path` (which must not exist; kInvalidArgument naming
+// "into" otherwise), flushed to disk on success.
+Result<ReplayReport> ReplayToNewDirectory(const storage::EventLog& from, const std::string& path,
+                                          const ReplayOptions& options);
+Result<ReplayReport> ReplayToNewDirectory(const RecordScan& scan, const std::string& path,
+                                          const ReplayOptions& options);
+
 // SHA-256 digests of a store's contents: each family's (key, value) pairs in key order,
 // length-prefixed, and `all`, the digest of the family digests. Left out: stats keys
 // whose value summed to zero (the same figures as no key; they depend on how commits
@@ -64,5 +76,8 @@ struct StateDigest {
   friend bool operator==(const StateDigest&, const StateDigest&) = default;
 };
 Result<StateDigest> DigestState(const storage::Store& store);
+Result<StateDigest> DigestState(const engine::Engine& engine);
+// The digest of the directory at `path`, opened read-only.
+Result<StateDigest> DigestDirectory(const std::string& path);
 
 }  // namespace wangge::audit

@@ -1,4 +1,3 @@
-#include "wire/json_writer.h"
 #include "cli/audit_command.h"
 
 #include <charconv>
@@ -13,12 +12,14 @@
 
 #include "audit/explain.h"
 #include "audit/replay.h"
+#include "audit/salvage.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/bytes.h"
 #include "engine/engine.h"
 #include "ingest/control.h"
 #include "storage/head_checkpoint.h"
+#include "wire/json_writer.h"
 
 namespace wangge::cli {
 using ingest::ControlRequest;
@@ -63,30 +64,16 @@ class Progress {
   double last_ = -1;
 };
 
-// A fresh bulk store at `path`, which must not exist.
-Result<std::unique_ptr<storage::Store>> CreateBulk(const std::string& path) {
-  std::error_code ec;
-  if (fs::exists(path, ec)) return InvalidArgument("'" + path + "' already exists", "into");
-  storage::StoreOptions o;
-  o.path = path;
-  o.create_if_missing = true;
-  o.bulk = true;
-  return storage::Store::Open(o);
-}
-
 // Replays `log` into a new directory at `path`, flushed to disk on success.
 Result<audit::ReplayReport> RebuildAt(const storage::EventLog& log, const std::string& path,
                                       audit::ReplayOptions options, const std::string& what,
                                       bool quiet) {
-  WANGGE_ASSIGN_OR_RETURN(auto store, CreateBulk(path));
   const uint64_t head = log.head().seq.value;
   Progress progress(what, options.until_seq.value ? std::min(options.until_seq.value, head) : head,
                     quiet);
   options.progress = [&](uint64_t done) { progress.Update(done); };
-  auto report = audit::ReplayInto(log, *store, options);
+  auto report = audit::ReplayToNewDirectory(log, path, options);
   progress.Done();
-  if (!report.ok()) return report.status();
-  WANGGE_RETURN_IF_ERROR(store->Flush());
   return report;
 }
 
@@ -212,13 +199,8 @@ int Verify(const VerifyArgs& args) {
     }
     return Fail(rebuilt.status());
   }
-  storage::StoreOptions o;
-  o.path = scratch + "/db";
-  o.read_only = true;
-  auto replayed = storage::Store::Open(o);
-  if (!replayed.ok()) return Fail(replayed.status());
-  auto want = audit::DigestState(**replayed);
-  auto have = audit::DigestState((*source)->store());
+  auto want = audit::DigestDirectory(scratch + "/db");
+  auto have = audit::DigestState(**source);
   if (!want.ok()) return Fail(want.status());
   if (!have.ok()) return Fail(have.status());
   if (!(*want == *have)) {
@@ -237,18 +219,13 @@ int Verify(const VerifyArgs& args) {
 // A checkpoint of `data` at `dest`: directly when no process holds the directory, or by
 // the running `wangge serve` through its control socket.
 Status Checkpoint(const std::string& data, const std::string& dest) {
-  storage::StoreOptions o;
-  o.path = data;
-  auto store = storage::Store::Open(o);
-  if (store.ok()) return (*store)->Checkpoint(dest);
-  if (store.status().code() != StatusCode::kFailedPrecondition ||
-      store.status().message().find("in use") == std::string::npos) {
-    return store.status();
-  }
+  Status direct = audit::CheckpointDirectory(data, dest);
+  // In use: a running server holds the directory.
+  if (direct.code() != StatusCode::kUnavailable) return direct;
   const std::string socket = ControlSocketPath(data);
-  WANGGE_ASSIGN_OR_RETURN(std::string reply,
-                          ControlRequest(socket, wire::WriteJson(boost::json::object{
-                                                     {"op", "backup"}, {"to", dest}})));
+  WANGGE_ASSIGN_OR_RETURN(
+      std::string reply,
+      ControlRequest(socket, wire::WriteJson(boost::json::object{{"op", "backup"}, {"to", dest}})));
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(reply, ec);
   const auto* o_reply = v.if_object();
@@ -297,84 +274,6 @@ Status CopyFiles(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-namespace {
-
-// Keeps the records before the damage where the write-ahead log can be cut there: the
-// families other than the log were not flushed past the damage. kDataLoss otherwise.
-Status KeepBeforeDamage(const fs::path& data) {
-  storage::StoreOptions o;
-  o.path = data.string();
-  o.salvage_wal = true;
-  WANGGE_ASSIGN_OR_RETURN(auto store, storage::Store::Open(o));
-  // Retires the damaged write-ahead log: what was kept is now in table files.
-  WANGGE_RETURN_IF_ERROR(store->Flush());
-  // What was kept is now what the directory holds: later opens check against it.
-  WANGGE_ASSIGN_OR_RETURN(auto log, storage::EventLog::Open(*store));
-  return storage::WriteHeadCheckpoint(data.string(), log->head());
-}
-
-// Rebuilds the directory from the intact prefix of its log: the records up to the first
-// one missing or out of the chain, read past the damage, replayed into a new directory
-// that then takes the old one's place. State outside the log (webhook registrations) is
-// not kept. Returns how many records were kept.
-Result<uint64_t> RebuildFromIntactPrefix(const fs::path& data) {
-  storage::StoreOptions o;
-  o.path = data.string();
-  o.salvage_wal = true;
-  o.salvage_skip = true;
-  // Writable: RocksDB 7.8 asserts in a read-only open that skips records. The directory
-  // is copied aside and is replaced by the rebuild.
-  WANGGE_ASSIGN_OR_RETURN(auto source, storage::Store::Open(o));
-  uint64_t intact = 0;
-  {
-    Sha256 sha;
-    storage::LogHead running;
-    WANGGE_RETURN_IF_ERROR(source->Scan(
-        storage::Family::kLog, "", "", [&](std::string_view key, std::string_view value) {
-          if (key.size() != 8) return false;
-          const Seq seq{DecodeU64(key)};
-          if (seq.value != running.seq.value + 1 || value.size() < 33 ||
-              !std::equal(running.hash.begin(), running.hash.end(), value.begin() + 1)) {
-            return false;
-          }
-          running = {seq, storage::EventLog::RecordHash(sha, seq, value)};
-          return true;
-        }));
-    intact = running.seq.value;
-  }
-  const fs::path rebuilt = data.string() + ".salvaged";
-  std::error_code ec;
-  fs::remove_all(rebuilt, ec);
-  {
-    storage::StoreOptions into_options;
-    into_options.path = rebuilt.string();
-    into_options.create_if_missing = true;
-    into_options.bulk = true;
-    WANGGE_ASSIGN_OR_RETURN(auto into, storage::Store::Open(into_options));
-    audit::ReplayOptions options;
-    options.until_seq = Seq{std::max<uint64_t>(intact, 1)};
-    auto scan = [&](const std::function<bool(Seq, std::string_view)>& each) {
-      return source->Scan(storage::Family::kLog, "", "",
-                          [&](std::string_view key, std::string_view value) {
-                            return each(Seq{DecodeU64(key)}, value.substr(33));
-                          });
-    };
-    if (intact > 0) {
-      WANGGE_ASSIGN_OR_RETURN(auto report, audit::ReplayRecords(scan, *into, options));
-      WANGGE_RETURN_IF_ERROR(into->Flush());
-      WANGGE_RETURN_IF_ERROR(storage::WriteHeadCheckpoint(rebuilt.string(), report.head));
-    }
-  }
-  source.reset();
-  fs::remove_all(data, ec);
-  if (!ec) fs::rename(rebuilt, data, ec);
-  if (ec)
-    return IOError("putting the rebuilt " + rebuilt.string() + " in place failed: " + ec.message());
-  return intact;
-}
-
-}  // namespace
-
 int Salvage(const SalvageArgs& args) {
   std::error_code ec;
   const fs::path data = fs::absolute(args.data, ec).lexically_normal();
@@ -386,7 +285,7 @@ int Salvage(const SalvageArgs& args) {
   if (fs::exists(aside, ec)) return Fail(FailedPrecondition("'" + aside + "' already exists"));
   if (Status s = CopyFiles(data, aside); !s.ok()) return Fail(s);
   std::cout << fmt::format("salvage: the directory as found is copied to {}\n", aside);
-  if (Status kept = KeepBeforeDamage(data); !kept.ok()) {
+  if (Status kept = audit::KeepBeforeDamage(data); !kept.ok()) {
     if (kept.code() != StatusCode::kDataLoss) return Fail(kept);
     // The other families were flushed past the damage: rebuild them from the log.
     std::cout << fmt::format(
@@ -394,7 +293,7 @@ int Salvage(const SalvageArgs& args) {
                      "the log's intact records\n",
                      kept.message())
               << std::flush;
-    auto rebuilt = RebuildFromIntactPrefix(data);
+    auto rebuilt = audit::RebuildFromIntactPrefix(data);
     if (!rebuilt.ok()) return Fail(rebuilt.status());
   }
   SystemClock clock;
@@ -402,7 +301,7 @@ int Salvage(const SalvageArgs& args) {
   if (!engine.ok()) return Fail(engine.status());
   auto chain = (*engine)->log().Verify();
   if (!chain.ok()) return Fail(chain.status());
-  auto problems = audit::CheckDerivedState((*engine)->store(), (*engine)->log());
+  auto problems = audit::CheckDerivedState(**engine);
   if (!problems.ok()) return Fail(problems.status());
   if (!chain->ok || !problems->empty()) {
     std::cout << fmt::format("salvage: what was kept does not check out ({}); restore a backup\n",

@@ -26,7 +26,7 @@ Result<std::unique_ptr<engine::Engine>> WithRecoveryHint(
 }  // namespace
 
 Status CheckTableFiles(const engine::Engine& engine, const std::string& data) {
-  WANGGE_ASSIGN_OR_RETURN(auto damaged, engine.store().VerifyFiles());
+  WANGGE_ASSIGN_OR_RETURN(auto damaged, engine.VerifyFiles());
   if (!damaged) return Status::Ok();
   const std::string family =
       damaged->family ? std::string(storage::FamilyName(*damaged->family)) : "unknown";
@@ -58,7 +58,11 @@ Result<std::unique_ptr<engine::Engine>> OpenForWriting(const std::string& data, 
   options.store.create_if_missing = create;
   options.store.sync = sync;
   options.timers = timers;
-  return WithRecoveryHint(engine::Engine::Open(options, clock), data);
+  auto opened = engine::Engine::Open(options, clock);
+  if (!opened.ok() && opened.status().code() == StatusCode::kNotFound && !create) {
+    return NotFound(opened.status().message() + "; pass --create to make a new one");
+  }
+  return WithRecoveryHint(std::move(opened), data);
 }
 
 sigset_t BlockStopSignals() {

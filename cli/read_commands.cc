@@ -113,22 +113,14 @@ int RunInfo(const InfoArgs& args) {
   SystemClock clock;
   auto engine = cli::OpenReadOnly(args.data, clock);
   if (!engine.ok()) return Fail(engine.status());
-  auto& store = (*engine)->store();
   std::map<std::string, uint64_t> by_status;
   uint64_t total = 0;
-  Status bad;
-  Status s = store.Scan(storage::Family::kCases, "", "", [&](std::string_view, std::string_view v) {
-    auto c = engine::DecodeCase(v);
-    if (!c.ok()) {
-      bad = c.status();
-      return false;
-    }
+  Status s = (*engine)->ForEachCase([&](const engine::Case& c) {
     ++total;
-    ++by_status[std::string(engine::StatusName(c->status))];
+    ++by_status[std::string(engine::StatusName(c.status))];
     return true;
   });
   if (!s.ok()) return Fail(s);
-  if (!bad.ok()) return Fail(bad);
   const auto head = (*engine)->head();
   std::cout << fmt::format("data directory: {}\nlog: {} records, head {}\ncases: {}", args.data,
                            head.seq.value, HexOf(head.hash), total);
@@ -144,7 +136,7 @@ int RunInfo(const InfoArgs& args) {
                              chain->first_bad.value, chain->problem);
     return kExitTampered;
   }
-  auto problems = audit::CheckDerivedState(store, (*engine)->log());
+  auto problems = audit::CheckDerivedState(**engine);
   if (!problems.ok()) {
     std::cout << "check: " << problems.status().ToString() << "\n";
     return kExitTampered;

@@ -242,7 +242,7 @@ int PrepareDemoData(const DemoArgs& args, const Clock& clock) {
         "\rdemo: {} commands in {:.1f}s: {} cases, {} transitions, {} refused\n", n, secs,
         report.created, report.applied, report.rejected);
   }
-  auto problems = audit::CheckDerivedState((*engine)->store(), (*engine)->log());
+  auto problems = audit::CheckDerivedState(**engine);
   auto chain = (*engine)->log().Verify();
   if (!problems.ok() || !problems->empty() || !chain.ok() || !chain->ok) {
     std::cerr << "demo: the data directory does not check out; run wangge info --check\n";
@@ -283,12 +283,10 @@ int RunDemo(const DemoArgs& args) {
     }
   }
   std::string sample_case;
-  (void)(*engine)->store().Scan(storage::Family::kCases, "", "",
-                                [&](std::string_view key, std::string_view value) {
-                                  auto c = engine::DecodeCase(value);
-                                  if (c.ok() && c->reporter.id == "W001") sample_case = key;
-                                  return sample_case.empty();
-                                });
+  (void)(*engine)->ForEachCase([&](const engine::Case& c) {
+    if (c.reporter.id == "W001") sample_case = c.id;
+    return sample_case.empty();
+  });
   // The year's headline figures, as GET /v1/stats and wangge stats compute them.
   engine::StatsQuery headline;
   headline.as_of = clock.Now();

@@ -305,6 +305,45 @@ Result<std::optional<Case>> Engine::GetCase(std::string_view id) const {
   return std::optional<Case>(std::move(c));
 }
 
+Status Engine::PutOutsideState(std::string key, std::optional<std::string> value) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  sequencer_->WriteOutside(std::move(key), std::move(value),
+                           [promise](Status s) { promise->set_value(std::move(s)); });
+  return future.get();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Engine::ScanOutsideState(
+    std::string_view prefix) const {
+  if (!prefix.starts_with(storage::kOutsideStatePrefix)) {
+    return InvalidArgument("not an outside-state prefix: " + std::string(prefix), "prefix");
+  }
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  std::vector<std::pair<std::string, std::string>> out;
+  WANGGE_RETURN_IF_ERROR(store_->Scan(storage::Family::kMeta, prefix, end,
+                                      [&](std::string_view k, std::string_view v) {
+                                        out.emplace_back(k, v);
+                                        return true;
+                                      }));
+  return out;
+}
+
+Status Engine::ForEachCase(const std::function<bool(const Case&)>& fn) const {
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(
+      store_->Scan(storage::Family::kCases, "", "", [&](std::string_view, std::string_view v) {
+        auto c = DecodeCase(v);
+        if (!c.ok()) {
+          failure = c.status();
+          return false;
+        }
+        return fn(*c);
+      }));
+  return failure;
+}
+
 Result<std::optional<Case>> Engine::FindCase(const Actor& actor, std::string_view address) const {
   std::string id(address);
   if (actor.role == Role::kWorker) {

@@ -3,11 +3,14 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "core/time.h"
@@ -97,6 +100,24 @@ class Engine {
 
   // Supervision figures; see engine/stats.h.
   Result<StatsResult> Stats(const StatsQuery& query) const;
+
+  // Puts (or, with nullopt, deletes) an outside-state key (Sequencer::WriteOutside) and
+  // waits until it is durable. kFailedPrecondition: the store is open read-only.
+  Status PutOutsideState(std::string key, std::optional<std::string> value);
+  // The outside-state keys under `prefix` (which starts with storage::kOutsideStatePrefix)
+  // and their values, in key order.
+  Result<std::vector<std::pair<std::string, std::string>>> ScanOutsideState(
+      std::string_view prefix) const;
+
+  // Calls fn(case) for every case in case id order until it returns false.
+  // kCorruption: a stored case does not decode.
+  Status ForEachCase(const std::function<bool(const Case&)>& fn) const;
+
+  // Reads every table file and checks its block checksums (storage::Store::VerifyFiles).
+  Result<std::optional<storage::DamagedFile>> VerifyFiles() const { return store_->VerifyFiles(); }
+
+  // An openable copy of the directory as of now at `dest` (storage::Store::Checkpoint).
+  Status Checkpoint(const std::string& dest) const { return store_->Checkpoint(dest); }
 
   // The case with case id `id`, or nullopt.
   Result<std::optional<Case>> GetCase(std::string_view id) const;

@@ -78,18 +78,31 @@ void Sequencer::Stop() {
 }
 
 void Sequencer::Submit(Command command, Completion done) {
+  Enqueue(Item{std::move(command), std::move(done), std::nullopt});
+}
+
+void Sequencer::WriteOutside(std::string key, std::optional<std::string> value,
+                             std::function<void(Status)> done) {
+  if (!key.starts_with(storage::kOutsideStatePrefix)) {
+    return done(InvalidArgument("not an outside-state key: " + key, "key"));
+  }
+  Enqueue(Item{Command{}, [done = std::move(done)](Result<Outcome> r) { done(r.status()); },
+               std::make_pair(std::move(key), std::move(value))});
+}
+
+void Sequencer::Enqueue(Item item) {
   std::unique_lock lock(mu_);
   if (stopping_ || !started_) {
     lock.unlock();
-    done(Unavailable("the sequencer is not running"));
+    item.done(Unavailable("the sequencer is not running"));
     return;
   }
   if (queue_.size() >= options_.max_queue) {
     lock.unlock();
-    done(Status(StatusCode::kResourceExhausted, "the command queue is full; retry later"));
+    item.done(Status(StatusCode::kResourceExhausted, "the command queue is full; retry later"));
     return;
   }
-  queue_.push_back(Item{std::move(command), std::move(done)});
+  queue_.push_back(std::move(item));
   const bool first = queue_.size() == 1;
   lock.unlock();
   if (first) cv_.notify_one();
@@ -195,7 +208,19 @@ void Sequencer::Process(std::vector<Item>& items) {
   Batch batch(store_, active_rules());
   std::vector<Result<Outcome>> results;
   results.reserve(items.size());
+  bool outside = false;
   for (Item& item : items) {
+    if (item.outside) {
+      const auto& [key, value] = *item.outside;
+      if (value) {
+        batch.set.Put(storage::Family::kMeta, key, *value);
+      } else {
+        batch.set.Delete(storage::Family::kMeta, key);
+      }
+      outside = true;
+      results.push_back(Outcome{});
+      continue;
+    }
     const Command& cmd = item.command;
     if (const auto* report = std::get_if<Report>(&cmd.body)) {
       results.push_back(ApplyReport(cmd, *report, batch));
@@ -213,7 +238,7 @@ void Sequencer::Process(std::vector<Item>& items) {
   if (source_seq > 0)
     batch.set.Put(storage::Family::kMeta, kSourcePositionKey, EncodeU64(source_seq));
   Status committed;
-  if (batch.records > 0 || source_seq > 0) {
+  if (batch.records > 0 || source_seq > 0 || outside) {
     StatsDelta stats;
     for (auto& [id, t] : batch.touched) {
       const Case* before = t.before ? &*t.before : nullptr;

@@ -110,6 +110,14 @@ class Sequencer {
   void Submit(Command command, Completion done);
   std::future<Result<Outcome>> Submit(Command command);
 
+  // Puts (or, with nullopt, deletes) meta key `key` of the outside state: state that is
+  // not derived from the log (webhook registrations and their delivery), under
+  // storage::kOutsideStatePrefix, left out of digests and replays. It is written in the
+  // next group commit like everything persisted while serving, and `done` hears the
+  // commit's status. kInvalidArgument: a key outside that prefix.
+  void WriteOutside(std::string key, std::optional<std::string> value,
+                    std::function<void(Status)> done);
+
   SequencerStats stats() const;
 
   // Cases by status as of the last durable commit, counted from `initial` (the store's
@@ -124,7 +132,11 @@ class Sequencer {
   struct Item {
     Command command;
     Completion done;
+    // Set for WriteOutside: the meta key and its value (nullopt: delete); `command` unused.
+    std::optional<std::pair<std::string, std::optional<std::string>>> outside;
   };
+  // Queues `item` (Submit, WriteOutside).
+  void Enqueue(Item item);
   struct Batch;
 
   void Run();

@@ -63,7 +63,7 @@ struct ControlServer::Rep {
     auto command = ParseControlRequest(line);
     if (!command.ok()) return Reply(command.status());
     spdlog::info("control: backup to {}", command->to);
-    return Reply(engine.store().Checkpoint(command->to));
+    return Reply(engine.Checkpoint(command->to));
   }
 
   void Accept() {

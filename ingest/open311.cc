@@ -451,6 +451,7 @@ Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service) 
 
 Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedRequest& out) {
   WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(body));
+  out.form = true;
   // The key first, so the caller can judge it whatever else is wrong.
   for (const auto& [key, value] : pairs) {
     if (key == "api_key" && out.api_key.empty()) out.api_key = value;

@@ -80,6 +80,9 @@ struct PostedRequest {
   std::string jurisdiction_id;
   std::string api_key;
   engine::Report report;  // client_id left empty; reported_at left for the caller
+  // The body parsed as form data, so api_key was looked for (it may still be missing or
+  // the request otherwise invalid).
+  bool form = false;
 };
 // Checks every field against the spec and the service's attributes. Errors name the
 // parameter; an unknown service_code is kNotFound.

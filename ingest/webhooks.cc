@@ -131,20 +131,11 @@ Webhooks::~Webhooks() { Stop(); }
 
 Status Webhooks::Start() {
   const std::string prefix = std::string(storage::kOutsideStatePrefix) + "webhook/";
-  std::string end = prefix;
-  end.back() = static_cast<char>(end.back() + 1);
-  Status inner = Status::Ok();
-  WANGGE_RETURN_IF_ERROR(engine_.store().Scan(storage::Family::kMeta, prefix, end,
-                                              [&](std::string_view, std::string_view value) {
-                                                auto w = Decode(value);
-                                                if (!w.ok()) {
-                                                  inner = w.status();
-                                                  return false;
-                                                }
-                                                hooks_[w->office] = std::move(*w);
-                                                return true;
-                                              }));
-  WANGGE_RETURN_IF_ERROR(inner);
+  WANGGE_ASSIGN_OR_RETURN(auto stored, engine_.ScanOutsideState(prefix));
+  for (const auto& [key, value] : stored) {
+    WANGGE_ASSIGN_OR_RETURN(Webhook w, Decode(value));
+    hooks_[w.office] = std::move(w);
+  }
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
@@ -190,9 +181,7 @@ Result<Webhook> Webhooks::Put(const std::string& office, const std::string& url,
 Status Webhooks::Remove(const std::string& office) {
   std::lock_guard lock(mu_);
   if (!hooks_.contains(office)) return NotFound("no webhook for " + office);
-  storage::WriteSet set(engine_.store());
-  set.Delete(storage::Family::kMeta, KeyOf(office));
-  WANGGE_RETURN_IF_ERROR(engine_.store().Write(set));
+  WANGGE_RETURN_IF_ERROR(engine_.PutOutsideState(KeyOf(office), std::nullopt));
   hooks_.erase(office);
   return Status::Ok();
 }
@@ -232,9 +221,8 @@ std::string Webhooks::Sign(const std::string& secret, const std::string& timesta
 }
 
 Status Webhooks::Persist(const Webhook& w) {
-  storage::WriteSet set(engine_.store());
-  set.Put(storage::Family::kMeta, KeyOf(w.office), Encode(w));
-  return engine_.store().Write(set);
+  // Through the engine's writer, like everything persisted while serving.
+  return engine_.PutOutsideState(KeyOf(w.office), Encode(w));
 }
 
 void Webhooks::Run() {

@@ -91,36 +91,26 @@ Status ExportLog(const engine::Engine& engine, std::optional<TimeMs> from, std::
   return failure;
 }
 
-Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::optional<TimeMs> to,
-                   bool csv, std::ostream& out) {
+Status ExportCases(const engine::Engine& engine, std::optional<TimeMs> from,
+                   std::optional<TimeMs> to, bool csv, std::ostream& out) {
   if (csv) {
     out << "case_id,office,village,grid,reporter,category,severity,status,received_at,deadline,"
            "closed_at,satisfaction,reopens,extensions\n";
   }
-  Status failure;
-  WANGGE_RETURN_IF_ERROR(engine.store().Scan(
-      storage::Family::kCases, "", "", [&](std::string_view, std::string_view v) {
-        auto c = engine::DecodeCase(v);
-        if (!c.ok()) {
-          failure = c.status();
-          return false;
-        }
-        if ((from && c->received_at < *from) || (to && c->received_at >= *to)) return true;
-        const std::string closed = c->closed_at.ms ? FormatRfc3339(c->closed_at) : "";
-        if (csv) {
-          out << Csv(c->id) << ',' << Csv(c->office) << ',' << Csv(c->report.village) << ','
-              << Csv(c->report.grid) << ',' << Csv(c->reporter.id) << ',' << Csv(c->report.category)
-              << ',' << c->report.severity << ',' << engine::StatusName(c->status) << ','
-              << FormatRfc3339(c->received_at) << ',' << FormatRfc3339(c->deadline) << ',' << closed
-              << ',' << c->satisfaction << ',' << c->reopen_count << ',' << c->extension_count
-              << '\n';
-          return true;
-        }
-        const json::object o = wire::CaseJson(wire::kReader, *c);
-        out << wire::WriteJson(o) << '\n';
-        return true;
-      }));
-  return failure;
+  return engine.ForEachCase([&](const engine::Case& c) {
+    if ((from && c.received_at < *from) || (to && c.received_at >= *to)) return true;
+    if (csv) {
+      const std::string closed = c.closed_at.ms ? FormatRfc3339(c.closed_at) : "";
+      out << Csv(c.id) << ',' << Csv(c.office) << ',' << Csv(c.report.village) << ','
+          << Csv(c.report.grid) << ',' << Csv(c.reporter.id) << ',' << Csv(c.report.category) << ','
+          << c.report.severity << ',' << engine::StatusName(c.status) << ','
+          << FormatRfc3339(c.received_at) << ',' << FormatRfc3339(c.deadline) << ',' << closed
+          << ',' << c.satisfaction << ',' << c.reopen_count << ',' << c.extension_count << '\n';
+      return true;
+    }
+    out << wire::WriteJson(wire::CaseJson(wire::kReader, c)) << '\n';
+    return true;
+  });
 }
 
 Result<std::pair<uint64_t, std::string>> ParseExportLine(std::string_view line) {
@@ -175,22 +165,12 @@ Result<audit::ReplayReport> ImportRecords(const std::string& file, const std::st
   }
   // Every line is checked before anything is written; then the file is read again.
   WANGGE_RETURN_IF_ERROR(ForEachExportLine(file, [](Seq, std::string_view) { return true; }));
-  storage::StoreOptions o;
-  o.path = data;
-  o.create_if_missing = true;
-  o.bulk = true;
-  WANGGE_ASSIGN_OR_RETURN(auto store, storage::Store::Open(o));
-  auto report = audit::ReplayRecords(
+  auto report = audit::ReplayToNewDirectory(
       [&](const std::function<bool(Seq, std::string_view)>& each) {
         return ForEachExportLine(file, each);
       },
-      *store, {});
-  Status done = report.ok() ? store->Flush() : report.status();
-  if (!done.ok()) {
-    store.reset();
-    fs::remove_all(data, ec);  // not a usable directory: leave none
-    return done;
-  }
+      data, {});
+  if (!report.ok()) fs::remove_all(data, ec);  // not a usable directory: leave none
   return report;
 }
 

@@ -23,8 +23,8 @@ Status ExportLog(const engine::Engine& engine, std::optional<TimeMs> from, std::
                  bool csv, std::ostream& out);
 
 // Every case received in [from, to), one a line, NDJSON or CSV.
-Status ExportCases(engine::Engine& engine, std::optional<TimeMs> from, std::optional<TimeMs> to,
-                   bool csv, std::ostream& out);
+Status ExportCases(const engine::Engine& engine, std::optional<TimeMs> from,
+                   std::optional<TimeMs> to, bool csv, std::ostream& out);
 
 // One line of a log export: its sequence and the record's bytes (base64-decoded, and
 // checked to decode as a record). kInvalidArgument says what is wrong.

@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <deque>
+#include <fcntl.h>
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sys/stat.h>
 #include <system_error>
+#include <unistd.h>
 #include <vector>
 
 #include <rocksdb/cache.h>
@@ -45,23 +50,61 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) return DataLoss(msg);
   if (s.IsNotFound()) return NotFound(msg);
   if (s.IsInvalidArgument()) return InvalidArgument(msg);
-  if (s.IsIOError()) {
-    const std::string text = s.ToString();
-    if (text.find("Read-only file system") != std::string::npos ||
-        text.find("Permission denied") != std::string::npos) {
-      return FailedPrecondition(msg +
-                                " (the data directory cannot be written: remount it read-write "
-                                "or fix its permissions; read-only commands such as info, "
-                                "stats, verify and export still work)");
-    }
-    // RocksDB reports a held LOCK file as an IO error; say what it means.
-    if (s.ToString().find("lock") != std::string::npos ||
-        s.ToString().find("Resource temporarily unavailable") != std::string::npos) {
-      return FailedPrecondition(msg + " (the data directory is in use by another process)");
-    }
-    return IOError(msg);
-  }
+  if (s.IsIOError()) return IOError(msg);
   return Internal(msg);
+}
+
+// Whether the writer's lock on `dir` (RocksDB's LOCK file, an fcntl lock) is held by
+// another process: its pid, or 0. Asked before opening, so that a busy directory is told
+// apart by what it is rather than by RocksDB's words.
+pid_t LockHolder(const fs::path& dir) {
+  const int fd = ::open((dir / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  const int rc = ::fcntl(fd, F_GETLK, &probe);
+  ::close(fd);
+  return rc == 0 && probe.l_type != F_UNLCK ? probe.l_pid : 0;
+}
+
+// The data directories this process has open for writing (canonical paths): RocksDB's
+// LOCK is an fcntl lock, which does not tell a process about its own.
+std::mutex open_mu;
+std::set<std::string>& OpenForWriting() {
+  static auto* paths = new std::set<std::string>();
+  return *paths;
+}
+
+std::string Canonical(const fs::path& dir) {
+  std::error_code ec;
+  auto c = fs::canonical(dir, ec);
+  return ec ? dir.lexically_normal().string() : c.string();
+}
+
+// Why a writer could not write `dir`, or OK: the directory must be writable (not on a
+// read-only file system, and permitted).
+Status CheckWritable(const fs::path& dir, const std::string& path) {
+  if (::access(dir.c_str(), W_OK) == 0) return Status::Ok();
+  const int err = errno;
+  if (err != EROFS && err != EACCES && err != EPERM) return Status::Ok();
+  return FailedPrecondition("the data directory '" + path + "' cannot be written (" +
+                            std::strerror(err) +
+                            "): remount it read-write or fix its permissions; read-only "
+                            "commands such as info, stats, verify and export still work");
+}
+
+// The families of the directory that this build needs and it lacks, by name.
+std::vector<std::string> MissingFamilies(const std::string& path) {
+  std::vector<std::string> present;
+  if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &present).ok()) return {};
+  std::vector<std::string> missing;
+  for (std::string_view name : kFamilyNames) {
+    if (std::find(present.begin(), present.end(), name) == present.end()) {
+      missing.emplace_back(name);
+    }
+  }
+  return missing;
 }
 
 // The stats family's values are Counters; a merge operand is a Counters delta. All
@@ -213,11 +256,18 @@ struct Store::Rep {
   std::optional<Status> full;
   std::chrono::steady_clock::time_point last_resume{};
 
+  // The canonical path this store holds open for writing; empty for a reader.
+  std::string registered;
+
   ~Rep() {
     for (auto* h : handles) {
       if (db) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     }
     if (db) db->Close().PermitUncheckedError();
+    if (!registered.empty()) {
+      std::lock_guard lock(open_mu);
+      OpenForWriting().erase(registered);
+    }
   }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles[static_cast<size_t>(f)]; }
 };
@@ -260,8 +310,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const bool exists = fs::exists(dir, ec);
   const bool has_current = exists && fs::exists(dir / "CURRENT", ec);
   if (!exists && (!options.create_if_missing || options.read_only)) {
-    return NotFound("data directory '" + options.path +
-                    "' does not exist; pass --create to make a new one");
+    return NotFound("data directory '" + options.path + "' does not exist");
   }
   if (exists && !fs::is_directory(dir, ec)) {
     return FailedPrecondition("'" + options.path + "' is not a directory");
@@ -271,6 +320,25 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                               "' is not a wangge data directory (no RocksDB CURRENT file)");
   }
   const bool fresh = !has_current;
+  if (exists && !options.read_only) {
+    WANGGE_RETURN_IF_ERROR(CheckWritable(dir, options.path));
+    if (const pid_t holder = LockHolder(dir); holder != 0) {
+      return Unavailable("the data directory '" + options.path +
+                         "' is in use by another process (pid " + std::to_string(holder) + ")");
+    }
+    std::lock_guard lock(open_mu);
+    if (OpenForWriting().contains(Canonical(dir))) {
+      return Unavailable("the data directory '" + options.path +
+                         "' is in use by another store of this process");
+    }
+  }
+  if (has_current && options.read_only) {
+    if (const auto missing = MissingFamilies(options.path); !missing.empty()) {
+      return FailedPrecondition("data directory '" + options.path +
+                                "' was written by an older wangge (it has no '" + missing[0] +
+                                "' family); open it once with a writing command to upgrade it");
+    }
+  }
   if (!exists && !fs::create_directories(dir, ec) && ec) {
     return IOError("cannot create data directory '" + options.path + "': " + ec.message());
   }
@@ -332,13 +400,6 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
           : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
-  if (!s.ok() && options.read_only && s.IsInvalidArgument() &&
-      s.ToString().find("olumn family not found") != std::string::npos) {
-    return FailedPrecondition("data directory '" + options.path +
-                              "' was written by an older wangge; open it once with a writing "
-                              "command (wangge serve, import) to upgrade it: " +
-                              s.ToString());
-  }
   if (s.IsCorruption()) {
     return DataLoss("opening data directory '" + options.path + "': " + s.ToString() +
                     ". A file of it is damaged (the lines logged above name it; write-ahead " +
@@ -348,6 +409,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     return FromRocks(s, "opening data directory '" + options.path + "'");
   }
   rep->db.reset(raw);
+  if (!options.read_only) {
+    std::lock_guard lock(open_mu);
+    rep->registered = Canonical(dir);
+    OpenForWriting().insert(rep->registered);
+  }
   struct stat st {};
   if (::stat(options.path.c_str(), &st) == 0) {
     rep->dev = st.st_dev;

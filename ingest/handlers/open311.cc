@@ -160,7 +160,7 @@ class Open311Handlers final : public Open311Routes {
     if (!catalog.ok()) return Open311Error(ex, format, catalog.status());
     open311::PostedRequest posted;
     Status parsed = open311::ParsePostedRequest(ex.request().body(), **catalog, posted);
-    if (!parsed.ok() && posted.api_key.empty() && parsed.message().starts_with("malformed")) {
+    if (!parsed.ok() && !posted.form) {
       return Open311Error(ex, format, parsed);  // no key could be read from the body
     }
     // The key is checked next: without a valid one, nothing more about the body is said.

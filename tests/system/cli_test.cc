@@ -59,7 +59,12 @@ TEST(CliTest, ErrorsHaveDistinctExitCodes) {
   wangge::testing::TempDir dir;
   CliRun missing = Wangge("info --data " + dir.Sub("absent"));
   EXPECT_EQ(missing.exit_code, 3) << missing.output;
-  EXPECT_NE(missing.output.find("--create"), std::string::npos);
+  EXPECT_NE(missing.output.find("does not exist"), std::string::npos) << missing.output;
+  const std::string stream = dir.Sub("empty.ndjson");
+  std::ofstream(stream) << "";
+  CliRun uncreated = Wangge("import --data " + dir.Sub("absent") + " " + stream);
+  EXPECT_EQ(uncreated.exit_code, 3) << uncreated.output;
+  EXPECT_NE(uncreated.output.find("pass --create"), std::string::npos) << uncreated.output;
 
   const std::string bad = dir.Sub("bad.ndjson");
   std::ofstream(bad) << "{\"kind\": \"report\", \"at\": 5}\n";
