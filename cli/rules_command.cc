@@ -12,7 +12,7 @@
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
-#include "rules/rule_test.h"
+#include "rules/expected_routing.h"
 #include "rules/ruleset.h"
 #include "wire/audit_json.h"
 

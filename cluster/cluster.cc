@@ -157,7 +157,7 @@ Status Nats::EnsureStream() {
   if (si) jsStreamInfo_Destroy(si);
   WANGGE_RETURN_IF_ERROR(NatsStatus(s, jerr, "stream " + options_.stream));
 
-  std::lock_guard lock(impl_->kv_mu);
+  MutexLock lock(impl_->kv_mu);
   if (impl_->kv) return Status::Ok();
   s = js_KeyValue(&impl_->kv, impl_->js, std::string(kTownsBucket).c_str());
   if (s == NATS_NOT_FOUND) {
@@ -277,7 +277,7 @@ Status Nats::ReadTown(std::string_view town, uint64_t from,
 Result<std::optional<std::string>> Nats::Owner(std::string_view town) {
   WANGGE_RETURN_IF_ERROR(EnsureStream());
   kvEntry* e = nullptr;
-  const natsStatus s = kvStore_Get(&e, impl_->kv, std::string(town).c_str());
+  const natsStatus s = kvStore_Get(&e, impl_->Kv(), std::string(town).c_str());
   if (s == NATS_NOT_FOUND) return std::optional<std::string>();
   WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "owner of town " + std::string(town)));
   std::string owner = kvEntry_ValueString(e);
@@ -289,7 +289,7 @@ Status Nats::Claim(std::string_view town, const std::string& instance) {
   WANGGE_RETURN_IF_ERROR(EnsureStream());
   uint64_t rev = 0;
   const natsStatus s =
-      kvStore_CreateString(&rev, impl_->kv, std::string(town).c_str(), instance.c_str());
+      kvStore_CreateString(&rev, impl_->Kv(), std::string(town).c_str(), instance.c_str());
   if (s == NATS_OK) return Status::Ok();
   WANGGE_ASSIGN_OR_RETURN(auto owner, Owner(town));
   if (owner) {
@@ -302,7 +302,7 @@ Status Nats::Claim(std::string_view town, const std::string& instance) {
 Status Nats::Reassign(std::string_view town, const std::string& from, const std::string& to) {
   WANGGE_RETURN_IF_ERROR(EnsureStream());
   kvEntry* e = nullptr;
-  natsStatus s = kvStore_Get(&e, impl_->kv, std::string(town).c_str());
+  natsStatus s = kvStore_Get(&e, impl_->Kv(), std::string(town).c_str());
   if (s == NATS_NOT_FOUND) {
     return FailedPrecondition(fmt::format("town {} has no owner", town));
   }
@@ -315,7 +315,7 @@ Status Nats::Reassign(std::string_view town, const std::string& from, const std:
   }
   uint64_t rev = 0;
   // Only if nobody changed the owner since it was read.
-  s = kvStore_UpdateString(&rev, impl_->kv, std::string(town).c_str(), to.c_str(), revision);
+  s = kvStore_UpdateString(&rev, impl_->Kv(), std::string(town).c_str(), to.c_str(), revision);
   if (s != NATS_OK) {
     return FailedPrecondition(fmt::format("town {} changed owner meanwhile; try again", town));
   }
@@ -325,7 +325,7 @@ Status Nats::Reassign(std::string_view town, const std::string& from, const std:
 Result<std::vector<std::pair<std::string, std::string>>> Nats::Owners() {
   WANGGE_RETURN_IF_ERROR(EnsureStream());
   kvKeysList keys{};
-  natsStatus s = kvStore_Keys(&keys, impl_->kv, nullptr);
+  natsStatus s = kvStore_Keys(&keys, impl_->Kv(), nullptr);
   std::vector<std::pair<std::string, std::string>> owners;
   if (s == NATS_NOT_FOUND) return owners;
   WANGGE_RETURN_IF_ERROR(NatsStatus(s, 0, "town owners"));

@@ -18,13 +18,13 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/nats.h"
+#include "core/mutex.h"
 #include "engine/engine.h"
 #include "wire/command_json.h"
 #include "wire/json_writer.h"
 
 namespace wangge::cluster {
 using wire::CommandDecoder;
-using wire::DecodeError;
 using wire::EncodeCommand;
 namespace json = boost::json;
 
@@ -117,13 +117,13 @@ class TownWorker {
   // this instance, so its consumer goes too.
   TownState Stop(bool remove_consumer) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopped_) return StateLocked();
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     if (thread_.joinable()) thread_.join();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (remove_consumer) {
       if (Status s = DeleteConsumer(nats_.impl(), nats_.options().stream, durable_); !s.ok()) {
         spdlog::warn("town {}: {}", town_, s.ToString());
@@ -137,7 +137,7 @@ class TownWorker {
   }
 
   TownState State() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return StateLocked();
   }
 
@@ -162,11 +162,11 @@ class TownWorker {
 
  private:
   std::shared_ptr<engine::Engine> Engine() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return engine_;
   }
 
-  TownState StateLocked() const {
+  TownState StateLocked() const WANGGE_REQUIRES(mu_) {
     TownState s{town_, applied_, 0, commands_};
     if (engine_) s.log_head = engine_->head().seq.value;
     if (!lags_.empty()) {
@@ -202,7 +202,7 @@ class TownWorker {
     WANGGE_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> opened,
                             engine::Engine::Open(EngineOptions(dir_, false, std::nullopt), clock_));
     WANGGE_ASSIGN_OR_RETURN(const uint64_t position, opened->SourcePosition());
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     engine_ = std::move(opened);
     applied_ = position;
     return Status::Ok();
@@ -246,11 +246,14 @@ class TownWorker {
   }
 
   bool WaitStopping(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, d, [this] { return stopping_; });
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    while (!stopping_ && cv_.WaitUntil(lock, deadline)) {
+    }
+    return stopping_;
   }
   bool Stopping() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return stopping_;
   }
 
@@ -281,20 +284,20 @@ class TownWorker {
   Status Apply(MessageBatch& batch, uint64_t& submitted) {
     std::vector<std::future<Result<engine::Outcome>>> pending;
     std::vector<TimeMs> stamped;  // the applied commands' `at`
-    engine::Command command;
-    DecodeError error;
     std::shared_ptr<engine::Engine> engine = Engine();
     for (natsMsg* msg : batch.msgs) {
       const uint64_t seq = PullConsumer::StreamSeq(msg);
       if (seq <= submitted) continue;  // a redelivery of an applied command
       const std::string_view data(natsMsg_GetData(msg),
                                   static_cast<size_t>(natsMsg_GetDataLength(msg)));
-      if (!decoder_.Decode(data, command, error)) {
+      auto decoded = decoder_.Decode(data);
+      if (!decoded.ok()) {
         // HTTP nodes publish only commands they decoded; this one came from elsewhere.
         spdlog::error("town {}: stream message {} is not a command ({}); skipped", town_, seq,
-                      error.status.ToString());
+                      decoded.status().ToString());
         continue;
       }
+      engine::Command command = std::move(decoded).value();
       if (!engine) {
         WANGGE_RETURN_IF_ERROR(OpenEngine(command.at));
         engine = Engine();
@@ -309,7 +312,7 @@ class TownWorker {
     WANGGE_ASSIGN_OR_RETURN(const uint64_t position, engine->SourcePosition());
     const TimeMs now = clock_.Now();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       commands_ += pending.size();
       applied_ = position;
       for (TimeMs at : stamped) {
@@ -350,15 +353,16 @@ class TownWorker {
   const std::string durable_;
   CommandDecoder decoder_;  // the worker thread's
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;                   // guarded by mu_
-  bool stopped_ = false;                    // guarded by mu_
-  std::shared_ptr<engine::Engine> engine_;  // guarded by mu_; null until a command came
-  uint64_t applied_ = 0;                    // guarded by mu_
-  uint64_t commands_ = 0;                   // guarded by mu_
-  std::vector<int64_t> lags_;               // guarded by mu_; ms, a ring of kLagSamples
-  size_t lag_next_ = 0;                     // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stopping_ WANGGE_GUARDED_BY(mu_) = false;
+  bool stopped_ WANGGE_GUARDED_BY(mu_) = false;
+  // Null until a command came.
+  std::shared_ptr<engine::Engine> engine_ WANGGE_GUARDED_BY(mu_);
+  uint64_t applied_ WANGGE_GUARDED_BY(mu_) = 0;
+  uint64_t commands_ WANGGE_GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> lags_ WANGGE_GUARDED_BY(mu_);  // ms, a ring of kLagSamples
+  size_t lag_next_ WANGGE_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 
@@ -368,9 +372,9 @@ struct EngineNode::Control {
   // answers for it.
   Responder stats;
   std::thread timers;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
+  Mutex mu;
+  CondVar cv;
+  bool stop WANGGE_GUARDED_BY(mu) = false;
 };
 
 Status EngineNodeOptions::Validate() const {
@@ -444,7 +448,7 @@ Status EngineNode::Start() {
       nats_->impl().nc, std::string(kStatsPrefix) + "*",
       [this](std::string_view subject, std::string_view q) -> std::optional<std::string> {
         const std::string town(subject.substr(kStatsPrefix.size()));
-        std::lock_guard lock(mu_);  // a town is not released while it answers
+        MutexLock lock(mu_);  // a town is not released while it answers
         auto it = workers_.find(town);
         if (it == workers_.end()) return std::nullopt;
         return it->second->Stats(q);
@@ -456,31 +460,35 @@ Status EngineNode::Start() {
 }
 
 void EngineNode::RunTimers() {
-  std::unique_lock lock(control_->mu);
-  while (!control_->cv.wait_for(lock, options_.timer_interval, [this] { return control_->stop; })) {
-    lock.unlock();
+  MutexLock lock(control_->mu);
+  for (;;) {
+    const auto tick = std::chrono::steady_clock::now() + options_.timer_interval;
+    while (!control_->stop && control_->cv.WaitUntil(lock, tick)) {
+    }
+    if (control_->stop) return;
+    lock.Unlock();
     std::vector<TownWorker*> workers;
     {
-      std::lock_guard w(mu_);
+      MutexLock w(mu_);
       for (auto& [town, worker] : workers_) workers.push_back(worker.get());
       for (auto* worker : workers) worker->PublishDueTimers();  // under mu_: no release meanwhile
     }
-    lock.lock();
+    lock.Lock();
   }
 }
 
 void EngineNode::Stop() {
   {
-    std::lock_guard lock(control_->mu);
+    MutexLock lock(control_->mu);
     control_->stop = true;
   }
-  control_->cv.notify_all();
+  control_->cv.NotifyAll();
   if (control_->timers.joinable()) control_->timers.join();
   control_->responder.Stop();
   control_->stats.Stop();
   std::map<std::string, std::unique_ptr<TownWorker>> workers;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     workers.swap(workers_);
   }
   for (auto& [town, worker] : workers) worker->Stop(false);
@@ -496,7 +504,7 @@ Status EngineNode::Adopt(const std::string& town) {
     return FailedPrecondition(fmt::format("town {} is not this instance's ({}) but {}'s", town,
                                           options_.name, owner.value_or("nobody")));
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (workers_.contains(town)) return Status::Ok();
   auto worker = std::make_unique<TownWorker>(*nats_, options_, town, clock_, memory_, running_);
   WANGGE_RETURN_IF_ERROR(worker->Start());
@@ -510,7 +518,7 @@ Status EngineNode::Adopt(const std::string& town) {
 Result<TownState> EngineNode::Release(const std::string& town) {
   std::unique_ptr<TownWorker> worker;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = workers_.find(town);
     if (it == workers_.end()) return NotFound("this instance does not run town " + town);
     worker = std::move(it->second);
@@ -524,7 +532,7 @@ Result<TownState> EngineNode::Release(const std::string& town) {
 }
 
 std::vector<TownState> EngineNode::Towns() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<TownState> towns;
   for (const auto& [town, worker] : workers_) towns.push_back(worker->State());
   return towns;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "cluster/cluster.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "storage/store.h"
@@ -99,8 +100,8 @@ class EngineNode {
   const Clock& clock_;
   std::unique_ptr<Nats> nats_;
   std::shared_ptr<storage::SharedMemory> memory_;  // set by Start
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<TownWorker>> workers_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<TownWorker>> workers_ WANGGE_GUARDED_BY(mu_);
   std::atomic<int> running_{0};  // workers_.size(), read by the workers without mu_
   int lock_fd_ = -1;             // holds the data directory's engine.lock
   struct Control;

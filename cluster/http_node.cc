@@ -21,7 +21,7 @@ void HttpNode::Stop() { pool_->join(); }
 Status HttpNode::CheckTown(const std::string& town) {
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(towns_mu_);
+    MutexLock lock(towns_mu_);
     auto it = known_towns_.find(town);
     if (it != known_towns_.end() && now - it->second < std::chrono::seconds(10)) {
       return Status::Ok();
@@ -29,7 +29,7 @@ Status HttpNode::CheckTown(const std::string& town) {
   }
   WANGGE_ASSIGN_OR_RETURN(auto owner, nats_.Owner(town));
   if (!owner) return NotFound("no engine instance owns town " + town);
-  std::lock_guard lock(towns_mu_);
+  MutexLock lock(towns_mu_);
   known_towns_[town] = now;
   return Status::Ok();
 }

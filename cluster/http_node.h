@@ -6,10 +6,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "cluster/cluster.h"
+#include "core/mutex.h"
 #include "core/time.h"
 #include "wire/command_sink.h"
 
@@ -51,8 +51,9 @@ class HttpNode final : public wire::CommandSink, public wire::FiguresSource {
   const Clock& clock_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
   // Towns known to have an owner, and when that was last checked.
-  std::mutex towns_mu_;
-  std::map<std::string, std::chrono::steady_clock::time_point> known_towns_;  // towns_mu_
+  Mutex towns_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> known_towns_
+      WANGGE_GUARDED_BY(towns_mu_);
 };
 
 }  // namespace wangge::cluster

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/cluster.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace wangge::cluster {
@@ -23,8 +24,13 @@ struct Nats::Impl {
   ~Impl();
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
-  std::mutex kv_mu;
-  kvStore* kv = nullptr;  // set once by EnsureStream
+  Mutex kv_mu;
+  kvStore* kv WANGGE_GUARDED_BY(kv_mu) = nullptr;  // set once by EnsureStream
+  // The towns bucket; null before EnsureStream.
+  kvStore* Kv() WANGGE_EXCLUDES(kv_mu) {
+    MutexLock lock(kv_mu);
+    return kv;
+  }
 };
 
 // Removes consumer `durable` of `stream` from the server; a missing one is fine.

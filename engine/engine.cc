@@ -271,11 +271,15 @@ Result<int> Engine::FireDueTimers() {
 
 void Engine::StartTimers(std::chrono::milliseconds interval) {
   timer_thread_ = std::thread([this, interval] {
-    std::unique_lock lock(timer_mu_);
-    while (!timer_cv_.wait_for(lock, interval, [this] { return timer_stop_; })) {
-      lock.unlock();
+    MutexLock lock(timer_mu_);
+    for (;;) {
+      const auto tick = std::chrono::steady_clock::now() + interval;
+      while (!timer_stop_ && timer_cv_.WaitUntil(lock, tick)) {
+      }
+      if (timer_stop_) return;
+      lock.Unlock();
       (void)FireDueTimers();  // a failed commit is retried on the next tick
-      lock.lock();
+      lock.Lock();
     }
   });
 }
@@ -284,10 +288,10 @@ Engine::~Engine() { Stop(); }
 
 void Engine::Stop() {
   {
-    std::lock_guard lock(timer_mu_);
+    MutexLock lock(timer_mu_);
     timer_stop_ = true;
   }
-  timer_cv_.notify_all();
+  timer_cv_.NotifyAll();
   if (timer_thread_.joinable()) timer_thread_.join();
   if (!sequencer_) return;
   sequencer_->Stop();

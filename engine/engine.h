@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "engine/case_query.h"
@@ -149,9 +150,9 @@ class Engine {
   const Clock* clock_ = nullptr;
   bool flush_on_stop_ = false;
   std::thread timer_thread_;
-  std::mutex timer_mu_;
-  std::condition_variable timer_cv_;
-  bool timer_stop_ = false;  // guarded by timer_mu_
+  Mutex timer_mu_;
+  CondVar timer_cv_;
+  bool timer_stop_ WANGGE_GUARDED_BY(timer_mu_) = false;
 };
 
 }  // namespace wangge::engine

@@ -51,18 +51,19 @@ Sequencer::Sequencer(storage::Store& store, storage::EventLog& log,
                      std::shared_ptr<const rules::Ruleset> rules, const Clock& clock,
                      SequencerOptions options)
     : store_(store), log_(log), clock_(clock), options_(options) {
+  MutexLock lock(mu_);
   rules_ = std::move(rules);
 }
 
 std::shared_ptr<const rules::Ruleset> Sequencer::active_rules() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return rules_;
 }
 
 Sequencer::~Sequencer() { Stop(); }
 
 void Sequencer::Start() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (started_) return;
   started_ = true;
   thread_ = std::thread([this] { Run(); });
@@ -70,10 +71,10 @@ void Sequencer::Start() {
 
 void Sequencer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -91,21 +92,21 @@ void Sequencer::WriteOutside(std::string key, std::optional<std::string> value,
 }
 
 void Sequencer::Enqueue(Item item) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (stopping_ || !started_) {
-    lock.unlock();
+    lock.Unlock();
     item.done(Unavailable("the sequencer is not running"));
     return;
   }
   if (queue_.size() >= options_.max_queue) {
-    lock.unlock();
+    lock.Unlock();
     item.done(Status(StatusCode::kResourceExhausted, "the command queue is full; retry later"));
     return;
   }
   queue_.push_back(std::move(item));
   const bool first = queue_.size() == 1;
-  lock.unlock();
-  if (first) cv_.notify_one();
+  lock.Unlock();
+  if (first) cv_.NotifyOne();
 }
 
 std::future<Result<Outcome>> Sequencer::Submit(Command command) {
@@ -122,7 +123,7 @@ SequencerStats Sequencer::stats() const {
   s.records = records_.load();
   for (int i = 0; i < kBatchBuckets; ++i) s.batch_sizes[i] = batch_sizes_[i].load();
   s.committed_commands = committed_commands_.load();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   s.queue_depth = queue_.size();
   return s;
 }
@@ -155,17 +156,18 @@ void Sequencer::Run() {
   std::vector<Item> items;
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      const auto ready = [this] { return stopping_ || !queue_.empty(); };
-      if (checkpoint_due_) {
-        cv_.wait_until(lock, *checkpoint_due_, ready);
-      } else {
-        cv_.wait(lock, ready);
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) {
+        if (!checkpoint_due_) {
+          cv_.Wait(lock);
+        } else if (!cv_.WaitUntil(lock, *checkpoint_due_)) {
+          break;  // the checkpoint is due
+        }
       }
       if (queue_.empty()) {
-        lock.unlock();
+        lock.Unlock();
         CheckpointHead();  // the checkpoint is due, or the sequencer is stopping
-        lock.lock();
+        lock.Lock();
         if (stopping_ && queue_.empty()) return;  // everything queued is done
         continue;
       }
@@ -249,7 +251,7 @@ void Sequencer::Process(std::vector<Item>& items) {
     committed = log_.Commit(batch.set);
     if (committed.ok()) {
       if (batch.rules_changed) {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         rules_ = batch.rules;
       }
       RecordCommit(batch, items.size());

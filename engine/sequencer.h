@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "engine/domain.h"
@@ -160,15 +161,15 @@ class Sequencer {
 
   storage::Store& store_;
   storage::EventLog& log_;
-  std::shared_ptr<const rules::Ruleset> rules_;  // guarded by mu_
+  std::shared_ptr<const rules::Ruleset> rules_ WANGGE_GUARDED_BY(mu_);
   const Clock& clock_;
   const SequencerOptions options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Item> queue_;  // guarded by mu_
-  bool stopping_ = false;    // guarded by mu_
-  bool started_ = false;     // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::vector<Item> queue_ WANGGE_GUARDED_BY(mu_);
+  bool stopping_ WANGGE_GUARDED_BY(mu_) = false;
+  bool started_ WANGGE_GUARDED_BY(mu_) = false;
   std::thread thread_;
   // Sequencer thread only: the head last checkpointed, and when the next is due.
   storage::LogHead checkpointed_;

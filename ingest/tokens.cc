@@ -211,13 +211,13 @@ TokenStore::TokenStore(const TokenStore& other) : current_(other.Current()) {}
 
 TokenStore& TokenStore::operator=(const TokenStore& other) {
   auto snapshot = other.Current();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   current_ = std::move(snapshot);
   return *this;
 }
 
 std::shared_ptr<const TokenStore::Snapshot> TokenStore::Current() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return current_;
 }
 
@@ -252,7 +252,10 @@ Result<TokenStore> TokenStore::Parse(std::string_view text, const std::string& n
     return InvalidArgument(std::move(msg));
   }
   TokenStore store;
-  store.current_ = std::move(snapshot);
+  {
+    MutexLock lock(store.mu_);
+    store.current_ = std::move(snapshot);
+  }
   return store;
 }
 
@@ -277,7 +280,7 @@ std::vector<TokenEntry> TokenStore::Entries() const { return Current()->entries;
 Result<TokenChange> TokenStore::Reload(const std::string& path) {
   WANGGE_ASSIGN_OR_RETURN(TokenStore loaded, Load(path));
   auto next = loaded.Current();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TokenChange change;
   change.tokens = next->entries.size();
   for (const auto& e : next->entries) {
@@ -380,7 +383,7 @@ TokenWatcher::~TokenWatcher() { Stop(); }
 
 void TokenWatcher::Start() {
   {
-    std::lock_guard lock(reload_mu_);
+    MutexLock lock(reload_mu_);
     stamp_ = StampNow();
   }
   thread_ = std::thread([this] { Run(); });
@@ -388,15 +391,15 @@ void TokenWatcher::Start() {
 
 void TokenWatcher::Stop() {
   {
-    std::lock_guard lock(stop_mu_);
+    MutexLock lock(stop_mu_);
     stop_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 Status TokenWatcher::ReloadNow() {
-  std::lock_guard lock(reload_mu_);
+  MutexLock lock(reload_mu_);
   stamp_ = StampNow();
   return ReloadLocked();
 }
@@ -413,14 +416,18 @@ void TokenWatcher::Run() {
   // editor is still writing in place is not loaded half-written.
   Stamp seen;
   {
-    std::lock_guard lock(reload_mu_);
+    MutexLock lock(reload_mu_);
     seen = stamp_;
   }
-  std::unique_lock stop_lock(stop_mu_);
-  while (!stop_cv_.wait_for(stop_lock, poll_, [this] { return stop_; })) {
-    stop_lock.unlock();
+  MutexLock stop_lock(stop_mu_);
+  for (;;) {
+    const auto tick = std::chrono::steady_clock::now() + poll_;
+    while (!stop_ && stop_cv_.WaitUntil(stop_lock, tick)) {
+    }
+    if (stop_) return;
+    stop_lock.Unlock();
     {
-      std::lock_guard lock(reload_mu_);
+      MutexLock lock(reload_mu_);
       const Stamp now = StampNow();
       if (now != stamp_ && now == seen) {
         stamp_ = now;
@@ -428,7 +435,7 @@ void TokenWatcher::Run() {
       }
       seen = now;
     }
-    stop_lock.lock();
+    stop_lock.Lock();
   }
 }
 

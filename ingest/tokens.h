@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "engine/domain.h"
@@ -91,8 +92,8 @@ class TokenStore {
   };
   std::shared_ptr<const Snapshot> Current() const;
 
-  mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> current_;  // never null; guarded by mu_
+  mutable Mutex mu_;
+  std::shared_ptr<const Snapshot> current_ WANGGE_GUARDED_BY(mu_);  // never null
 };
 
 // Which tokens `RevokeTokens` removes: those of `actor`, or the one whose id starts with
@@ -149,16 +150,16 @@ class TokenWatcher {
   };
   Stamp StampNow() const;
   void Run();
-  Status ReloadLocked();  // REQUIRES: reload_mu_ held
+  Status ReloadLocked() WANGGE_REQUIRES(reload_mu_);
 
   TokenStore& store_;
   const std::string path_;
   const std::chrono::milliseconds poll_;
-  std::mutex reload_mu_;  // one reload at a time; guards stamp_
-  Stamp stamp_;
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;  // guarded by stop_mu_
+  Mutex reload_mu_;  // one reload at a time
+  Stamp stamp_ WANGGE_GUARDED_BY(reload_mu_);
+  Mutex stop_mu_;
+  CondVar stop_cv_;
+  bool stop_ WANGGE_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;
 };
 

@@ -132,9 +132,12 @@ Webhooks::~Webhooks() { Stop(); }
 Status Webhooks::Start() {
   const std::string prefix = std::string(storage::kOutsideStatePrefix) + "webhook/";
   WANGGE_ASSIGN_OR_RETURN(auto stored, engine_.ScanOutsideState(prefix));
-  for (const auto& [key, value] : stored) {
-    WANGGE_ASSIGN_OR_RETURN(Webhook w, Decode(value));
-    hooks_[w.office] = std::move(w);
+  {
+    MutexLock lock(mu_);
+    for (const auto& [key, value] : stored) {
+      WANGGE_ASSIGN_OR_RETURN(Webhook w, Decode(value));
+      hooks_[w.office] = std::move(w);
+    }
   }
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
@@ -142,11 +145,11 @@ Status Webhooks::Start() {
 
 void Webhooks::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ || !thread_.joinable()) return;
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   thread_.join();
 }
 
@@ -158,7 +161,7 @@ Result<Webhook> Webhooks::Put(const std::string& office, const std::string& url,
   }
   Webhook w;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = hooks_.find(office);
     if (it != hooks_.end())
       w = it->second;
@@ -174,12 +177,12 @@ Result<Webhook> Webhooks::Put(const std::string& office, const std::string& url,
     WANGGE_RETURN_IF_ERROR(Persist(w));
     hooks_[office] = w;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   return w;
 }
 
 Status Webhooks::Remove(const std::string& office) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!hooks_.contains(office)) return NotFound("no webhook for " + office);
   WANGGE_RETURN_IF_ERROR(engine_.PutOutsideState(KeyOf(office), std::nullopt));
   hooks_.erase(office);
@@ -189,7 +192,7 @@ Status Webhooks::Remove(const std::string& office) {
 Result<Webhook> Webhooks::Resume(const std::string& office) {
   Webhook w;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = hooks_.find(office);
     if (it == hooks_.end()) return NotFound("no webhook for " + office);
     w = it->second;
@@ -199,12 +202,12 @@ Result<Webhook> Webhooks::Resume(const std::string& office) {
     WANGGE_RETURN_IF_ERROR(Persist(w));
     it->second = w;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   return w;
 }
 
 std::vector<Webhook> Webhooks::List() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Webhook> out;
   for (const auto& [office, w] : hooks_) out.push_back(w);
   return out;
@@ -226,24 +229,24 @@ Status Webhooks::Persist(const Webhook& w) {
 }
 
 void Webhooks::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
     std::vector<std::string> offices;
     for (const auto& [office, w] : hooks_) offices.push_back(office);
-    lock.unlock();
+    lock.Unlock();
     bool progress = false;
     for (const auto& office : offices) {
       for (int n = 0; n < 64 && DeliverSome(office); ++n) progress = true;
     }
-    lock.lock();
-    if (!progress && !stopping_) wake_.wait_for(lock, options_.idle_poll);
+    lock.Lock();
+    if (!progress && !stopping_) wake_.WaitFor(lock, options_.idle_poll);
   }
 }
 
 bool Webhooks::DeliverSome(const std::string& office) {
   Webhook w;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = hooks_.find(office);
     if (stopping_ || it == hooks_.end() || it->second.paused ||
         it->second.next_attempt > clock_.Now().ms) {
@@ -270,7 +273,7 @@ bool Webhooks::DeliverSome(const std::string& office) {
                        {"X-Wangge-Office", office}},
                       e.json, options_.timeout);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = hooks_.find(office);
   if (it == hooks_.end() || it->second.url != w.url) return false;  // replaced meanwhile
   Webhook& h = it->second;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "engine/engine.h"
 
 namespace wangge::ingest {
@@ -72,10 +73,10 @@ class Webhooks {
   engine::Engine& engine_;
   const Clock& clock_;
   WebhookOptions options_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::map<std::string, Webhook> hooks_;
-  bool stopping_ = false;
+  mutable Mutex mu_;
+  CondVar wake_;
+  std::map<std::string, Webhook> hooks_ WANGGE_GUARDED_BY(mu_);
+  bool stopping_ WANGGE_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -8,12 +8,12 @@
 
 #include <fmt/format.h>
 
+#include "core/mutex.h"
 #include "wire/command_json.h"
 
 namespace wangge::io {
 
 using wire::CommandDecoder;
-using wire::DecodeError;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -54,15 +54,15 @@ void PrintProgress(std::ostream& out, uint64_t done, uint64_t total, Clock::time
 
 // Shared with the completions, which may outlive nothing: Finish waits for them all.
 struct CommandFeeder::State {
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t in_flight = 0;
-  ImportReport report;
-  size_t max_errors = 0;
-  std::string source;
+  Mutex mu;
+  CondVar cv;
+  size_t in_flight WANGGE_GUARDED_BY(mu) = 0;
+  ImportReport report WANGGE_GUARDED_BY(mu);
+  size_t max_errors = 0;  // set before the first command
+  std::string source;     // set before the first command
 
   void Done(uint64_t line, const Result<engine::Outcome>& r) {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     --in_flight;
     if (!r.ok()) {
       ++report.rejected;
@@ -86,7 +86,7 @@ struct CommandFeeder::State {
           break;
       }
     }
-    cv.notify_all();
+    cv.NotifyAll();
   }
 };
 
@@ -101,8 +101,8 @@ CommandFeeder::~CommandFeeder() { Finish(); }
 
 void CommandFeeder::Feed(engine::Command command, uint64_t line) {
   {
-    std::unique_lock lock(state_->mu);
-    state_->cv.wait(lock, [&] { return state_->in_flight < window_; });
+    MutexLock lock(state_->mu);
+    while (state_->in_flight >= window_) state_->cv.Wait(lock);
     ++state_->in_flight;
   }
   engine_.sequencer().Submit(std::move(command), [state = state_, line](Result<engine::Outcome> r) {
@@ -111,8 +111,8 @@ void CommandFeeder::Feed(engine::Command command, uint64_t line) {
 }
 
 ImportReport CommandFeeder::Finish() {
-  std::unique_lock lock(state_->mu);
-  state_->cv.wait(lock, [&] { return state_->in_flight == 0; });
+  MutexLock lock(state_->mu);
+  while (state_->in_flight > 0) state_->cv.Wait(lock);
   return state_->report;
 }
 
@@ -125,19 +125,17 @@ Status ImportOptions::Validate() const {
 Result<uint64_t> CheckFile(const ImportOptions& options, std::optional<TimeMs>* first_at) {
   WANGGE_RETURN_IF_ERROR(options.Validate());
   CommandDecoder decoder;
-  engine::Command command;
-  DecodeError error;
   std::vector<std::string> bad;
   uint64_t bad_count = 0, total = 0;
   WANGGE_RETURN_IF_ERROR(ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
     ++total;
-    const bool ok = decoder.Decode(line, command, error);
-    if (total == 1 && first_at != nullptr) *first_at = ok ? command.at : std::nullopt;
-    if (!ok) {
+    auto command = decoder.Decode(line);
+    if (total == 1 && first_at != nullptr) *first_at = command.ok() ? command->at : std::nullopt;
+    if (!command.ok()) {
       ++bad_count;
       if (bad.size() < options.max_errors) {
-        bad.push_back(fmt::format("{}:{}:{}: {}", options.path, number, error.column,
-                                  error.status.ToString()));
+        bad.push_back(fmt::format("{}:{}:{}: {}", options.path, number, decoder.error_column(),
+                                  command.status().ToString()));
       }
     }
     return true;
@@ -160,8 +158,6 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
     WANGGE_ASSIGN_OR_RETURN(total, CheckFile(options));
   }
   CommandDecoder decoder;
-  engine::Command command;
-  DecodeError error;
 
   // Pass 2: submit in file order, at most `window` in flight.
   CommandFeeder feeder(engine, options.window, options.path, options.max_errors);
@@ -169,8 +165,9 @@ Result<ImportReport> ImportFile(engine::Engine& engine, const ImportOptions& opt
   auto last_print = start;
   uint64_t submitted = 0;
   Status read = ForEachLine(options.path, [&](uint64_t number, const std::string& line) {
-    if (!decoder.Decode(line, command, error)) return true;  // changed since pass 1
-    feeder.Feed(std::move(command), number);
+    auto command = decoder.Decode(line);
+    if (!command.ok()) return true;  // changed since pass 1
+    feeder.Feed(std::move(command).value(), number);
     ++submitted;
     if (progress && Clock::now() - last_print > std::chrono::milliseconds(500)) {
       last_print = Clock::now();

@@ -67,7 +67,10 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store) {
                         " does not match the chain head (altered?)");
     }
   }
-  log->committed_ = head;
+  {
+    MutexLock lock(log->mu_);
+    log->committed_ = head;
+  }
   log->pending_ = head;
   return log;
 }
@@ -85,13 +88,13 @@ Seq EventLog::Append(WriteSet& set, std::string_view payload) {
 }
 
 Status EventLog::Commit(WriteSet& set) {
-  if (pending_.seq != committed_.seq) set.Put(Family::kMeta, kHeadKey, EncodeHead(pending_));
+  if (pending_.seq != head().seq) set.Put(Family::kMeta, kHeadKey, EncodeHead(pending_));
   Status s = store_.Write(set);
   if (s.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     committed_ = pending_;
   } else {
-    pending_ = committed_;
+    pending_ = head();
   }
   return s;
 }
@@ -103,7 +106,7 @@ Result<std::optional<Hash>> EventLog::HashAt(Seq seq) const {
   return std::optional<Hash>(RecordHash(sha, seq, *value));
 }
 
-void EventLog::Abort() { pending_ = committed_; }
+void EventLog::Abort() { pending_ = head(); }
 
 Status EventLog::Scan(Seq from, Seq to,
                       const std::function<bool(Seq, std::string_view)>& fn) const {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/ids.h"
+#include "core/mutex.h"
 #include "core/sha256.h"
 #include "core/status.h"
 #include "storage/store.h"
@@ -62,7 +63,7 @@ class EventLog {
 
   // The committed head. Thread-safe.
   LogHead head() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return committed_;
   }
 
@@ -89,8 +90,8 @@ class EventLog {
   explicit EventLog(Store& store) : store_(store) {}
 
   Store& store_;
-  mutable std::mutex mu_;  // guards committed_ for readers on other threads
-  LogHead committed_;
+  mutable Mutex mu_;  // for readers of the head on other threads
+  LogHead committed_ WANGGE_GUARDED_BY(mu_);
   LogHead pending_;
   Sha256 sha_;
 };

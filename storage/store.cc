@@ -32,6 +32,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/bytes.h"
+#include "core/mutex.h"
 #include "storage/counters.h"
 
 namespace wangge::storage {
@@ -70,11 +71,8 @@ pid_t LockHolder(const fs::path& dir) {
 
 // The data directories this process has open for writing (canonical paths): RocksDB's
 // LOCK is an fcntl lock, which does not tell a process about its own.
-std::mutex open_mu;
-std::set<std::string>& OpenForWriting() {
-  static auto* paths = new std::set<std::string>();
-  return *paths;
-}
+Mutex open_mu;
+std::set<std::string> open_for_writing WANGGE_GUARDED_BY(open_mu);
 
 std::string Canonical(const fs::path& dir) {
   std::error_code ec;
@@ -252,9 +250,9 @@ struct Store::Rep {
   ino_t ino = 0;
 
   // Set while writes fail for want of disk space.
-  std::mutex full_mu;
-  std::optional<Status> full;
-  std::chrono::steady_clock::time_point last_resume{};
+  Mutex full_mu;
+  std::optional<Status> full WANGGE_GUARDED_BY(full_mu);
+  std::chrono::steady_clock::time_point last_resume WANGGE_GUARDED_BY(full_mu){};
 
   // The canonical path this store holds open for writing; empty for a reader.
   std::string registered;
@@ -265,8 +263,8 @@ struct Store::Rep {
     }
     if (db) db->Close().PermitUncheckedError();
     if (!registered.empty()) {
-      std::lock_guard lock(open_mu);
-      OpenForWriting().erase(registered);
+      MutexLock lock(open_mu);
+      open_for_writing.erase(registered);
     }
   }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles[static_cast<size_t>(f)]; }
@@ -326,8 +324,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       return Unavailable("the data directory '" + options.path +
                          "' is in use by another process (pid " + std::to_string(holder) + ")");
     }
-    std::lock_guard lock(open_mu);
-    if (OpenForWriting().contains(Canonical(dir))) {
+    MutexLock lock(open_mu);
+    if (open_for_writing.contains(Canonical(dir))) {
       return Unavailable("the data directory '" + options.path +
                          "' is in use by another store of this process");
     }
@@ -410,9 +408,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   rep->db.reset(raw);
   if (!options.read_only) {
-    std::lock_guard lock(open_mu);
+    MutexLock lock(open_mu);
     rep->registered = Canonical(dir);
-    OpenForWriting().insert(rep->registered);
+    open_for_writing.insert(rep->registered);
   }
   struct stat st {};
   if (::stat(options.path.c_str(), &st) == 0) {
@@ -454,7 +452,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 // While the disk is full: tries (at most once a second) to resume RocksDB, which
 // refuses writes after a failed one. OK once writes may go on.
 Status Store::ResumeAfterFull() {
-  std::lock_guard lock(rep_->full_mu);
+  MutexLock lock(rep_->full_mu);
   if (!rep_->full) return Status::Ok();
   const auto now = std::chrono::steady_clock::now();
   if (now - rep_->last_resume < std::chrono::seconds(1)) return *rep_->full;
@@ -507,7 +505,7 @@ Status Store::Write(WriteSet& set) {
   }
   Status s = FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
   if (s.code() == StatusCode::kNoSpace) {
-    std::lock_guard lock(rep_->full_mu);
+    MutexLock lock(rep_->full_mu);
     if (!rep_->full) {
       rep_->full = Status(StatusCode::kNoSpace,
                           "the disk holding the data directory " + options_.path +

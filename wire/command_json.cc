@@ -9,6 +9,14 @@
 #include <simdjson.h>
 
 namespace wangge::wire {
+
+// Where decoding failed: the status names the field; column is the 1-based byte column in
+// the line (0 when unknown).
+struct DecodeError {
+  Status status;
+  size_t column = 0;
+};
+
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -261,21 +269,43 @@ bool DecodeBody(od::parser& parser, std::string& buffer, std::string_view json, 
   return !ctx.failed;
 }
 
-bool CommandDecoder::DecodeReportBody(std::string_view json, Report& report, DecodeError& error) {
-  report = Report{};
-  return DecodeBody(impl_->parser, impl_->buffer, json, error,
-                    [&](Ctx& ctx, od::value& root) { return DecodeReport(ctx, root, report, ""); });
+Result<Report> CommandDecoder::DecodeReportBody(std::string_view json) {
+  Report report;
+  DecodeError error;
+  error_column_ = 0;
+  if (!DecodeBody(impl_->parser, impl_->buffer, json, error,
+                  [&](Ctx& ctx, od::value& root) { return DecodeReport(ctx, root, report, ""); })) {
+    error_column_ = error.column;
+    return error.status;
+  }
+  return report;
 }
 
-bool CommandDecoder::DecodeTransitionBody(std::string_view json, Transition& transition,
-                                          DecodeError& error) {
-  transition = Transition{};
-  return DecodeBody(impl_->parser, impl_->buffer, json, error, [&](Ctx& ctx, od::value& root) {
-    return DecodeTransition(ctx, root, transition, "");
-  });
+Result<Transition> CommandDecoder::DecodeTransitionBody(std::string_view json) {
+  Transition transition;
+  DecodeError error;
+  error_column_ = 0;
+  if (!DecodeBody(impl_->parser, impl_->buffer, json, error, [&](Ctx& ctx, od::value& root) {
+        return DecodeTransition(ctx, root, transition, "");
+      })) {
+    error_column_ = error.column;
+    return error.status;
+  }
+  return transition;
 }
 
-bool CommandDecoder::Decode(std::string_view line, Command& command, DecodeError& error) {
+Result<Command> CommandDecoder::Decode(std::string_view line) {
+  Command command;
+  DecodeError error;
+  error_column_ = 0;
+  if (!DecodeLine(line, command, error)) {
+    error_column_ = error.column;
+    return error.status;
+  }
+  return command;
+}
+
+bool CommandDecoder::DecodeLine(std::string_view line, Command& command, DecodeError& error) {
   Ctx ctx;
   command = Command{};
   if (line.size() > kMaxLineBytes) {

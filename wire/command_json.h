@@ -14,12 +14,7 @@ namespace wangge::wire {
 // Longest accepted line, in bytes.
 inline constexpr size_t kMaxLineBytes = 64 * 1024;
 
-// Where decoding failed: the status names the field ("report.severity"); column is
-// the 1-based byte column in the line (0 when unknown).
-struct DecodeError {
-  Status status;
-  size_t column = 0;
-};
+struct DecodeError;
 
 // Decodes commands of the recorded stream. Reuses its parser and buffer between
 // calls. Not thread-safe; one per thread.
@@ -30,18 +25,22 @@ class CommandDecoder {
   CommandDecoder(const CommandDecoder&) = delete;
   CommandDecoder& operator=(const CommandDecoder&) = delete;
 
-  // One line of the stream (without its newline). On failure returns false and
-  // fills `error`; the command is then unspecified.
-  bool Decode(std::string_view line, engine::Command& command, DecodeError& error);
+  // One line of the stream (without its newline). kInvalidArgument naming the field
+  // ("report.severity"); error_column() then says where in the line.
+  Result<engine::Command> Decode(std::string_view line);
 
   // An HTTP request body holding one report object, or one transition object, of the
-  // wire contract. Errors name the field without a prefix ("severity"). Same contract
-  // as Decode; the body is at most kMaxLineBytes.
-  bool DecodeReportBody(std::string_view json, engine::Report& report, DecodeError& error);
-  bool DecodeTransitionBody(std::string_view json, engine::Transition& transition,
-                            DecodeError& error);
+  // wire contract. Errors name the field without a prefix ("severity"). The body is at
+  // most kMaxLineBytes.
+  Result<engine::Report> DecodeReportBody(std::string_view json);
+  Result<engine::Transition> DecodeTransitionBody(std::string_view json);
+
+  // The 1-based byte column of the last failure in its line (0 when unknown).
+  size_t error_column() const { return error_column_; }
 
  private:
+  bool DecodeLine(std::string_view line, engine::Command& command, DecodeError& error);
+  size_t error_column_ = 0;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

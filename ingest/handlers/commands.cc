@@ -2,8 +2,8 @@
 // the request, hand the command to the deployment's sink (wire/command_sink.h) and answer
 // once the sink says it is durable or refused.
 #include <algorithm>
-#include <mutex>
 
+#include "core/mutex.h"
 #include "engine/access.h"
 #include "ingest/handlers/handlers.h"
 #include "ingest/handlers/submit.h"
@@ -63,8 +63,7 @@ Status ReadReportBody(Exchange& ex, TimeMs now, engine::Report& report) {
     return PermissionDenied("only grid workers post reports");
   }
   thread_local wire::CommandDecoder decoder;
-  wire::DecodeError error;
-  if (!decoder.DecodeReportBody(ex.request().body(), report, error)) return error.status;
+  WANGGE_ASSIGN_OR_RETURN(report, decoder.DecodeReportBody(ex.request().body()));
   if (report.reported_at.ms > now.ms + ex.options().max_clock_skew.count() * 60'000) {
     return InvalidArgument("reported_at is in the future", "reported_at");
   }
@@ -91,11 +90,14 @@ void PostReport(Exchange& ex, wire::CommandSink& sink) {
 
 // The outcomes of a batch's lines, gathered from the sink's completions.
 struct BatchOutcomes {
-  std::mutex mu;
-  json::array results;  // guarded by mu
-  int pending = 0;
-  uint64_t created = 0, duplicates = 0, errors = 0;
-  std::optional<StatusCode> server_failure;  // a line refused for want of disk or queue
+  Mutex mu;
+  json::array results WANGGE_GUARDED_BY(mu);
+  int pending WANGGE_GUARDED_BY(mu) = 0;
+  uint64_t created WANGGE_GUARDED_BY(mu) = 0;
+  uint64_t duplicates WANGGE_GUARDED_BY(mu) = 0;
+  uint64_t errors WANGGE_GUARDED_BY(mu) = 0;
+  // A line refused for want of disk or queue.
+  std::optional<StatusCode> server_failure WANGGE_GUARDED_BY(mu);
 };
 
 json::object LineError(size_t line, const Status& problem) {
@@ -106,7 +108,7 @@ json::object LineError(size_t line, const Status& problem) {
 }
 
 void FinishBatch(Exchange& ex, BatchOutcomes& outcomes) {
-  std::lock_guard lock(outcomes.mu);
+  MutexLock lock(outcomes.mu);
   std::sort(outcomes.results.begin(), outcomes.results.end(),
             [](const json::value& a, const json::value& b) {
               return a.at("line").to_number<int64_t>() < b.at("line").to_number<int64_t>();
@@ -128,7 +130,7 @@ void FinishBatch(Exchange& ex, BatchOutcomes& outcomes) {
 
 // One line's outcome, from the sink.
 void RecordLine(BatchOutcomes& outcomes, size_t line, const Result<wire::Accepted>& r) {
-  std::lock_guard lock(outcomes.mu);
+  MutexLock lock(outcomes.mu);
   if (!r.ok()) {
     ++outcomes.errors;
     if (static_cast<int>(HttpStatusOf(r.status().code())) >= 500) {
@@ -159,6 +161,7 @@ void PostBatch(Exchange& ex, wire::CommandSink& sink) {
   std::vector<std::pair<size_t, engine::Command>> commands;
   std::string_view body = ex.request().body();
   size_t line_no = 0;
+  size_t errors = 0;
   const TimeMs now = ex.clock().Now();
   const auto& options = ex.options();
   thread_local wire::CommandDecoder decoder;
@@ -169,27 +172,31 @@ void PostBatch(Exchange& ex, wire::CommandSink& sink) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    if (commands.size() + outcomes->errors >= options.max_batch_lines) {
+    if (commands.size() + errors >= options.max_batch_lines) {
       return ex.Fail(InvalidArgument("more than " + std::to_string(options.max_batch_lines) +
                                      " lines in one batch"));
     }
-    engine::Report report;
-    wire::DecodeError error;
-    Status problem;
-    if (!decoder.DecodeReportBody(line, report, error)) {
-      problem = error.status;
-    } else if (report.reported_at.ms > now.ms + options.max_clock_skew.count() * 60'000) {
+    auto decoded = decoder.DecodeReportBody(line);
+    Status problem = decoded.status();
+    if (problem.ok() &&
+        decoded->reported_at.ms > now.ms + options.max_clock_skew.count() * 60'000) {
       problem = InvalidArgument("reported_at is in the future", "reported_at");
     }
     if (!problem.ok()) {
+      MutexLock lock(outcomes->mu);
       outcomes->results.push_back(LineError(line_no, problem));
       ++outcomes->errors;
+      ++errors;
       continue;
     }
-    commands.emplace_back(line_no, engine::Command{ex.actor(), std::nullopt, std::move(report)});
+    commands.emplace_back(line_no,
+                          engine::Command{ex.actor(), std::nullopt, std::move(decoded).value()});
   }
   if (commands.empty()) return FinishBatch(ex, *outcomes);
-  outcomes->pending = static_cast<int>(commands.size());
+  {
+    MutexLock lock(outcomes->mu);
+    outcomes->pending = static_cast<int>(commands.size());
+  }
   ex.WorkStarted();
   for (auto& item : commands) {
     // A plain variable: clang 14 cannot capture a structured binding in a lambda.
@@ -197,7 +204,7 @@ void PostBatch(Exchange& ex, wire::CommandSink& sink) {
     sink.Submit(std::move(item.second), "", "",
                 [self = ex.Keep(), outcomes, line](Result<wire::Accepted> r) {
                   RecordLine(*outcomes, line, r);
-                  std::lock_guard lock(outcomes->mu);
+                  MutexLock lock(outcomes->mu);
                   if (--outcomes->pending > 0) return;
                   self->Post([outcomes](Exchange& e) { FinishBatch(e, *outcomes); });
                   self->WorkDone();
@@ -216,10 +223,10 @@ void PostTransition(Exchange& ex, wire::CommandSink& sink) {
   if (ex.request().method() != http::verb::post) return ex.MethodNotAllowed("POST");
   auto town = Partition(ex, sink);
   if (!town.ok()) return ex.Fail(town.status());
-  engine::Transition t;
   thread_local wire::CommandDecoder decoder;
-  wire::DecodeError error;
-  if (!decoder.DecodeTransitionBody(ex.request().body(), t, error)) return ex.Fail(error.status);
+  auto decoded = decoder.DecodeTransitionBody(ex.request().body());
+  if (!decoded.ok()) return ex.Fail(decoded.status());
+  engine::Transition t = std::move(decoded).value();
   const std::string id = ex.path()[2];
   // The sequencer resolves a worker's address and answers a case the actor may not see
   // as if it did not exist.

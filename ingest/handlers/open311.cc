@@ -3,8 +3,7 @@
 // access policy.
 #include "ingest/open311.h"
 
-#include <mutex>
-
+#include "core/mutex.h"
 #include "engine/access.h"
 #include "ingest/handlers/handlers.h"
 #include "ingest/handlers/submit.h"
@@ -262,7 +261,7 @@ class Open311Handlers final : public Open311Routes {
     auto record = engine_.ActiveRulesRecord();
     if (!record.ok()) return record.status();
     if (!*record) return NotFound("no ruleset was ever activated");
-    std::lock_guard lock(catalog_mu_);
+    MutexLock lock(catalog_mu_);
     if (!catalog_ || catalog_seq_ != (*record)->seq.value) {
       const auto& a = std::get<engine::RulesActivation>((*record)->body);
       WANGGE_ASSIGN_OR_RETURN(open311::Catalog built, open311::CatalogFromRuleset(a.ruleset));
@@ -274,9 +273,9 @@ class Open311Handlers final : public Open311Routes {
 
   const engine::Engine& engine_;
   wire::CommandSink& sink_;
-  std::mutex catalog_mu_;
-  uint64_t catalog_seq_ = 0;                         // guarded by catalog_mu_
-  std::shared_ptr<const open311::Catalog> catalog_;  // guarded by catalog_mu_
+  Mutex catalog_mu_;
+  uint64_t catalog_seq_ WANGGE_GUARDED_BY(catalog_mu_) = 0;
+  std::shared_ptr<const open311::Catalog> catalog_ WANGGE_GUARDED_BY(catalog_mu_);
 };
 
 std::unique_ptr<Open311Routes> AddOpen311Routes(Routes& routes, const engine::Engine& engine,

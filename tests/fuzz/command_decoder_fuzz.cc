@@ -8,12 +8,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static wangge::wire::CommandDecoder decoder;
-  wangge::engine::Command command;
-  wangge::wire::DecodeError error;
   std::string_view line(reinterpret_cast<const char*>(data), size);
-  if (!decoder.Decode(line, command, error)) return 0;
-  wangge::engine::Command again;
-  if (!decoder.Decode(wangge::wire::EncodeCommand(command), again, error)) std::abort();
-  if (!(again.body == command.body) || !(again.actor == command.actor)) std::abort();
+  auto command = decoder.Decode(line);
+  if (!command.ok()) return 0;
+  auto again = decoder.Decode(wangge::wire::EncodeCommand(*command));
+  if (!again.ok()) std::abort();
+  if (!(again->body == command->body) || !(again->actor == command->actor)) std::abort();
   return 0;
 }

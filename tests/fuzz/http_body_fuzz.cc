@@ -11,17 +11,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wangge;
   static wire::CommandDecoder decoder;
   std::string_view body(reinterpret_cast<const char*>(data), size);
-  wire::DecodeError error;
-  engine::Report report;
-  if (decoder.DecodeReportBody(body, report, error)) {
-    if (!engine::ValidateReport(report).ok()) std::abort();
-    engine::Command c{engine::Actor{"W1", engine::Role::kWorker, ""}, TimeMs{0}, report};
-    engine::Command back;
-    if (!decoder.Decode(wire::EncodeCommand(c), back, error) || !(back.body == c.body)) {
-      std::abort();
-    }
+  if (auto report = decoder.DecodeReportBody(body); report.ok()) {
+    if (!engine::ValidateReport(*report).ok()) std::abort();
+    engine::Command c{engine::Actor{"W1", engine::Role::kWorker, ""}, TimeMs{0}, *report};
+    auto back = decoder.Decode(wire::EncodeCommand(c));
+    if (!back.ok() || !(back->body == c.body)) std::abort();
   }
-  engine::Transition transition;
-  (void)decoder.DecodeTransitionBody(body, transition, error);
+  (void)decoder.DecodeTransitionBody(body);
   return 0;
 }

@@ -18,10 +18,8 @@
 namespace wangge::io {
 namespace {
 
-std::filesystem::path SharedData() {
-  const char* env = std::getenv("WANGGE_SHARED_DATA");
-  return std::filesystem::path(env ? env : "../shared/data");
-}
+// Small reference data kept in the tree (tests/data/README.md).
+std::filesystem::path TestData() { return std::filesystem::path(WANGGE_SOURCE_DIR) / "tests" / "data"; }
 
 // Seconds since an arbitrary origin of "M/D/YYYY h:mm:ss AM" (the test's own parser;
 // durations within the sample's late-December week need no time zone).
@@ -74,8 +72,8 @@ int64_t LowerMedian(std::vector<int64_t> v) {
 }
 
 TEST(Import311Test, LosAngelesSampleMatchesFiguresComputedFromTheCsv) {
-  const std::string path = (SharedData() / "311" / "la311_2017_subset.csv").string();
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no sample at " << path;
+  const std::string path = (TestData() / "311" / "la311_2017_sample.csv").string();
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
 
   // The expected figures, straight from the CSV: per owning agency, the requests the
   // export says were closed (with a valid closing time), and their median duration.
@@ -123,7 +121,7 @@ TEST(Import311Test, LosAngelesSampleMatchesFiguresComputedFromTheCsv) {
     EXPECT_EQ(LowerMedian(actual[office]), LowerMedian(durations)) << office;
   }
   EXPECT_EQ(expected["agency-bos"].size(), actual["agency-bos"].size());
-  EXPECT_GT(expected["agency-bos"].size(), 6000u);
+  EXPECT_GT(expected["agency-bos"].size(), (csv.size() - 1) / 2);  // BOS owns most rows
 }
 
 constexpr const char* kLaHeader =

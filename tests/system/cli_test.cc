@@ -16,6 +16,7 @@
 #include "ingest/local_server.h"
 #include "ingest/tokens.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
@@ -199,25 +200,14 @@ TEST(CliTest, StatsFromTheCommandEqualStatsFromTheServer) {
   so.port = 0;
   wangge::ingest::LocalServer server(**engine, *tokens, clock, so);
   ASSERT_TRUE(server.Start().ok());
-  namespace net = boost::asio;
-  namespace http = boost::beast::http;
-  net::io_context ioc;
-  net::ip::tcp::socket socket(ioc);
-  socket.connect({net::ip::make_address("127.0.0.1"), server.port()});
-  http::request<http::string_body> req{
-      http::verb::get,
+  const auto res = wangge::testing::Fetch(
+      server.port(), boost::beast::http::verb::get,
       "/v1/stats?from=2020-02-01&to=2020-11-30&group_by=office&as_of=2021-01-10T00:00:00%2B08:00",
-      11};
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::authorization, "Bearer " + made->first);
-  http::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(socket, buffer, res);
+      wangge::testing::Bearer(made->first));
   server.Stop();
   (*engine)->Stop();
-  ASSERT_EQ(res.result_int(), 200u) << res.body();
-  EXPECT_EQ(boost::json::parse(res.body()), from_cli);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(boost::json::parse(res.body), from_cli);
 
   CliRun csv = Wangge("stats --data " + data + " --csv " + query);
   ASSERT_EQ(csv.exit_code, 0) << csv.output;

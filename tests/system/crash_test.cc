@@ -20,6 +20,7 @@
 #include "engine/engine.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/log_census.h"
+#include "tests/testing/seed.h"
 #include "tests/testing/temp_dir.h"
 
 extern char** environ;
@@ -97,7 +98,7 @@ int Cycles() {
 TEST(CrashTest, EveryAcknowledgedCommandSurvivesSigkill) {
   testing::TempDir dir;
   const std::string data = dir.Sub("data");
-  std::mt19937 rng(std::random_device{}());
+  std::mt19937 rng(testing::TestSeed("crash test"));
   size_t total_acks = 0;
   // The writers' simulated clock starts here and runs on across restarts.
   const int64_t epoch = SystemClock().Now().ms;

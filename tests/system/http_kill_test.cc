@@ -21,6 +21,7 @@
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/log_census.h"
+#include "tests/testing/seed.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
@@ -141,7 +142,7 @@ TEST(HttpKillTest, EveryAcknowledgedCommandSurvivesSigkill) {
     ASSERT_TRUE(TokenStore::Append(tokens_file, made->second).ok());
     *secret = made->first;
   }
-  std::mt19937 rng(std::random_device{}());
+  std::mt19937 rng(testing::TestSeed("http kill test"));
   size_t reports = 0, accepted = 0, versions = 0;
   for (int cycle = 0; cycle < Cycles(); ++cycle) {
     auto [pid, port] = testing::StartServer(data, tokens_file);

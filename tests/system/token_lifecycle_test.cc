@@ -42,30 +42,16 @@ std::string TokenIn(const CliRun& run) {
 // One keep-alive connection that posts reports, each on the same socket.
 class Connection {
  public:
-  explicit Connection(uint16_t port) : socket_(ioc_) {
-    boost::system::error_code ec;
-    socket_.connect(testing::tcp::endpoint(testing::net::ip::make_address("127.0.0.1"), port), ec);
-  }
-
+  explicit Connection(uint16_t port) : connection_(port) {}
   // The answer's status; -1 when the connection failed or the server closed it.
   int Post(const std::string& token, const std::string& id) {
-    http::request<http::string_body> req{http::verb::post, "/v1/reports", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, "Bearer " + token);
-    req.keep_alive(true);
-    req.body() = testing::ReportJson(id);
-    req.prepare_payload();
-    boost::beast::error_code ec;
-    http::write(socket_, req, ec);
-    http::response<http::string_body> res;
-    if (!ec) http::read(socket_, buffer_, res, ec);
-    return ec || !res.keep_alive() ? -1 : static_cast<int>(res.result_int());
+    return connection_
+        .Send(http::verb::post, "/v1/reports", testing::Bearer(token), testing::ReportJson(id))
+        .status;
   }
 
  private:
-  testing::net::io_context ioc_;
-  testing::tcp::socket socket_;
-  boost::beast::flat_buffer buffer_;
+  testing::Connection connection_;
 };
 
 class TokenLifecycleTest : public ::testing::Test {

@@ -1,4 +1,5 @@
-// Builders for domain commands with sensible defaults, so tests state only what matters.
+// The one report fixture: builders for domain commands with sensible defaults, so tests
+// state only what matters, and the same report as a device's JSON.
 #pragma once
 
 #include <string>
@@ -22,6 +23,15 @@ inline engine::Report MakeReport(const std::string& client_id,
   r.reported_at = TimeMs{1'583'111'700'000};
   r.attachments = 1;
   return r;
+}
+
+// The same report as the JSON body a device posts (one line, so it is also an NDJSON line).
+inline std::string ReportJson(const std::string& client_id, int severity = 2,
+                              const std::string& village = "V07") {
+  return R"({"client_id": ")" + client_id + R"(", "category": "env.garbage", "village": ")" +
+         village + R"(", "grid": "V07-G3", "severity": )" + std::to_string(severity) +
+         R"(, "text": "河道漂浮垃圾", "lat": 29.874, "lon": 120.281, )"
+         R"("reported_at": "2020-03-02T09:15:00+08:00", "attachments": 1})";
 }
 
 inline engine::Command ReportCommand(const std::string& client_id,

@@ -14,9 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "tests/testing/builders.h"
+#include "tests/testing/http_client.h"
 
 extern char** environ;
 
@@ -43,10 +42,6 @@ inline CliRun Wangge(const std::string& args, int seconds = 0) {
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
 }
-
-namespace net = boost::asio;
-namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
 
 // Starts `args` (args[0] looked up in PATH) with stdout and stderr to the file `log` (a
 // file, not a pipe: the child may write after the caller stops reading, and must not
@@ -87,38 +82,12 @@ inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std
   return {pid, 0};
 }
 
-struct HttpReply {
-  int status = -1;  // -1: no answer (the server died mid-request: not acknowledged)
-  std::string body;
-};
+using HttpReply = Reply;
 
-// One request on a new connection to 127.0.0.1:`port`.
-inline HttpReply Request(uint16_t port, http::verb method, const std::string& target,
-                         const std::string& token, const std::string& body = "") {
-  try {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(socket, buffer, res);
-    return HttpReply{static_cast<int>(res.result_int()), res.body()};
-  } catch (const std::exception&) {
-    return HttpReply{};
-  }
-}
-
-// A report with client id `id` (one line, so it also serves as an NDJSON line).
-inline std::string ReportJson(const std::string& id, int severity = 2) {
-  return R"({"client_id": ")" + id +
-         R"(", "category": "env.garbage", "village": "V07", "grid": "V07-G3", "severity": )" +
-         std::to_string(severity) + R"(, "reported_at": "2020-03-02T09:15:00+08:00"})";
+// One request with the bearer `token` (none when empty), on a new connection.
+inline Reply Request(uint16_t port, http::verb method, const std::string& target,
+                     const std::string& token, const std::string& body = "") {
+  return Fetch(port, method, target, Bearer(token), body);
 }
 
 inline int Post(uint16_t port, const std::string& token, const std::string& id) {

@@ -20,9 +20,9 @@ constexpr const char* kTransitionLine =
 
 TEST(CommandJsonTest, DecodesTheDesignsReportExample) {
   CommandDecoder decoder;
-  engine::Command c;
-  DecodeError err;
-  ASSERT_TRUE(decoder.Decode(kReportLine, c, err)) << err.status.ToString();
+  auto decoded = decoder.Decode(kReportLine);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const engine::Command& c = *decoded;
   const auto& r = std::get<engine::Report>(c.body);
   EXPECT_EQ(r.client_id, "5f0c6a1e-4c1b-4a53-9d1e-0b7c2f3e9a10");
   EXPECT_EQ(r.severity, 2);
@@ -36,9 +36,9 @@ TEST(CommandJsonTest, DecodesTheDesignsReportExample) {
 
 TEST(CommandJsonTest, DecodesATransition) {
   CommandDecoder decoder;
-  engine::Command c;
-  DecodeError err;
-  ASSERT_TRUE(decoder.Decode(kTransitionLine, c, err)) << err.status.ToString();
+  auto decoded = decoder.Decode(kTransitionLine);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const engine::Command& c = *decoded;
   const auto& t = std::get<engine::Transition>(c.body);
   EXPECT_EQ(t.case_id, "5f0c6a1e");
   EXPECT_EQ(t.action, engine::Action::kResolve);
@@ -59,12 +59,11 @@ TEST(CommandJsonTest, EncodeThenDecodeIsIdentity) {
   extend.at = TimeMs{1'583'111'800'000};
   CommandDecoder decoder;
   for (const auto& original : {report, extend}) {
-    engine::Command back;
-    DecodeError err;
-    ASSERT_TRUE(decoder.Decode(EncodeCommand(original), back, err)) << err.status.ToString();
-    EXPECT_EQ(back.actor, original.actor);
-    EXPECT_EQ(back.at, original.at);
-    EXPECT_EQ(back.body, original.body);
+    auto back = decoder.Decode(EncodeCommand(original));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->actor, original.actor);
+    EXPECT_EQ(back->at, original.at);
+    EXPECT_EQ(back->body, original.body);
   }
 }
 
@@ -131,15 +130,14 @@ TEST(CommandJsonTest, MalformedLinesNameTheFieldAndColumn) {
   };
   CommandDecoder decoder;
   for (const auto& bad : cases) {
-    engine::Command c;
-    DecodeError err;
-    EXPECT_FALSE(decoder.Decode(bad.line, c, err)) << bad.line;
-    EXPECT_EQ(err.status.code(), StatusCode::kInvalidArgument) << bad.line;
-    EXPECT_EQ(err.status.field(), bad.field) << bad.line << " -> " << err.status.ToString();
-    EXPECT_NE(err.status.message().find(bad.message), std::string::npos)
-        << bad.line << " -> " << err.status.ToString();
+    const Status err = decoder.Decode(bad.line).status();
+    EXPECT_FALSE(err.ok()) << bad.line;
+    EXPECT_EQ(err.code(), StatusCode::kInvalidArgument) << bad.line;
+    EXPECT_EQ(err.field(), bad.field) << bad.line << " -> " << err.ToString();
+    EXPECT_NE(err.message().find(bad.message), std::string::npos)
+        << bad.line << " -> " << err.ToString();
     if (bad.column != 0) {
-      EXPECT_EQ(err.column, bad.column) << bad.line;
+      EXPECT_EQ(decoder.error_column(), bad.column) << bad.line;
     }
   }
 }
@@ -150,12 +148,11 @@ TEST(CommandJsonTest, TimerCommandsRoundTripAndNameNoActor) {
                         engine::TimerFired{"case-7", engine::TimerKind::kBreach, {}}};
   const std::string line = EncodeCommand(timer);
   CommandDecoder decoder;
-  engine::Command c;
-  DecodeError err;
-  ASSERT_TRUE(decoder.Decode(line, c, err)) << line << ": " << err.status.ToString();
-  EXPECT_EQ(c.actor, timer.actor);
-  EXPECT_EQ(c.at, timer.at);
-  EXPECT_EQ(std::get<engine::TimerFired>(c.body), std::get<engine::TimerFired>(timer.body));
+  auto c = decoder.Decode(line);
+  ASSERT_TRUE(c.ok()) << line << ": " << c.status().ToString();
+  EXPECT_EQ(c->actor, timer.actor);
+  EXPECT_EQ(c->at, timer.at);
+  EXPECT_EQ(std::get<engine::TimerFired>(c->body), std::get<engine::TimerFired>(timer.body));
   const std::pair<const char*, const char*> bad[] = {
       {R"({"kind":"timer","at":"2020-03-02T09:15:00+08:00","case":"c","timer":"late"})", "timer"},
       {R"({"kind":"timer","at":"2020-03-02T09:15:00+08:00","timer":"deadline_breach"})", "case"},
@@ -167,18 +164,18 @@ TEST(CommandJsonTest, TimerCommandsRoundTripAndNameNoActor) {
   };
   for (const auto& [text, field] : bad) {
     SCOPED_TRACE(text);
-    EXPECT_FALSE(decoder.Decode(text, c, err));
-    EXPECT_EQ(err.status.field(), field) << err.status.ToString();
+    const Status err = decoder.Decode(text).status();
+    EXPECT_FALSE(err.ok());
+    EXPECT_EQ(err.field(), field) << err.ToString();
   }
 }
 
 TEST(CommandJsonTest, OversizedLineIsRefused) {
   CommandDecoder decoder;
-  engine::Command c;
-  DecodeError err;
   std::string huge(kMaxLineBytes + 1, ' ');
-  EXPECT_FALSE(decoder.Decode(huge, c, err));
-  EXPECT_NE(err.status.message().find("longer"), std::string::npos);
+  const Status err = decoder.Decode(huge).status();
+  EXPECT_FALSE(err.ok());
+  EXPECT_NE(err.message().find("longer"), std::string::npos);
 }
 
 }  // namespace
@@ -189,29 +186,22 @@ namespace {
 
 TEST(CommandJsonBodyTest, DecodesReportAndTransitionBodies) {
   CommandDecoder decoder;
-  engine::Report r;
-  DecodeError err;
-  ASSERT_TRUE(decoder.DecodeReportBody(
+  auto r = decoder.DecodeReportBody(
       R"({"client_id": "5f0c6a1e-4c1b-4a53-9d1e-0b7c2f3e9a10", "category": "env.garbage",
           "village": "V07", "grid": "V07-G3", "severity": 2, "text": "河道漂浮垃圾",
-          "lat": 29.874, "lon": 120.281, "reported_at": "2020-03-02T09:15:00+08:00", "attachments": 1})",
-      r, err))
-      << err.status.ToString();
-  EXPECT_EQ(r.category, "env.garbage");
-  EXPECT_EQ(r.reported_at.ms, 1'583'111'700'000);
-  engine::Transition t;
-  ASSERT_TRUE(decoder.DecodeTransitionBody(
-      R"({"action": "extend", "note": "批准延期", "until": "2020-03-09T10:00:00+08:00"})", t, err))
-      << err.status.ToString();
-  EXPECT_EQ(t.action, engine::Action::kExtend);
-  EXPECT_TRUE(t.until.has_value());
+          "lat": 29.874, "lon": 120.281, "reported_at": "2020-03-02T09:15:00+08:00", "attachments": 1})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->category, "env.garbage");
+  EXPECT_EQ(r->reported_at.ms, 1'583'111'700'000);
+  auto t = decoder.DecodeTransitionBody(
+      R"({"action": "extend", "note": "批准延期", "until": "2020-03-09T10:00:00+08:00"})");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->action, engine::Action::kExtend);
+  EXPECT_TRUE(t->until.has_value());
 }
 
 TEST(CommandJsonBodyTest, BodyErrorsNameTheBareField) {
   CommandDecoder decoder;
-  engine::Report r;
-  engine::Transition t;
-  DecodeError err;
   struct Case {
     bool report;
     std::string body;
@@ -236,16 +226,17 @@ TEST(CommandJsonBodyTest, BodyErrorsNameTheBareField) {
       {false, R"({"action": "accept", "actor": "me"})", "actor", "unknown field"},
   };
   for (const auto& c : cases) {
-    bool ok = c.report ? decoder.DecodeReportBody(c.body, r, err)
-                       : decoder.DecodeTransitionBody(c.body, t, err);
-    EXPECT_FALSE(ok) << c.body;
-    EXPECT_EQ(err.status.field(), c.field) << c.body << " -> " << err.status.ToString();
-    EXPECT_NE(err.status.message().find(c.message), std::string::npos)
-        << c.body << " -> " << err.status.ToString();
+    const Status err = c.report ? decoder.DecodeReportBody(c.body).status()
+                                : decoder.DecodeTransitionBody(c.body).status();
+    EXPECT_FALSE(err.ok()) << c.body;
+    EXPECT_EQ(err.field(), c.field) << c.body << " -> " << err.ToString();
+    EXPECT_NE(err.message().find(c.message), std::string::npos)
+        << c.body << " -> " << err.ToString();
   }
   std::string huge = R"({"text": ")" + std::string(kMaxLineBytes, 'x') + "\"}";
-  EXPECT_FALSE(decoder.DecodeReportBody(huge, r, err));
-  EXPECT_NE(err.status.message().find("longer"), std::string::npos);
+  const Status err = decoder.DecodeReportBody(huge).status();
+  EXPECT_FALSE(err.ok());
+  EXPECT_NE(err.message().find("longer"), std::string::npos);
 }
 
 }  // namespace

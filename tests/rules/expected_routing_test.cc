@@ -1,4 +1,4 @@
-#include "rules/rule_test.h"
+#include "rules/expected_routing.h"
 
 #include <fstream>
 #include <sstream>
@@ -15,7 +15,7 @@ std::string Read(const std::string& path) {
   return buf.str();
 }
 
-TEST(RuleTestTest, DefaultRulesetPassesItsOwnTests) {
+TEST(ExpectedRoutingTest, DefaultRulesetPassesItsOwnTests) {
   const std::string path = std::string(WANGGE_SOURCE_DIR) + "/rules/default.tests.json";
   auto cases = LoadRuleTests(Read(path), path);
   ASSERT_TRUE(cases.ok()) << cases.status().message();
@@ -25,7 +25,7 @@ TEST(RuleTestTest, DefaultRulesetPassesItsOwnTests) {
   }
 }
 
-TEST(RuleTestTest, AWrongExpectationIsReported) {
+TEST(ExpectedRoutingTest, AWrongExpectationIsReported) {
   auto cases = LoadRuleTests(R"({"cases": [{"name": "n", "report": {"category": "env.garbage",
       "severity": 2, "village": "V01", "received_at": "2020-03-02T10:00:00+08:00"},
       "expect": {"office": "bianmin", "priority": 3}}]})",
@@ -38,7 +38,7 @@ TEST(RuleTestTest, AWrongExpectationIsReported) {
   EXPECT_EQ(failures[0].got, "zonghe-zhifa");
 }
 
-TEST(RuleTestTest, MalformedTestFilesNameTheProblem) {
+TEST(ExpectedRoutingTest, MalformedTestFilesNameTheProblem) {
   auto cases = LoadRuleTests(R"({"cases": [{"name": "n", "report": {"category": "x", "severity": 9,
       "received_at": "soon"}, "expect": {}}]})",
                              "t.json");

@@ -1,4 +1,4 @@
-#include "rules/rule_test.h"
+#include "rules/expected_routing.h"
 
 #include <algorithm>
 
