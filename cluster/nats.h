@@ -1,5 +1,5 @@
 // The C client's handles behind cluster::Nats, and a pull consumer over them. Private
-// to the cluster code (cluster.cc, cluster_engine.cc).
+// to the cluster code (cluster.cc, pull_consumer.cc, engine_node.cc).
 #pragma once
 
 #include <chrono>
@@ -19,6 +19,10 @@ namespace wangge::cluster {
 // kNotFound, kInvalidArgument or kUnavailable, with the client's text and the JetStream
 // error code when there is one.
 Status NatsStatus(natsStatus s, int jerr, std::string_view what);
+
+// The number k of a reply subject "<inbox>.<k>"; `none` when the subject has no number
+// there.
+uint64_t InboxIndex(std::string_view subject, std::string_view inbox, uint64_t none);
 
 struct Nats::Impl {
   ~Impl();

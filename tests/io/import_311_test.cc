@@ -19,7 +19,9 @@ namespace wangge::io {
 namespace {
 
 // Small reference data kept in the tree (tests/data/README.md).
-std::filesystem::path TestData() { return std::filesystem::path(WANGGE_SOURCE_DIR) / "tests" / "data"; }
+std::filesystem::path TestData() {
+  return std::filesystem::path(WANGGE_SOURCE_DIR) / "tests" / "data";
+}
 
 // Seconds since an arbitrary origin of "M/D/YYYY h:mm:ss AM" (the test's own parser;
 // durations within the sample's late-December week need no time zone).
@@ -122,6 +124,81 @@ TEST(Import311Test, LosAngelesSampleMatchesFiguresComputedFromTheCsv) {
   }
   EXPECT_EQ(expected["agency-bos"].size(), actual["agency-bos"].size());
   EXPECT_GT(expected["agency-bos"].size(), (csv.size() - 1) / 2);  // BOS owns most rows
+}
+
+// New York local time to UTC seconds for 2023 (EST, UTC-5; EDT, UTC-4 from 12 March 02:00
+// to 5 November 02:00 local), computed apart from the importer's rule.
+int64_t NewYork2023ToUtc(int64_t local) {
+  const auto at = [](unsigned mo, unsigned d) {
+    return std::chrono::sys_days(std::chrono::year{2023} / mo / d).time_since_epoch().count() *
+               86400 +
+           2 * 3600;
+  };
+  const bool summer = local >= at(3, 12) && local < at(11, 5);
+  return local + (summer ? 4 : 5) * 3600;
+}
+
+TEST(Import311Test, NewYorkSampleMatchesFiguresComputedFromTheCsv) {
+  const std::string path = (TestData() / "311" / "nyc311_2023-02-28_sample1200.csv").string();
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+
+  // Per agency, from the CSV: the closed requests with a closing time not before their
+  // creation, and their median duration. The sample's anomalies (closed "before" created,
+  // dates far in the future) stay in and must be treated alike by both sides.
+  auto csv = ParseCsv(path);
+  ASSERT_GT(csv.size(), 1u);
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < csv[0].size(); ++i) col[csv[0][i]] = i;
+  std::map<std::string, std::vector<int64_t>> expected;
+  size_t closed_before_created = 0;
+  for (size_t r = 1; r < csv.size(); ++r) {
+    const auto& row = csv[r];
+    auto created = Seconds(row[col["Created Date"]]);
+    auto closed = Seconds(row[col["Closed Date"]]);
+    if (row[col["Status"]] != "Closed" || !created || !closed) continue;
+    const int64_t from = NewYork2023ToUtc(*created), to = NewYork2023ToUtc(*closed);
+    if (to < from) {
+      ++closed_before_created;
+      continue;
+    }
+    std::string agency = row[col["Agency"]];
+    std::transform(agency.begin(), agency.end(), agency.begin(), ::tolower);
+    expected["agency-" + agency].push_back(to - from);
+  }
+  ASSERT_GT(closed_before_created, 0u);  // the sample's known anomaly is in the copy
+  ASSERT_GE(expected.size(), 5u);
+
+  auto read = Read311File(path, Format311::kNewYork);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, csv.size() - 1);
+  EXPECT_EQ(read->problems.counts["closed before created"], closed_before_created);
+
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  engine::EngineOptions o;
+  o.store.path = dir.Sub("data");
+  o.store.create_if_missing = true;
+  o.store.sync = false;
+  auto eng = engine::Engine::Open(o, clock);
+  ASSERT_TRUE(eng.ok());
+  auto report =
+      Import311(**eng, *read, RulesetFromAgencies(read->requests, "nyc-test"), true, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->rejected, 0u);
+  auto state = engine::RebuildInMemory((*eng)->log());
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->cases.size(), read->requests.size());
+  std::map<std::string, std::vector<int64_t>> actual;
+  for (const auto& [id, c] : state->cases) {
+    if (c.status != engine::CaseStatus::kClosed) continue;
+    actual[c.office].push_back((c.closed_at.ms - c.received_at.ms) / 1000);
+  }
+  ASSERT_EQ(actual.size(), expected.size());
+  for (const auto& [office, durations] : expected) {
+    ASSERT_TRUE(actual.contains(office)) << office;
+    EXPECT_EQ(actual[office].size(), durations.size()) << office;
+    EXPECT_EQ(LowerMedian(actual[office]), LowerMedian(durations)) << office;
+  }
 }
 
 constexpr const char* kLaHeader =
