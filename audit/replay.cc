@@ -6,6 +6,7 @@
 
 #include "core/bytes.h"
 #include "core/sha256.h"
+#include "engine/media.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/lifecycle.h"
@@ -221,6 +222,7 @@ class Replayer {
       if (!t->after.open()) CountFinal(t->after);
     }
     set_.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
+    WriteMediaRefs(set_, record, id);
     return Status::Ok();
   }
 
@@ -406,6 +408,9 @@ Result<StateDigest> DigestState(const storage::Store& store) {
     const auto f = static_cast<storage::Family>(i);
     WANGGE_RETURN_IF_ERROR(store.Scan(f, "", "", [&](std::string_view k, std::string_view v) {
       if (f == storage::Family::kStats && v.empty()) return true;
+      // Of the media family only the references derive from the log; the photos, their
+      // thumbnails and uploads are kept beside it (engine/media.h).
+      if (f == storage::Family::kMedia && !k.starts_with('r')) return true;
       if (f == storage::Family::kMeta &&
           (k == storage::kFormatKey || k.starts_with(storage::kOutsideStatePrefix))) {
         return true;

@@ -52,4 +52,10 @@ std::string HexOf(const Hash& h) {
   return HexEncode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
+std::string Sha256Hex(std::string_view bytes) {
+  Sha256 sha;
+  sha.Update(bytes);
+  return HexOf(sha.Final());
+}
+
 }  // namespace wangge

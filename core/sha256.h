@@ -14,6 +14,9 @@ using Hash = std::array<uint8_t, 32>;
 // Lowercase hex of a hash.
 std::string HexOf(const Hash& h);
 
+// The lowercase hex SHA-256 of `bytes` (a photo's name, engine/media.h).
+std::string Sha256Hex(std::string_view bytes);
+
 // Incremental SHA-256 that reuses one digest context. Not thread-safe.
 class Sha256 {
  public:

@@ -49,10 +49,26 @@ void PutReport(std::string& out, const Report& rep) {
 }
 
 // The optional trailing sections of a report record or case, each opened by its tag and
-// written only when needed, so records and cases without them keep their bytes: the
-// extras an outside interface sent, then the case id when it is not the client id.
+// written only when needed, in tag order, so records and cases without them keep their
+// bytes: the extras an outside interface sent, the case id when it is not the client id,
+// the media hashes. A transition record has the media section alone.
 constexpr uint8_t kExtrasTag = 1;
 constexpr uint8_t kCaseIdTag = 2;
+constexpr uint8_t kMediaTag = 3;
+
+void PutStrings(std::string& out, const std::vector<std::string>& v);
+bool GetStrings(ByteReader& r, std::vector<std::string>& v);
+
+void PutMedia(std::string& out, const std::vector<std::string>& media) {
+  if (media.empty()) return;
+  PutU8(out, kMediaTag);
+  PutStrings(out, media);
+}
+
+// After the tag: only the encoder's own bytes, a non-empty list.
+bool GetMedia(ByteReader& r, std::vector<std::string>& media) {
+  return GetStrings(r, media) && !media.empty() && r.done();
+}
 
 void PutTrailer(std::string& out, const Report& rep, std::string_view case_id) {
   if (rep.has_extras()) {
@@ -66,6 +82,7 @@ void PutTrailer(std::string& out, const Report& rep, std::string_view case_id) {
     PutU8(out, kCaseIdTag);
     PutString(out, case_id);
   }
+  PutMedia(out, rep.media);
 }
 
 // Reads the trailing sections present; `case_id` is left empty when none names it.
@@ -81,8 +98,13 @@ bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id) {
     if (r.done()) return true;
     if (!r.U8(tag)) return false;
   }
-  // Only the encoder's own bytes: a case id section names an id other than the client id.
-  return tag == kCaseIdTag && r.String(case_id) && !case_id.empty() && case_id != rep.client_id;
+  if (tag == kCaseIdTag) {
+    // Only the encoder's own bytes: a case id section names an id other than the client id.
+    if (!r.String(case_id) || case_id.empty() || case_id == rep.client_id) return false;
+    if (r.done()) return true;
+    if (!r.U8(tag)) return false;
+  }
+  return tag == kMediaTag && GetMedia(r, rep.media);
 }
 
 bool GetReport(ByteReader& r, Report& rep) {
@@ -157,6 +179,7 @@ void PutTransition(std::string& out, const Transition& t) {
   PutString(out, t.to_office);
   PutU8(out, t.until ? 1 : 0);
   PutTime(out, t.until.value_or(TimeMs{}));
+  PutMedia(out, t.media);
 }
 
 bool GetTransition(ByteReader& r, Transition& t) {
@@ -174,7 +197,9 @@ bool GetTransition(ByteReader& r, Transition& t) {
   t.action = static_cast<Action>(action);
   t.satisfaction = satisfaction;
   if (has_until) t.until = until;
-  return true;
+  if (r.done()) return true;
+  uint8_t tag;
+  return r.U8(tag) && tag == kMediaTag && GetMedia(r, t.media);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "engine/domain.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
@@ -147,6 +148,27 @@ Status ValidateReport(const Report& r) {
   WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.address, 1024, "address"));
   WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.address_id, kMaxIdBytes, "address_id"));
   WANGGE_RETURN_IF_ERROR(CheckOptionalText(r.media_url, kMaxUrlBytes, "media_url"));
+  return ValidateMedia(r.media);
+}
+
+Status ValidateMedia(const std::vector<std::string>& media) {
+  if (media.size() > kMaxMedia) {
+    return InvalidArgument("media holds at most " + std::to_string(kMaxMedia) + " items", "media");
+  }
+  for (size_t i = 0; i < media.size(); ++i) {
+    const std::string& h = media[i];
+    const bool hex = h.size() == 64 && std::all_of(h.begin(), h.end(), [](char c) {
+                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                     });
+    if (!hex) {
+      return InvalidArgument(
+          "media[" + std::to_string(i) + "] must be a SHA-256 in 64 lowercase hex digits", "media");
+    }
+    if (std::find(media.begin(), media.begin() + static_cast<std::ptrdiff_t>(i), h) !=
+        media.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return InvalidArgument("media[" + std::to_string(i) + "] repeats " + h, "media");
+    }
+  }
   return Status::Ok();
 }
 
@@ -183,6 +205,7 @@ Status SameReport(const Report& stored, const Report& retry) {
   if (stored.address != retry.address) return differs("address");
   if (stored.address_id != retry.address_id) return differs("address_id");
   if (stored.media_url != retry.media_url) return differs("media_url");
+  if (stored.media != retry.media) return differs("media");
   return Status::Ok();
 }
 

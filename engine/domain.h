@@ -79,6 +79,9 @@ struct Report {
   std::string address;     // a street address, as given
   std::string address_id;  // the sender's own address id
   std::string media_url;   // a photo or video the sender keeps
+  // Photos stored beforehand (PUT /v1/media), by SHA-256 in lowercase hex; at most
+  // kMaxMedia. The record holds the hashes, so the log's chain covers the evidence.
+  std::vector<std::string> media;
   bool has_extras() const {
     return !channel.empty() || !address.empty() || !address_id.empty() || !media_url.empty();
   }
@@ -99,13 +102,20 @@ size_t CharCount(std::string_view utf8);
 // naming "case_id".
 Status ValidateCaseId(std::string_view id);
 
+// The most photos a report or a transition carries.
+inline constexpr size_t kMaxMedia = 9;
+// Checks a list of media hashes: at most kMaxMedia, each 64 lowercase hex digits, no
+// repeats. kInvalidArgument naming "media".
+Status ValidateMedia(const std::vector<std::string>& media);
+
 struct Transition {
   std::string case_id;  // the report's client id
   Action action = Action::kAccept;
   std::string note;
-  int satisfaction = 0;         // 1..5 with verify, else 0
-  std::string to_office;        // with reassign
-  std::optional<TimeMs> until;  // with extend
+  int satisfaction = 0;            // 1..5 with verify, else 0
+  std::string to_office;           // with reassign
+  std::optional<TimeMs> until;     // with extend
+  std::vector<std::string> media;  // with resolve and verify: photos, as Report::media
   friend bool operator==(const Transition&, const Transition&) = default;
 };
 

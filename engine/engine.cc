@@ -103,7 +103,8 @@ Status AddDedupeKeys(storage::Store& store, storage::WriteSet& set,
 // Brings a directory of an older format to kFormatVersion, rebuilding from the log what
 // it lacks: the history index (format 1), the stats figures (formats 1-2), case format
 // 2 and the timers of open cases (formats 1-3), the quarter and year figures (formats 3-4),
-// the idempotency keys (formats 1-5, from the cases as they are once the rest is written).
+// the idempotency keys (formats 1-5, from the cases as they are once the rest is written);
+// format 6 only gains the media family.
 Status Upgrade(storage::Store& store, const storage::EventLog& log) {
   const uint32_t from = store.format_version();
   storage::WriteSet set(store);
@@ -141,7 +142,9 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
     WANGGE_RETURN_IF_ERROR(store.Write(set));
     set.Clear();
   }
-  WANGGE_RETURN_IF_ERROR(AddDedupeKeys(store, set, flush_if_full));
+  if (from < 6) WANGGE_RETURN_IF_ERROR(AddDedupeKeys(store, set, flush_if_full));
+  // Format 7 adds the media family, which RocksDB creates on open; no log before it
+  // references media, so there is nothing to rebuild.
   store.PutCurrentFormat(set);
   return store.Write(set);
 }
@@ -358,6 +361,139 @@ Result<std::optional<Case>> Engine::FindCase(const Actor& actor, std::string_vie
   WANGGE_ASSIGN_OR_RETURN(auto c, GetCase(id));
   if (c && !MaySee(actor, *c)) c.reset();
   return c;
+}
+
+}  // namespace wangge::engine
+
+namespace wangge::engine {
+namespace {
+
+// Waits for a sequencer write that reports a Status.
+template <typename Start>
+Status WaitStatus(Start start) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  start([promise](Status s) { promise->set_value(std::move(s)); });
+  return future.get();
+}
+
+// Keys from `prefix` up to the next prefix: every key that starts with it.
+std::string PrefixEnd(std::string prefix) {
+  prefix.push_back('\xff');
+  return prefix;
+}
+
+}  // namespace
+
+Result<bool> Engine::StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  WANGGE_ASSIGN_OR_RETURN(auto known, GetMediaInfo(hash));
+  if (known) return false;
+  std::vector<std::pair<std::string, std::optional<std::string>>> writes;
+  writes.emplace_back(MediaBytesKey(hash), std::move(bytes));
+  writes.emplace_back(MediaInfoKey(hash), EncodeMediaInfo(info));
+  WANGGE_RETURN_IF_ERROR(
+      WaitStatus([&](auto done) { sequencer_->WriteMedia(std::move(writes), done); }));
+  return true;
+}
+
+Result<std::optional<MediaInfo>> Engine::GetMediaInfo(std::string_view hash) const {
+  WANGGE_ASSIGN_OR_RETURN(auto bytes, store_->Get(storage::Family::kMedia, MediaInfoKey(hash)));
+  if (!bytes) return std::optional<MediaInfo>();
+  WANGGE_ASSIGN_OR_RETURN(MediaInfo info, DecodeMediaInfo(*bytes));
+  return std::optional<MediaInfo>(std::move(info));
+}
+
+Result<std::optional<std::string>> Engine::GetMediaBytes(std::string_view hash) const {
+  return store_->Get(storage::Family::kMedia, MediaBytesKey(hash));
+}
+
+Result<std::vector<std::string>> Engine::MediaCases(std::string_view hash) const {
+  const std::string prefix = MediaRefPrefix(hash);
+  std::vector<std::string> ids;
+  WANGGE_RETURN_IF_ERROR(store_->Scan(storage::Family::kMedia, prefix, PrefixEnd(prefix),
+                                      [&](std::string_view key, std::string_view) {
+                                        ids.emplace_back(key.substr(prefix.size()));
+                                        return true;
+                                      }));
+  return ids;
+}
+
+Result<std::optional<std::string>> Engine::GetMediaThumbnail(std::string_view hash,
+                                                             uint16_t size) const {
+  return store_->Get(storage::Family::kMedia, MediaThumbKey(hash, size));
+}
+
+Status Engine::StoreMediaThumbnail(const std::string& hash, uint16_t size, std::string jpeg) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  std::vector<std::pair<std::string, std::optional<std::string>>> writes;
+  writes.emplace_back(MediaThumbKey(hash, size), std::move(jpeg));
+  return WaitStatus([&](auto done) { sequencer_->WriteMedia(std::move(writes), done); });
+}
+
+Result<std::optional<UploadState>> Engine::GetUpload(std::string_view hash) const {
+  WANGGE_ASSIGN_OR_RETURN(auto bytes, store_->Get(storage::Family::kMedia, UploadKey(hash)));
+  if (!bytes) return std::optional<UploadState>();
+  WANGGE_ASSIGN_OR_RETURN(UploadState u, DecodeUploadState(*bytes));
+  return std::optional<UploadState>(u);
+}
+
+Result<UploadState> Engine::AddUploadPart(const std::string& hash, uint64_t offset, uint64_t total,
+                                          std::string bytes) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  auto promise = std::make_shared<std::promise<Result<UploadState>>>();
+  auto future = promise->get_future();
+  sequencer_->AddUploadPart(hash, offset, total, std::move(bytes), clock_->Now(),
+                            [promise](Result<UploadState> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+Result<std::string> Engine::ReadUpload(std::string_view hash) const {
+  const std::string prefix = PartPrefix(hash);
+  std::string out;
+  WANGGE_RETURN_IF_ERROR(store_->Scan(storage::Family::kMedia, prefix, PrefixEnd(prefix),
+                                      [&](std::string_view, std::string_view value) {
+                                        out.append(value);
+                                        return true;
+                                      }));
+  return out;
+}
+
+Status Engine::DropUpload(const std::string& hash) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  std::vector<std::pair<std::string, std::optional<std::string>>> writes;
+  writes.emplace_back(UploadKey(hash), std::nullopt);
+  const std::string prefix = PartPrefix(hash);
+  WANGGE_RETURN_IF_ERROR(store_->Scan(storage::Family::kMedia, prefix, PrefixEnd(prefix),
+                                      [&](std::string_view key, std::string_view) {
+                                        writes.emplace_back(std::string(key), std::nullopt);
+                                        return true;
+                                      }));
+  return WaitStatus([&](auto done) { sequencer_->WriteMedia(std::move(writes), done); });
+}
+
+Result<size_t> Engine::CollectMedia(TimeMs cutoff) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  auto promise = std::make_shared<std::promise<Result<size_t>>>();
+  auto future = promise->get_future();
+  sequencer_->CollectMedia(cutoff,
+                           [promise](Result<size_t> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+Status Engine::ForEachMedia(
+    const std::function<bool(std::string_view, const MediaInfo&)>& fn) const {
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(store_->Scan(storage::Family::kMedia, "i", "j",
+                                      [&](std::string_view key, std::string_view value) {
+                                        auto info = DecodeMediaInfo(value);
+                                        if (!info.ok()) {
+                                          failure = info.status();
+                                          return false;
+                                        }
+                                        return fn(key.substr(1), *info);
+                                      }));
+  return failure;
 }
 
 }  // namespace wangge::engine

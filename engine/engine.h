@@ -17,6 +17,7 @@
 #include "core/time.h"
 #include "engine/case_query.h"
 #include "engine/domain.h"
+#include "engine/media.h"
 #include "engine/sequencer.h"
 #include "engine/stats.h"
 #include "rules/ruleset.h"
@@ -109,6 +110,32 @@ class Engine {
   // and their values, in key order.
   Result<std::vector<std::pair<std::string, std::string>>> ScanOutsideState(
       std::string_view prefix) const;
+
+  // --- photos (engine/media.h). Writes wait until durable; kFailedPrecondition when
+  // the store is open read-only.
+  // Stores photo `hash` with `info`; the caller has checked that the bytes hash to it and
+  // are an image within the limits. true when stored now, false when it already was.
+  Result<bool> StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info);
+  Result<std::optional<MediaInfo>> GetMediaInfo(std::string_view hash) const;
+  Result<std::optional<std::string>> GetMediaBytes(std::string_view hash) const;
+  // The ids of the cases whose records reference photo `hash`, in id order.
+  Result<std::vector<std::string>> MediaCases(std::string_view hash) const;
+  Result<std::optional<std::string>> GetMediaThumbnail(std::string_view hash, uint16_t size) const;
+  Status StoreMediaThumbnail(const std::string& hash, uint16_t size, std::string jpeg);
+  // An incomplete resumable upload of `hash`, or nullopt.
+  Result<std::optional<UploadState>> GetUpload(std::string_view hash) const;
+  // Sequencer::AddUploadPart, waiting until durable.
+  Result<UploadState> AddUploadPart(const std::string& hash, uint64_t offset, uint64_t total,
+                                    std::string bytes);
+  // The bytes received of upload `hash`, in order.
+  Result<std::string> ReadUpload(std::string_view hash) const;
+  // Drops upload `hash` (after its photo is stored, or when it is given up).
+  Status DropUpload(const std::string& hash);
+  // Sequencer::CollectMedia: photos stored before `cutoff` and never referenced, and
+  // uploads begun before it. The number deleted.
+  Result<size_t> CollectMedia(TimeMs cutoff);
+  // Calls fn(hash, info) for every stored photo in hash order until it returns false.
+  Status ForEachMedia(const std::function<bool(std::string_view, const MediaInfo&)>& fn) const;
 
   // Calls fn(case) for every case in case id order until it returns false.
   // kCorruption: a stored case does not decode.

@@ -46,6 +46,10 @@ Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
     default:
       break;
   }
+  if (!t.media.empty() && t.action != Action::kResolve && t.action != Action::kVerify) {
+    return InvalidArgument("media goes only with resolve and verify", "media");
+  }
+  WANGGE_RETURN_IF_ERROR(ValidateMedia(t.media));
   if (t.satisfaction != 0 && t.action != Action::kVerify) {
     return InvalidArgument("satisfaction goes only with verify", "satisfaction");
   }

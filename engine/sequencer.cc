@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/lifecycle.h"
+#include "engine/media.h"
 #include "engine/stats.h"
 #include "storage/head_checkpoint.h"
 
@@ -44,6 +46,10 @@ struct Sequencer::Batch {
   std::map<std::string, Touched, std::less<>> touched;
   // Idempotency keys of the cases created in this batch (DedupeKey -> case id).
   std::map<std::string, std::string, std::less<>> created;
+  // Photos stored, deleted and referenced in this batch (by hash).
+  std::set<std::string, std::less<>> media_stored, media_deleted, media_referenced;
+  // Uploads whose state this batch changed, as changed.
+  std::map<std::string, UploadState, std::less<>> uploads;
   uint64_t records = 0;
 };
 
@@ -79,7 +85,7 @@ void Sequencer::Stop() {
 }
 
 void Sequencer::Submit(Command command, Completion done) {
-  Enqueue(Item{std::move(command), std::move(done), std::nullopt});
+  Enqueue(Item{std::move(command), std::move(done), nullptr});
 }
 
 void Sequencer::WriteOutside(std::string key, std::optional<std::string> value,
@@ -88,7 +94,164 @@ void Sequencer::WriteOutside(std::string key, std::optional<std::string> value,
     return done(InvalidArgument("not an outside-state key: " + key, "key"));
   }
   Enqueue(Item{Command{}, [done = std::move(done)](Result<Outcome> r) { done(r.status()); },
-               std::make_pair(std::move(key), std::move(value))});
+               [key = std::move(key), value = std::move(value)](Batch& batch) -> Result<Outcome> {
+                 if (value) {
+                   batch.set.Put(storage::Family::kMeta, key, *value);
+                 } else {
+                   batch.set.Delete(storage::Family::kMeta, key);
+                 }
+                 return Outcome{};
+               }});
+}
+
+void Sequencer::WriteMedia(std::vector<std::pair<std::string, std::optional<std::string>>> writes,
+                           std::function<void(Status)> done) {
+  for (const auto& [key, value] : writes) {
+    if (key.empty() || key[0] == 'r') {
+      return done(InvalidArgument("not a media key that may be written: " + key, "key"));
+    }
+  }
+  Enqueue(Item{Command{}, [done = std::move(done)](Result<Outcome> r) { done(r.status()); },
+               [writes = std::move(writes)](Batch& batch) -> Result<Outcome> {
+                 for (const auto& [key, value] : writes) {
+                   const bool info = key[0] == 'i';
+                   if (value) {
+                     batch.set.Put(storage::Family::kMedia, key, *value);
+                     if (info) batch.media_stored.insert(key.substr(1));
+                   } else {
+                     batch.set.Delete(storage::Family::kMedia, key);
+                   }
+                 }
+                 return Outcome{};
+               }});
+}
+
+void Sequencer::CollectMedia(TimeMs cutoff, std::function<void(Result<size_t>)> done) {
+  Enqueue(Item{Command{},
+               [done = std::move(done)](Result<Outcome> r) {
+                 if (!r.ok()) return done(r.status());
+                 done(static_cast<size_t>(r->seq.value));
+               },
+               [this, cutoff](Batch& batch) { return CollectMediaIn(cutoff, batch); }});
+}
+
+Result<Outcome> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
+  std::vector<std::string> orphans;
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(store_.Scan(
+      storage::Family::kMedia, "i", "j", [&](std::string_view key, std::string_view value) {
+        const std::string hash(key.substr(1));
+        auto info = DecodeMediaInfo(value);
+        if (!info.ok()) {
+          failure = info.status();
+          return false;
+        }
+        if (info->stored_at >= cutoff || batch.media_referenced.contains(hash)) return true;
+        bool referenced = false;
+        const std::string prefix = MediaRefPrefix(hash);
+        std::string end = prefix;
+        end.push_back('\xff');
+        Status s = store_.Scan(storage::Family::kMedia, prefix, end,
+                               [&](std::string_view, std::string_view) {
+                                 referenced = true;
+                                 return false;
+                               });
+        if (!s.ok()) {
+          failure = s;
+          return false;
+        }
+        if (!referenced) orphans.push_back(hash);
+        return true;
+      }));
+  WANGGE_RETURN_IF_ERROR(failure);
+  for (const auto& hash : orphans) {
+    batch.set.Delete(storage::Family::kMedia, MediaBytesKey(hash));
+    batch.set.Delete(storage::Family::kMedia, MediaInfoKey(hash));
+    batch.set.DeleteRange(storage::Family::kMedia, MediaThumbKey(hash, 0),
+                          MediaThumbKey(hash, 0xFFFF) + '\xff');
+    batch.media_deleted.insert(hash);
+    batch.media_stored.erase(hash);
+  }
+  size_t uploads = 0;
+  std::vector<std::string> expired;
+  WANGGE_RETURN_IF_ERROR(store_.Scan(storage::Family::kMedia, "u", "v",
+                                     [&](std::string_view key, std::string_view value) {
+                                       auto u = DecodeUploadState(value);
+                                       if (!u.ok() || u->started_at < cutoff)
+                                         expired.emplace_back(key.substr(1));
+                                       return true;
+                                     }));
+  for (const auto& hash : expired) {
+    batch.set.Delete(storage::Family::kMedia, UploadKey(hash));
+    batch.set.DeleteRange(storage::Family::kMedia, PartPrefix(hash), PartPrefix(hash) + '\xff');
+    ++uploads;
+  }
+  Outcome outcome;
+  outcome.seq = Seq{orphans.size() + uploads};
+  return outcome;
+}
+
+void Sequencer::AddUploadPart(std::string hash, uint64_t offset, uint64_t total, std::string bytes,
+                              TimeMs now, std::function<void(Result<UploadState>)> done) {
+  auto state = std::make_shared<UploadState>();
+  Enqueue(Item{Command{},
+               [state, done = std::move(done)](Result<Outcome> r) {
+                 if (!r.ok()) return done(r.status());
+                 done(*state);
+               },
+               [this, state, hash = std::move(hash), offset, total, bytes = std::move(bytes),
+                now](Batch& batch) -> Result<Outcome> {
+                 UploadState u{total, 0, now};
+                 if (auto it = batch.uploads.find(hash); it != batch.uploads.end()) {
+                   u = it->second;
+                 } else {
+                   WANGGE_ASSIGN_OR_RETURN(auto stored,
+                                           store_.Get(storage::Family::kMedia, UploadKey(hash)));
+                   if (stored) {
+                     WANGGE_ASSIGN_OR_RETURN(u, DecodeUploadState(*stored));
+                   }
+                 }
+                 if (u.total != total) {
+                   return InvalidArgument("the upload of " + hash + " is " +
+                                              std::to_string(u.total) + " bytes, not " +
+                                              std::to_string(total),
+                                          "content-range");
+                 }
+                 if (offset > u.received) {
+                   return InvalidArgument("the part starts at byte " + std::to_string(offset) +
+                                              " but " + std::to_string(u.received) +
+                                              " bytes have arrived; send from there",
+                                          "content-range");
+                 }
+                 const uint64_t end = offset + bytes.size();
+                 if (end > u.received) {
+                   const size_t skip = static_cast<size_t>(u.received - offset);
+                   batch.set.Put(storage::Family::kMedia, PartKey(hash, u.received),
+                                 std::string_view(bytes).substr(skip));
+                   u.received = end;
+                 }
+                 batch.set.Put(storage::Family::kMedia, UploadKey(hash), EncodeUploadState(u));
+                 batch.uploads[hash] = u;
+                 *state = u;
+                 return Outcome{};
+               }});
+}
+
+Status Sequencer::CheckMediaStored(const std::vector<std::string>& media, Batch& batch) {
+  for (const auto& hash : media) {
+    bool stored = batch.media_stored.contains(hash);
+    if (!stored && !batch.media_deleted.contains(hash)) {
+      WANGGE_ASSIGN_OR_RETURN(auto info, store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
+      stored = info.has_value();
+    }
+    if (!stored) {
+      return InvalidArgument(
+          "media " + hash + " is not stored; upload it first (PUT /v1/media/" + hash + ")",
+          "media");
+    }
+  }
+  for (const auto& hash : media) batch.media_referenced.insert(hash);
+  return Status::Ok();
 }
 
 void Sequencer::Enqueue(Item item) {
@@ -213,14 +376,8 @@ void Sequencer::Process(std::vector<Item>& items) {
   bool outside = false;
   for (Item& item : items) {
     if (item.outside) {
-      const auto& [key, value] = *item.outside;
-      if (value) {
-        batch.set.Put(storage::Family::kMeta, key, *value);
-      } else {
-        batch.set.Delete(storage::Family::kMeta, key);
-      }
       outside = true;
-      results.push_back(Outcome{});
+      results.push_back(item.outside(batch));
       continue;
     }
     const Command& cmd = item.command;
@@ -312,6 +469,7 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
     WANGGE_RETURN_IF_ERROR(SameReport(existing->report, report));
     return Outcome{Outcome::Kind::kDuplicate, existing->created_seq, *existing};
   }
+  WANGGE_RETURN_IF_ERROR(CheckMediaStored(report.media, batch));
   WANGGE_ASSIGN_OR_RETURN(std::string id, NewCaseId(cmd.actor, report.client_id, batch));
 
   Record record;
@@ -325,6 +483,7 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
   batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});
+  WriteMediaRefs(batch.set, record, id);
   Case created = CaseFromReport(record);
   batch.touched.emplace(id, Batch::Touched{std::nullopt, created});
   batch.created.emplace(key, id);
@@ -347,9 +506,11 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   // The sequence is taken only when the checks pass: a rejected command consumes none.
   record.seq = log_.NextSeq();
   WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
+  WANGGE_RETURN_IF_ERROR(CheckMediaStored(t.media, batch));
   log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
   batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});
+  WriteMediaRefs(batch.set, record, id);
   auto& touched = batch.touched.find(id)->second;
   if (next.status == CaseStatus::kClosed && current->status != CaseStatus::kClosed) {
     // Under the calendar in force at this record, as replay computes it.

@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "engine/domain.h"
+#include "engine/media.h"
 #include "rules/ruleset.h"
 #include "storage/event_log.h"
 #include "storage/store.h"
@@ -119,6 +120,27 @@ class Sequencer {
   void WriteOutside(std::string key, std::optional<std::string> value,
                     std::function<void(Status)> done);
 
+  // Puts and deletes media-family keys (engine/media.h) other than the references, which
+  // only records make: a stored photo, its thumbnails, the parts of an upload. Written in
+  // the next group commit; `done` hears its status. kInvalidArgument: a reference key.
+  // A report or transition later in the same batch sees a photo stored here.
+  void WriteMedia(std::vector<std::pair<std::string, std::optional<std::string>>> writes,
+                  std::function<void(Status)> done);
+
+  // Deletes the photos stored before `cutoff` that no record references (with their
+  // thumbnails), and the uploads begun before it and never completed. Decided on the
+  // sequencer thread, so no report can reference a photo while it is being deleted.
+  // `done` hears how many photos and uploads were deleted, once that is durable.
+  void CollectMedia(TimeMs cutoff, std::function<void(Result<size_t>)> done);
+
+  // Adds bytes [offset, offset + bytes.size()) to the resumable upload of photo `hash`,
+  // of `total` bytes, begun now when it is new. A part must start at or before the bytes
+  // received so far (a repeat overlaps them; only its new bytes are kept), so the
+  // received bytes never have a gap. `done` hears the upload's state once durable, or
+  // kInvalidArgument naming "content-range" (a gap, a total other than the upload's).
+  void AddUploadPart(std::string hash, uint64_t offset, uint64_t total, std::string bytes,
+                     TimeMs now, std::function<void(Result<UploadState>)> done);
+
   SequencerStats stats() const;
 
   // Cases by status as of the last durable commit, counted from `initial` (the store's
@@ -130,15 +152,21 @@ class Sequencer {
   std::shared_ptr<const rules::Ruleset> active_rules() const;
 
  private:
+  struct Batch;
   struct Item {
     Command command;
     Completion done;
-    // Set for WriteOutside: the meta key and its value (nullopt: delete); `command` unused.
-    std::optional<std::pair<std::string, std::optional<std::string>>> outside;
+    // Set for writes that are not commands (WriteOutside, WriteMedia, CollectMedia): run
+    // on the sequencer thread, adding to the batch; `command` unused. Its Outcome's
+    // `seq` carries a count back (CollectMedia).
+    std::function<Result<Outcome>(Batch&)> outside;
   };
   // Queues `item` (Submit, WriteOutside).
   void Enqueue(Item item);
-  struct Batch;
+  // Whether photo `hash` is stored, as of this batch. kInvalidArgument naming `field`
+  // ("media") when it is not.
+  Status CheckMediaStored(const std::vector<std::string>& media, Batch& batch);
+  Result<Outcome> CollectMediaIn(TimeMs cutoff, Batch& batch);
 
   void Run();
   void Process(std::vector<Item>& items);

@@ -92,6 +92,8 @@ struct RouteEntry {
   // Checks the path before the credential is looked at (ids in it); optional.
   std::function<Status(const std::vector<std::string>& path)> check_path;
   std::function<void(Exchange&)> handle;
+  // The body is a file of the route's own type (a photo): no JSON Content-Type check.
+  bool file_body = false;
 };
 using Routes = std::vector<RouteEntry>;
 

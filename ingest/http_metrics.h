@@ -33,9 +33,10 @@ enum class Route : uint8_t {
   kOpen311,    // /open311/v2/...
   kFeed,       // GET /v1/feed
   kWebhooks,   // /v1/webhooks...
+  kMedia,      // /v1/media/{sha256}
   kOther,      // unknown routes and requests that did not parse
 };
-inline constexpr size_t kRouteCount = 18;
+inline constexpr size_t kRouteCount = 19;
 
 std::string_view RouteName(Route r);
 

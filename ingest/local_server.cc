@@ -49,6 +49,7 @@ LocalServer::LocalServer(engine::Engine& engine, const TokenStore& tokens, const
   AddRulesRoutes(routes, engine, sink_);
   AddStatsRoute(routes, figures_);
   AddCaseRoutes(routes, engine);
+  AddMediaRoutes(routes, engine);
   AddTransitionRoute(routes, sink_);
   AddAuditRoutes(routes, engine);
   server_ = std::make_unique<HttpServer>(std::move(routes), tokens, clock, std::move(options));

@@ -23,6 +23,10 @@ Status ServerOptions::Validate() const {
   if (max_body_bytes == 0 || max_body_bytes > (64u << 20)) {
     return InvalidArgument("max_body_bytes must be 1 B to 64 MiB", "max_body_bytes");
   }
+  if (max_media_bytes < 1024 || max_media_bytes > (256u << 20)) {
+    return InvalidArgument("max_media_bytes must be 1 KiB to 256 MiB", "max_media_bytes");
+  }
+  if (max_media_pixels < 1) return InvalidArgument("max_media_pixels must be positive", "max_media_pixels");
   if (threads < 1 || threads > 64) return InvalidArgument("threads must be 1-64", "threads");
   if (idle_timeout.count() < 1)
     return InvalidArgument("idle_timeout must be at least 1 s", "idle_timeout");
@@ -148,7 +152,7 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
   void Read() {
     parser_.emplace();
     const auto& o = server_.options;
-    parser_->body_limit(std::max(o.max_body_bytes, o.max_batch_bytes));
+    parser_->body_limit(std::max({o.max_body_bytes, o.max_batch_bytes, o.max_media_bytes}));
     parser_->header_limit(static_cast<uint32_t>(o.max_header_bytes));
     stream_.expires_after(o.idle_timeout);
     http::async_read_header(
@@ -156,7 +160,8 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
           if (ec) return self->OnRead(ec, 0);
           const auto& opts = self->server_.options;
           const auto target = self->parser_->get().target();
-          const size_t limit = target == "/v1/reports:batch" || target == "/v1/rules"
+          const size_t limit = target.starts_with("/v1/media/") ? opts.max_media_bytes
+                               : target == "/v1/reports:batch" || target == "/v1/rules"
                                    ? opts.max_batch_bytes
                                    : opts.max_body_bytes;
           // The declared length, read from the field (Beast's optional-returning accessor
@@ -218,7 +223,8 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
     }
     if (entry->bearer) {
       if (!Authenticate()) return;
-      if (Status bad = CheckContentType(entry->ndjson); !bad.ok()) {
+      Status bad = entry->file_body ? Status::Ok() : CheckContentType(entry->ndjson);
+      if (!bad.ok()) {
         return Fail(bad, http::status::unsupported_media_type);
       }
     }

@@ -28,6 +28,10 @@ struct ServerOptions {
   size_t max_body_bytes = 64 * 1024;
   // Largest body of POST /v1/reports:batch and PUT /v1/rules, in bytes. Default: 1 MiB.
   size_t max_batch_bytes = 1 << 20;
+  // Largest photo (PUT /v1/media; a resumable upload's total), in bytes. Default: 10 MiB.
+  size_t max_media_bytes = 10 << 20;
+  // Most pixels in a photo, read from its header before any decoding. Default: 50 MP.
+  uint64_t max_media_pixels = 50'000'000;
   // Most lines in one batch. Default: 1000.
   size_t max_batch_lines = 1000;
   // Largest request header block, in bytes. Default: 8 KiB.

@@ -14,6 +14,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   libjs-chart.js libpugixml-dev
   libnats-dev nats-server
+  libvips-dev libexif-dev
 )
 # The browser test's packages are installed with their recommended packages (fonts,
 # Mesa, fontconfig), as Chromium was when the test was written and run.

@@ -41,7 +41,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "log", "cases", "due", "owner", "stats", "meta", "history", "timers", "dedupe"};
+    "log", "cases", "due", "owner", "stats", "meta", "history", "timers", "dedupe", "media"};
 
 // Maps a RocksDB status to ours; `what` says what was being done, for the message.
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -181,6 +181,17 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
     cf.table_properties_collector_factories.emplace_back(
         rocksdb::NewCompactOnDeletionCollectorFactory(128, 32));
   }
+  if (f == Family::kMedia) {
+    // Photos go to blob files (RocksDB's integrated BlobDB); keys, metadata and the
+    // reference index stay in the LSM tree. Blob garbage collection reclaims the files of
+    // deleted (orphaned) photos when compaction passes over them.
+    cf.enable_blob_files = true;
+    cf.min_blob_size = 4096;
+    cf.blob_file_size = 256 << 20;
+    cf.enable_blob_garbage_collection = true;
+    cf.blob_garbage_collection_age_cutoff = 0.5;
+    cf.write_buffer_size = 32 << 20;
+  }
   if (f == Family::kStats) {
     cf.merge_operator = std::make_shared<CountersMerge>();
     // Hot keys (today, this month) get an operand per commit until a flush folds them:
@@ -291,6 +302,10 @@ void WriteSet::Merge(Family f, std::string_view key, std::string_view delta) {
 
 void WriteSet::Delete(Family f, std::string_view key) {
   rep_->batch.Delete(rep_->store->rep_->handle(f), key).PermitUncheckedError();
+}
+
+void WriteSet::DeleteRange(Family f, std::string_view begin, std::string_view end) {
+  rep_->batch.DeleteRange(rep_->store->rep_->handle(f), begin, end).PermitUncheckedError();
 }
 
 size_t WriteSet::Count() const { return static_cast<size_t>(rep_->batch.Count()); }

@@ -24,8 +24,9 @@ enum class Family : uint8_t {
   kHistory = 6,  // client id + 0x00 + sequence (u64 BE) -> empty: a case's records
   kTimers = 7,   // fire time (i64 BE) + timer kind (u8) + case id -> empty; open cases
   kDedupe = 8,   // reporter + 0x00 + client id -> case id: a report's idempotency key
+  kMedia = 9,    // photos by SHA-256 (blob files), their metadata, thumbnails, references
 };
-inline constexpr int kFamilyCount = 9;
+inline constexpr int kFamilyCount = 10;
 
 std::string_view FamilyName(Family f);
 
@@ -33,9 +34,9 @@ std::string_view FamilyName(Family f);
 // number was written by a newer wangge and is refused.
 // Format 2 added the history family, format 3 the stats family's contents, format 4
 // the timers family and case format 2, format 5 the quarter and year stats keys, format 6
-// the dedupe family (idempotency keys per reporter); an older directory is upgraded by
-// the first writer that opens it (engine::Engine::Open).
-inline constexpr uint32_t kFormatVersion = 6;
+// the dedupe family (idempotency keys per reporter), format 7 the media family; an older directory
+// is upgraded by the first writer that opens it (engine::Engine::Open).
+inline constexpr uint32_t kFormatVersion = 7;
 // The meta key that holds it (u32 BE).
 inline constexpr std::string_view kFormatKey = "format_version";
 // Meta keys under this prefix hold state that is not derived from the log (webhook
@@ -103,6 +104,8 @@ class WriteSet {
 
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
+  // Deletes every key in [begin, end) (one range tombstone).
+  void DeleteRange(Family f, std::string_view begin, std::string_view end);
   // Adds the encoded storage::Counters `delta` to the value at `key`. Only for kStats.
   void Merge(Family f, std::string_view key, std::string_view delta);
   // Number of puts, merges and deletes.

@@ -59,6 +59,7 @@ json::object StepJson(const engine::HistoryStep& step) {
     if (t->satisfaction != 0) o["satisfaction"] = t->satisfaction;
     if (!t->to_office.empty()) o["to_office"] = t->to_office;
     if (t->until) o["until"] = FormatRfc3339(*t->until);
+    if (!t->media.empty()) o["media"] = json::value_from(t->media);
   } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
     o["action"] = std::string(engine::TimerKindName(f->kind));
     json::array notified;
@@ -69,13 +70,25 @@ json::object StepJson(const engine::HistoryStep& step) {
     o["rule"] = r.routing.rule_id;
     o["ruleset"] = r.routing.ruleset_version;
     o["deadline"] = FormatRfc3339(r.routing.deadline);
-    if (const auto* report = std::get_if<engine::Report>(&r.body);
-        report && !report->channel.empty()) {
-      o["channel"] = report->channel;
+    if (const auto* report = std::get_if<engine::Report>(&r.body)) {
+      if (!report->channel.empty()) o["channel"] = report->channel;
+      if (!report->media.empty()) o["media"] = json::value_from(report->media);
     }
   }
   o["status"] = std::string(engine::StatusName(step.after.status));
   o["office"] = step.after.office;
+  return o;
+}
+
+json::object MediaJson(std::string_view hash, const engine::MediaInfo& info) {
+  json::object o{{"sha256", hash},        {"type", info.type},
+                 {"size", info.size},     {"width", info.width},
+                 {"height", info.height}, {"stored_at", FormatRfc3339(info.stored_at)}};
+  if (info.captured_at) o["captured_at"] = FormatRfc3339(*info.captured_at);
+  if (info.lat && info.lon) {
+    o["captured_lat"] = *info.lat;
+    o["captured_lon"] = *info.lon;
+  }
   return o;
 }
 

@@ -5,6 +5,7 @@
 
 #include "engine/case_query.h"
 #include "engine/domain.h"
+#include "engine/media.h"
 
 namespace wangge::wire {
 
@@ -15,6 +16,10 @@ boost::json::object CaseJson(const engine::Actor& viewer, const engine::Case& c)
 
 // One step of a case's history: who did what when, and where it left the case.
 boost::json::object StepJson(const engine::HistoryStep& step);
+
+// A stored photo as the API shows it: its hash, type, size, pixel size and, where its EXIF
+// gave them, capture time and position.
+boost::json::object MediaJson(std::string_view hash, const engine::MediaInfo& info);
 
 // The actor an export or a tool reads as: it sees every case, by its case id.
 inline const engine::Actor kReader{"wangge", engine::Role::kAuditor, ""};

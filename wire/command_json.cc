@@ -103,6 +103,38 @@ bool GetTime(Ctx& ctx, od::value& v, std::string_view field, TimeMs& out) {
   return true;
 }
 
+// An array of SHA-256 hashes (engine::ValidateMedia checks their form).
+bool GetMediaList(Ctx& ctx, od::value& v, std::string_view field, std::vector<std::string>& out) {
+  const char* where = Where(v);
+  od::array items;
+  auto err = v.get_array().get(items);
+  if (err == simdjson::INCORRECT_TYPE) {
+    return ctx.Fail(std::string(field), std::string(field) + " must be an array of SHA-256 hashes",
+                    where);
+  }
+  if (err) return ctx.Syntax(err, where, field);
+  for (auto item : items) {
+    od::value x;
+    if ((err = item.get(x))) return ctx.Syntax(err, where, field);
+    if (out.size() >= engine::kMaxMedia) {
+      return ctx.Fail(
+          std::string(field),
+          std::string(field) + " holds at most " + std::to_string(engine::kMaxMedia) + " items",
+          Where(x));
+    }
+    std::string h;
+    if (!GetString(ctx, x, field, h)) return false;
+    out.push_back(std::move(h));
+  }
+  Status s = engine::ValidateMedia(out);
+  if (!s.ok()) {
+    // The message starts with "media"; name the field as the caller sees it.
+    return ctx.Fail(InvalidArgument(std::string(field) + s.message().substr(5), std::string(field)),
+                    where);
+  }
+  return true;
+}
+
 // Calls on_field(key, value) for each field of `obj`; false stops. A key that appears
 // twice is an error: a repeated field must not silently override the first.
 // `prefix` names the object in messages ("report"; empty at the top level).
@@ -171,6 +203,7 @@ bool DecodeReport(Ctx& ctx, od::value& v, Report& r, std::string_view prefix) {
         if (key == "lat") return GetDouble(ctx, x, f("lat"), r.lat);
         if (key == "lon") return GetDouble(ctx, x, f("lon"), r.lon);
         if (key == "attachments") return GetInt(ctx, x, f("attachments"), 0, 100, r.attachments);
+        if (key == "media") return GetMediaList(ctx, x, f("media"), r.media);
         if (key == "reported_at") {
           have_time = true;
           return GetTime(ctx, x, f("reported_at"), r.reported_at);
@@ -208,6 +241,7 @@ bool DecodeTransition(Ctx& ctx, od::value& v, Transition& t, std::string_view pr
         if (key == "note") return GetString(ctx, x, f("note"), t.note);
         if (key == "satisfaction") return GetInt(ctx, x, f("satisfaction"), 1, 5, t.satisfaction);
         if (key == "to_office") return GetString(ctx, x, f("to_office"), t.to_office);
+        if (key == "media") return GetMediaList(ctx, x, f("media"), t.media);
         if (key == "until") {
           TimeMs until;
           if (!GetTime(ctx, x, f("until"), until)) return false;
@@ -519,13 +553,13 @@ class JsonOut {
     out_.append(buf, r.ptr);
   }
   void Time(TimeMs t) { String(FormatRfc3339(t)); }
-  void Open() {
+  void Open(char bracket = '{') {
     Separator();
-    out_.push_back('{');
+    out_.push_back(bracket);
     first_ = true;
   }
-  void Close() {
-    out_.push_back('}');
+  void Close(char bracket = '}') {
+    out_.push_back(bracket);
     first_ = false;
   }
 
@@ -580,6 +614,12 @@ std::string EncodeCommand(const Command& command) {
     j.Time(r->reported_at);
     j.Key("attachments");
     j.Int(r->attachments);
+    if (!r->media.empty()) {
+      j.Key("media");
+      j.Open('[');
+      for (const auto& h : r->media) j.String(h);
+      j.Close(']');
+    }
     j.Close();
   } else if (const auto* t = std::get_if<Transition>(&command.body)) {
     j.Key("kind");
@@ -615,6 +655,12 @@ std::string EncodeCommand(const Command& command) {
     if (t->until) {
       j.Key("until");
       j.Time(*t->until);
+    }
+    if (!t->media.empty()) {
+      j.Key("media");
+      j.Open('[');
+      for (const auto& h : t->media) j.String(h);
+      j.Close(']');
     }
     j.Close();
   } else if (const auto* f = std::get_if<TimerFired>(&command.body)) {

@@ -35,6 +35,9 @@ void AddMeRoute(Routes& routes);
 // GET /v1/stats from `figures`.
 void AddStatsRoute(Routes& routes, wire::FiguresSource& figures);
 
+// PUT, HEAD and GET /v1/media/{sha256} (photos; ingest/handlers/media.cc).
+void AddMediaRoutes(Routes& routes, engine::Engine& engine);
+
 // GET /v1/cases/{id}, GET /v1/cases, GET /v1/cases/{id}/explain.
 void AddCaseRoutes(Routes& routes, const engine::Engine& engine);
 

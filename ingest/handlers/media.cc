@@ -1,0 +1,351 @@
+// Photos: PUT /v1/media/{sha256} (whole, or resumable in parts with Content-Range),
+// HEAD for how much of an upload has arrived, GET for the bytes, a range of them or a
+// thumbnail, to whoever may see a case that references the photo (docs/api.md "Media").
+#include <charconv>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/sha256.h"
+#include "engine/access.h"
+#include "ingest/handlers/handlers.h"
+#include "ingest/image.h"
+#include "ingest/server.h"
+#include "wire/case_json.h"
+
+namespace wangge::ingest {
+
+namespace json = boost::json;
+
+namespace {
+
+// Hashing, decoding headers, thumbnails and waiting for durable writes: off the I/O
+// threads. Two threads, as many as the machines wangge is sized for have cores.
+boost::asio::thread_pool& MediaPool() {
+  static boost::asio::thread_pool pool(2);
+  return pool;
+}
+
+// Runs `work` on the media pool; its answer is sent from the connection's executor. The
+// server's Stop waits for it.
+void OffThread(Exchange& ex, std::function<Response(Exchange&)> work) {
+  ex.WorkStarted();
+  boost::asio::post(MediaPool(), [self = ex.Keep(), work = std::move(work)]() mutable {
+    Response res = work(*self);
+    self->Post([res = std::move(res)](Exchange& e) mutable { e.Send(std::move(res)); });
+    self->WorkDone();
+  });
+}
+
+Response Answer(const Exchange& ex, http::status status, const json::value& body) {
+  return Json(ex.request(), status, body);
+}
+Response Refuse(const Exchange& ex, const Status& s, std::optional<http::status> status = {}) {
+  Response res = Error(ex.request(), s);
+  if (status) res.result(*status);
+  return res;
+}
+
+bool IsMediaPath(const std::vector<std::string>& path) {
+  return path.size() == 3 && path[0] == "v1" && path[1] == "media";
+}
+
+Status CheckHashInPath(const std::vector<std::string>& path) {
+  Status s = engine::ValidateMedia({path[2]});
+  if (!s.ok())
+    return InvalidArgument("the path must end in a SHA-256 in 64 lowercase hex digits", "sha256");
+  return Status::Ok();
+}
+
+std::string Header(const Request& req, http::field f) {
+  auto it = req.find(f);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+// "bytes A-B/TOTAL" of a PUT.
+struct ContentRange {
+  uint64_t first = 0, last = 0, total = 0;
+};
+Result<ContentRange> ParseContentRange(std::string_view v) {
+  auto bad = [&] {
+    return InvalidArgument(
+        "Content-Range must be 'bytes FIRST-LAST/TOTAL', not '" + std::string(v) + "'",
+        "content-range");
+  };
+  if (!v.starts_with("bytes ")) return bad();
+  v.remove_prefix(6);
+  ContentRange r;
+  const char* p = v.data();
+  const char* end = v.data() + v.size();
+  auto num = [&](uint64_t& out, char stop) {
+    auto res = std::from_chars(p, end, out);
+    if (res.ec != std::errc() || res.ptr == p) return false;
+    p = res.ptr;
+    if (stop == 0) return p == end;
+    if (p == end || *p != stop) return false;
+    ++p;
+    return true;
+  };
+  if (!num(r.first, '-') || !num(r.last, '/') || !num(r.total, 0)) return bad();
+  if (r.first > r.last || r.last >= r.total) return bad();
+  return r;
+}
+
+// Checks and stores a whole file; 201 when stored now, 200 when it already was.
+Response StoreWhole(Exchange& ex, engine::Engine& engine, const std::string& hash,
+                    std::string body) {
+  const auto& o = ex.options();
+  if (Sha256Hex(body) != hash) {
+    return Refuse(ex, InvalidArgument("the body's SHA-256 is not the one in the path", "sha256"));
+  }
+  ImageProbe probe = ProbeImage(body, o.max_media_pixels);
+  switch (probe.problem) {
+    case ImageProblem::kType:
+      return Refuse(ex, InvalidArgument(probe.message, "body"),
+                    http::status::unsupported_media_type);
+    case ImageProblem::kPixels:
+      return Refuse(ex, InvalidArgument(probe.message, "body"), http::status::unprocessable_entity);
+    case ImageProblem::kMalformed:
+      return Refuse(ex, InvalidArgument(probe.message, "body"));
+    case ImageProblem::kNone:
+      break;
+  }
+  probe.info.stored_at = ex.clock().Now();
+  auto stored = engine.StoreMedia(hash, std::move(body), probe.info);
+  if (!stored.ok()) return Refuse(ex, stored.status());
+  json::object answer = wire::MediaJson(hash, probe.info);
+  return Answer(ex, *stored ? http::status::created : http::status::ok, answer);
+}
+
+// A part of a resumable upload; when it completes the file, the file is checked and stored
+// as a whole one. 202 with what has arrived while parts are missing.
+Response StorePart(Exchange& ex, engine::Engine& engine, const std::string& hash,
+                   const ContentRange& range, std::string body) {
+  if (range.last - range.first + 1 != body.size()) {
+    return Refuse(
+        ex, InvalidArgument("Content-Range says " + std::to_string(range.last - range.first + 1) +
+                                " bytes but the body has " + std::to_string(body.size()),
+                            "content-range"));
+  }
+  if (range.total > ex.options().max_media_bytes) {
+    return Refuse(ex,
+                  InvalidArgument("the file is over the limit of " +
+                                      std::to_string(ex.options().max_media_bytes) + " bytes",
+                                  "content-range"),
+                  http::status::payload_too_large);
+  }
+  auto known = engine.GetMediaInfo(hash);
+  if (!known.ok()) return Refuse(ex, known.status());
+  if (*known) return Answer(ex, http::status::ok, wire::MediaJson(hash, **known));
+  auto state = engine.AddUploadPart(hash, range.first, range.total, std::move(body));
+  if (!state.ok()) return Refuse(ex, state.status());
+  if (state->received < state->total) {
+    Response res = Answer(
+        ex, http::status::accepted,
+        json::object{{"sha256", hash}, {"received", state->received}, {"total", state->total}});
+    res.set("Upload-Offset", std::to_string(state->received));
+    return res;
+  }
+  auto whole = engine.ReadUpload(hash);
+  if (!whole.ok()) return Refuse(ex, whole.status());
+  Response res = StoreWhole(ex, engine, hash, std::move(*whole));
+  // Stored, or refused for good (its bytes will not change): the parts go either way.
+  if (res.result() != http::status::service_unavailable &&
+      res.result() != http::status::insufficient_storage) {
+    if (Status s = engine.DropUpload(hash); !s.ok()) return Refuse(ex, s);
+  }
+  return res;
+}
+
+void Put(Exchange& ex, engine::Engine& engine) {
+  const auto role = ex.actor().role;
+  if (role != engine::Role::kWorker && role != engine::Role::kHandler) {
+    return ex.Fail(PermissionDenied("only grid workers and office handlers upload media"));
+  }
+  const std::string hash = ex.path()[2];
+  const std::string range_header = Header(ex.request(), http::field::content_range);
+  std::optional<ContentRange> range;
+  if (!range_header.empty()) {
+    auto parsed = ParseContentRange(range_header);
+    if (!parsed.ok()) return ex.Fail(parsed.status());
+    range = *parsed;
+  }
+  OffThread(ex, [&engine, hash, range](Exchange& e) {
+    std::string body = e.request().body();
+    return range ? StorePart(e, engine, hash, *range, std::move(body))
+                 : StoreWhole(e, engine, hash, std::move(body));
+  });
+}
+
+// How much of `hash` has arrived: Upload-Offset (the whole size once stored).
+void Head(Exchange& ex, engine::Engine& engine) {
+  const std::string& hash = ex.path()[2];
+  Response res{http::status::ok, ex.request().version()};
+  res.keep_alive(ex.request().keep_alive());
+  auto info = engine.GetMediaInfo(hash);
+  if (!info.ok()) return ex.Fail(info.status());
+  if (*info) {
+    res.set("Upload-Offset", std::to_string((*info)->size));
+    res.set("Upload-Length", std::to_string((*info)->size));
+  } else {
+    auto upload = engine.GetUpload(hash);
+    if (!upload.ok()) return ex.Fail(upload.status());
+    if (!*upload) return ex.Fail(NotFound("no upload of " + hash));
+    res.set("Upload-Offset", std::to_string((*upload)->received));
+    res.set("Upload-Length", std::to_string((*upload)->total));
+  }
+  res.set(http::field::cache_control, "no-store");
+  res.content_length(0);
+  ex.Send(std::move(res));
+}
+
+// Whether `actor` may see a case that references `hash` (engine/access.h).
+Result<bool> MaySeeMedia(const engine::Engine& engine, const engine::Actor& actor,
+                         std::string_view hash) {
+  WANGGE_ASSIGN_OR_RETURN(auto ids, engine.MediaCases(hash));
+  for (const auto& id : ids) {
+    WANGGE_ASSIGN_OR_RETURN(auto c, engine.GetCase(id));
+    if (c && engine::MaySee(actor, *c)) return true;
+  }
+  return false;
+}
+
+// "bytes=A-B", "bytes=A-" or "bytes=-N" against a file of `size` bytes: [first, last], or
+// nullopt when the range cannot be satisfied.
+std::optional<std::pair<uint64_t, uint64_t>> ParseRange(std::string_view v, uint64_t size) {
+  if (!v.starts_with("bytes=") || size == 0) return std::nullopt;
+  v.remove_prefix(6);
+  const size_t dash = v.find('-');
+  if (dash == std::string_view::npos || v.find(',') != std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s, uint64_t& out) {
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+  };
+  uint64_t a = 0, b = size - 1;
+  const std::string_view left = v.substr(0, dash), right = v.substr(dash + 1);
+  if (left.empty()) {
+    uint64_t n = 0;
+    if (!num(right, n) || n == 0) return std::nullopt;
+    a = n >= size ? 0 : size - n;
+  } else {
+    if (!num(left, a) || (!right.empty() && !num(right, b))) return std::nullopt;
+    if (a >= size || b < a) return std::nullopt;
+    b = std::min(b, size - 1);
+  }
+  return std::make_pair(a, b);
+}
+
+Response GetBytes(Exchange& ex, engine::Engine& engine, const std::string& hash) {
+  auto seen = MaySeeMedia(engine, ex.actor(), hash);
+  if (!seen.ok()) return Refuse(ex, seen.status());
+  if (!*seen) return Refuse(ex, NotFound("no media " + hash));
+  auto info = engine.GetMediaInfo(hash);
+  if (!info.ok()) return Refuse(ex, info.status());
+  if (!*info) return Refuse(ex, NotFound("no media " + hash));
+  const std::string etag = "\"" + hash + "\"";
+  const auto& req = ex.request();
+  const std::string size_param = [&] {
+    auto it = ex.params().find("size");
+    return it == ex.params().end() ? std::string() : std::string((*it).value);
+  }();
+  Response res{http::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::cache_control, "private, max-age=31536000, immutable");
+  res.set(http::field::vary, "Authorization");
+  if (!size_param.empty()) {
+    int size = 0;
+    auto r = std::from_chars(size_param.data(), size_param.data() + size_param.size(), size);
+    if (r.ec != std::errc() || r.ptr != size_param.data() + size_param.size() || size < 16 ||
+        size > 2048) {
+      return Refuse(ex, InvalidArgument("size must be 16-2048 pixels", "size"));
+    }
+    const std::string thumb_etag = "\"" + hash + "-" + std::to_string(size) + "\"";
+    if (Header(req, http::field::if_none_match) == thumb_etag) {
+      res.result(http::status::not_modified);
+      res.set(http::field::etag, thumb_etag);
+      return res;
+    }
+    auto stored = engine.GetMediaThumbnail(hash, static_cast<uint16_t>(size));
+    if (!stored.ok()) return Refuse(ex, stored.status());
+    std::string jpeg;
+    if (*stored) {
+      jpeg = std::move(**stored);
+    } else {
+      auto bytes = engine.GetMediaBytes(hash);
+      if (!bytes.ok()) return Refuse(ex, bytes.status());
+      if (!*bytes) return Refuse(ex, DataLoss("media " + hash + " has metadata but no bytes"));
+      auto made = Thumbnail(**bytes, size);
+      if (!made.ok()) return Refuse(ex, made.status());
+      jpeg = std::move(*made);
+      // Made once and kept; a failure to keep it costs only a remake next time.
+      (void)engine.StoreMediaThumbnail(hash, static_cast<uint16_t>(size), jpeg);
+    }
+    res.set(http::field::etag, thumb_etag);
+    res.set(http::field::content_type, "image/jpeg");
+    res.body() = std::move(jpeg);
+    res.prepare_payload();
+    return res;
+  }
+  res.set(http::field::etag, etag);
+  res.set(http::field::accept_ranges, "bytes");
+  if (Header(req, http::field::if_none_match) == etag) {
+    res.result(http::status::not_modified);
+    return res;
+  }
+  auto bytes = engine.GetMediaBytes(hash);
+  if (!bytes.ok()) return Refuse(ex, bytes.status());
+  if (!*bytes) return Refuse(ex, DataLoss("media " + hash + " has metadata but no bytes"));
+  res.set(http::field::content_type, (*info)->type);
+  const std::string range = Header(req, http::field::range);
+  if (!range.empty()) {
+    auto span = ParseRange(range, (*bytes)->size());
+    if (!span) {
+      Response bad =
+          Refuse(ex,
+                 InvalidArgument("the range '" + range + "' cannot be served; the file has " +
+                                     std::to_string((*bytes)->size()) + " bytes",
+                                 "range"),
+                 http::status::range_not_satisfiable);
+      bad.set(http::field::content_range, "bytes */" + std::to_string((*bytes)->size()));
+      return bad;
+    }
+    res.result(http::status::partial_content);
+    res.set(http::field::content_range, "bytes " + std::to_string(span->first) + "-" +
+                                            std::to_string(span->second) + "/" +
+                                            std::to_string((*bytes)->size()));
+    res.body() = (*bytes)->substr(span->first, span->second - span->first + 1);
+  } else {
+    res.body() = std::move(**bytes);
+  }
+  res.prepare_payload();
+  return res;
+}
+
+void HandleMedia(Exchange& ex, engine::Engine& engine) {
+  switch (ex.request().method()) {
+    case http::verb::put:
+      return Put(ex, engine);
+    case http::verb::head:
+      return Head(ex, engine);
+    case http::verb::get:
+      return OffThread(
+          ex, [&engine, hash = ex.path()[2]](Exchange& e) { return GetBytes(e, engine, hash); });
+    default:
+      return ex.MethodNotAllowed("GET, HEAD, PUT");
+  }
+}
+
+}  // namespace
+
+void AddMediaRoutes(Routes& routes, engine::Engine& engine) {
+  RouteEntry e;
+  e.label = Route::kMedia;
+  e.match = IsMediaPath;
+  e.bearer = true;
+  e.file_body = true;
+  e.check_path = CheckHashInPath;
+  e.handle = [&engine](Exchange& ex) { HandleMedia(ex, engine); };
+  routes.push_back(std::move(e));
+}
+
+}  // namespace wangge::ingest
