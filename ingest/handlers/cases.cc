@@ -13,6 +13,44 @@ namespace json = boost::json;
 
 namespace {
 
+// A photo taken more than this long before its report is flagged.
+constexpr int64_t kStaleCaptureMs = int64_t{24} * 3600 * 1000;
+
+// The photos of a case per step that carries some (report, resolve, verify), each with
+// what is known of it and its evidence flags: "captured_before_report" (EXIF time more
+// than 24 h before the report), "reused" (another case references the same photo).
+Result<json::array> MediaOfSteps(const engine::Engine& engine,
+                                 const std::vector<engine::HistoryStep>& steps) {
+  json::array out;
+  std::optional<TimeMs> reported;
+  for (const auto& step : steps) {
+    if (const auto* r = std::get_if<engine::Report>(&step.record.body)) reported = r->reported_at;
+    const auto& hashes = engine::MediaOf(step.record);
+    if (hashes.empty()) continue;
+    const auto* t = std::get_if<engine::Transition>(&step.record.body);
+    json::array items;
+    for (const auto& hash : hashes) {
+      WANGGE_ASSIGN_OR_RETURN(auto info, engine.GetMediaInfo(hash));
+      json::object item = info ? wire::MediaJson(hash, *info) : json::object{{"sha256", hash}};
+      if (!info) item["missing"] = true;
+      json::array flags;
+      if (info && info->captured_at && reported &&
+          info->captured_at->ms < reported->ms - kStaleCaptureMs) {
+        flags.push_back("captured_before_report");
+      }
+      WANGGE_ASSIGN_OR_RETURN(auto cases, engine.MediaCases(hash));
+      if (cases.size() > 1) flags.push_back("reused");
+      if (!flags.empty()) item["flags"] = std::move(flags);
+      item["url"] = "/v1/media/" + hash;
+      items.push_back(std::move(item));
+    }
+    out.push_back(json::object{{"step", t ? std::string(engine::ActionName(t->action)) : "report"},
+                               {"seq", step.record.seq.value},
+                               {"items", std::move(items)}});
+  }
+  return out;
+}
+
 void GetCase(Exchange& ex, const engine::Engine& engine) {
   if (ex.request().method() != http::verb::get) return ex.MethodNotAllowed("GET");
   const std::string& id = ex.path()[2];
@@ -27,6 +65,9 @@ void GetCase(Exchange& ex, const engine::Engine& engine) {
   json::array history;
   for (const auto& step : *steps) history.push_back(wire::StepJson(step));
   body["history"] = std::move(history);
+  auto media = MediaOfSteps(engine, *steps);
+  if (!media.ok()) return ex.Fail(media.status());
+  if (!media->empty()) body["media"] = std::move(*media);
   ex.Answer(http::status::ok, body);
 }
 

@@ -50,6 +50,7 @@ inline Reply Fetch(uint16_t port, http::verb method, const std::string& target,
   http::write(socket, req, ec);
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);  // photos
   parser.skip(method == http::verb::head);
   http::read(socket, buffer, parser, ec);
   if (ec) return Reply{-1, ec.message(), "", {}};
