@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "audit/evidence.h"
 #include "audit/explain.h"
 #include "audit/replay.h"
 #include "audit/salvage.h"
@@ -208,11 +209,19 @@ int Verify(const VerifyArgs& args) {
               << DifferingFamilies(*want, *have) << "\n";
     return kExitTampered;
   }
+  auto evidence = audit::CheckEvidence(**source);
+  if (!evidence.ok()) return Fail(evidence.status());
+  if (!evidence->problems.empty()) {
+    std::cout << "TAMPERED: evidence does not check out:\n";
+    for (const auto& p : evidence->problems) std::cout << "  " << p << "\n";
+    return kExitTampered;
+  }
   std::cout << fmt::format(
-      "OK: {} records, hash chain intact{}; derived state equals a replay of the log\n"
+      "OK: {} records, hash chain intact{}; derived state equals a replay of the log; {} "
+      "photos hash to their names\n"
       "head: {}:{}\nstate digest: {}\n",
       chain->records, anchor ? fmt::format(" through anchor {}", anchor->seq.value) : "",
-      chain->head.seq.value, HexOf(chain->head.hash), HexOf(want->all));
+      evidence->photos, chain->head.seq.value, HexOf(chain->head.hash), HexOf(want->all));
   return kExitOk;
 }
 

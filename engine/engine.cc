@@ -183,6 +183,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const
                  .get();
     if (!r.ok()) return r.status();
   }
+  engine->media_retention_ = options.media_retention;
   if (options.timers) engine->StartTimers(options.timer_interval);
   return engine;
 }
@@ -275,6 +276,7 @@ Result<int> Engine::FireDueTimers() {
 void Engine::StartTimers(std::chrono::milliseconds interval) {
   timer_thread_ = std::thread([this, interval] {
     MutexLock lock(timer_mu_);
+    auto next_collection = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     for (;;) {
       const auto tick = std::chrono::steady_clock::now() + interval;
       while (!timer_stop_ && timer_cv_.WaitUntil(lock, tick)) {
@@ -282,6 +284,18 @@ void Engine::StartTimers(std::chrono::milliseconds interval) {
       if (timer_stop_) return;
       lock.Unlock();
       (void)FireDueTimers();  // a failed commit is retried on the next tick
+      if (std::chrono::steady_clock::now() >= next_collection) {
+        const TimeMs cutoff{
+            clock_->Now().ms -
+            std::chrono::duration_cast<std::chrono::milliseconds>(media_retention_).count()};
+        auto collected = CollectMedia(cutoff);
+        if (collected.ok() && *collected > 0) {
+          spdlog::info("media: deleted {} unreferenced photos and abandoned uploads", *collected);
+        } else if (!collected.ok()) {
+          spdlog::warn("media collection: {}", collected.status().ToString());
+        }
+        next_collection = std::chrono::steady_clock::now() + std::chrono::hours(1);
+      }
       lock.Lock();
     }
   });

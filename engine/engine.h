@@ -34,6 +34,9 @@ struct EngineOptions {
   // Default: off, 1 s.
   bool timers = false;
   std::chrono::milliseconds timer_interval{1000};
+  // With timers: photos never referenced, and uploads never completed, are deleted this
+  // long after they were stored or begun (checked hourly). Default: 24 h.
+  std::chrono::hours media_retention{24};
   // The time recorded with the built-in ruleset's activation in a new data directory.
   // nullopt = the clock's now. An import or a cluster engine sets it to its first
   // command's time, so that the same commands give the same log wherever they are applied.
@@ -176,6 +179,7 @@ class Engine {
   std::unique_ptr<Sequencer> sequencer_;
   const Clock* clock_ = nullptr;
   bool flush_on_stop_ = false;
+  std::chrono::hours media_retention_{24};
   std::thread timer_thread_;
   Mutex timer_mu_;
   CondVar timer_cv_;

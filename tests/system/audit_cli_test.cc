@@ -16,9 +16,14 @@
 #include <gtest/gtest.h>
 
 #include "core/bytes.h"
+#include "core/sha256.h"
 #include "engine/codec.h"
+#include "engine/engine.h"
+#include "engine/media.h"
 #include "storage/event_log.h"
 #include "storage/store.h"
+#include "tests/testing/builders.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
@@ -413,6 +418,68 @@ TEST_F(AuditCliTest, ABackupWhileTheServerTakesReportsVerifies) {
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->has_value());
   EXPECT_FALSE(fs::exists(data + "/control.sock")) << "the server removes its socket on stop";
+}
+
+}  // namespace
+}  // namespace wangge
+
+namespace wangge {
+namespace {
+
+// A directory with one case whose report carries a photo, and the photo's hash.
+std::pair<std::string, std::string> DirectoryWithEvidence(testing::TempDir& dir) {
+  const std::string data = dir.Sub("evidence");
+  testing::FakeClock clock;
+  engine::EngineOptions o;
+  o.store.path = data;
+  o.store.create_if_missing = true;
+  auto eng = engine::Engine::Open(o, clock);
+  EXPECT_TRUE(eng.ok()) << eng.status().ToString();
+  const std::string photo = "\xFF\xD8\xFF not decoded here: the engine stores what it is given";
+  const std::string hash = Sha256Hex(photo);
+  engine::MediaInfo info;
+  info.type = "image/jpeg";
+  info.size = photo.size();
+  info.stored_at = clock.Now();
+  EXPECT_TRUE((*eng)->StoreMedia(hash, photo, info).ok());
+  engine::Command c = testing::ReportCommand("ev-1");
+  std::get<engine::Report>(c.body).media = {hash};
+  auto r = (*eng)->sequencer().Submit(std::move(c)).get();
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  (*eng)->Stop();
+  return {data, hash};
+}
+
+TEST(EvidenceCliTest, VerifyCatchesAChangedOrMissingPhotoNamingCaseAndStep) {
+  testing::TempDir dir;
+  auto [data, hash] = DirectoryWithEvidence(dir);
+  CliRun ok = Wangge("verify --quiet --data " + data);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("1 photos hash to their names"), std::string::npos) << ok.output;
+
+  for (const bool remove : {false, true}) {
+    const std::string copy = dir.Sub(remove ? "removed" : "changed");
+    fs::copy(data, copy, fs::copy_options::recursive);
+    {
+      storage::StoreOptions so;
+      so.path = copy;
+      auto store = storage::Store::Open(so);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      storage::WriteSet set(**store);
+      if (remove) {
+        set.Delete(storage::Family::kMedia, engine::MediaBytesKey(hash));
+      } else {
+        set.Put(storage::Family::kMedia, engine::MediaBytesKey(hash), "\xFF\xD8\xFF another photo");
+      }
+      ASSERT_TRUE((*store)->Write(set).ok());
+    }
+    CliRun r = Wangge("verify --quiet --data " + copy);
+    EXPECT_EQ(r.exit_code, 4) << r.output;
+    EXPECT_NE(r.output.find("case ev-1, step report (seq 2): photo " + hash +
+                            (remove ? " is missing" : " was altered")),
+              std::string::npos)
+        << r.output;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// The evidence check of `wangge verify`: every photo a record references is stored, and
+// its bytes still hash to the name the record holds.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/engine.h"
+
+namespace wangge::audit {
+
+struct EvidenceReport {
+  uint64_t references = 0;  // (record, photo) pairs checked
+  uint64_t photos = 0;      // distinct photos read
+  // "case C, step resolve (seq N): photo H is missing" or "... was altered (its bytes
+  // hash to X)"; at most `max_problems`.
+  std::vector<std::string> problems;
+};
+
+// Walks the log and checks each referenced photo once; `progress` hears the sequence
+// reached. Errors: reading the store.
+Result<EvidenceReport> CheckEvidence(const engine::Engine& engine, size_t max_problems = 20,
+                                     const std::function<void(Seq)>& progress = nullptr);
+
+}  // namespace wangge::audit
