@@ -125,6 +125,46 @@ TEST(CodecTest, ACaseIdOtherThanTheClientIdRoundTripsAfterTheExtras) {
   }
 }
 
+TEST(CodecTest, MediaHashesRoundTripAfterTheOtherSectionsAndLeaveOldBytesAlone) {
+  const std::string h1(64, 'a'), h2(64, 'b');
+  for (bool extras : {false, true}) {
+    for (bool other_id : {false, true}) {
+      Record r = ReportRecord();
+      if (extras) std::get<Report>(r.body).channel = "open311";
+      if (other_id) r.case_id = std::get<Report>(r.body).client_id + "~W017";
+      const std::string without = EncodeRecord(r);
+      std::get<Report>(r.body).media = {h1, h2};
+      const std::string with = EncodeRecord(r);
+      EXPECT_TRUE(with.starts_with(without));
+      auto back = DecodeRecord(r.seq, with);
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      EXPECT_EQ(*back, r);
+      const Case c = CaseFromReport(r);
+      auto case_back = DecodeCase(EncodeCase(c));
+      ASSERT_TRUE(case_back.ok()) << case_back.status().ToString();
+      EXPECT_EQ(case_back->report.media, (std::vector<std::string>{h1, h2}));
+    }
+  }
+  Record t;
+  t.seq = Seq{9};
+  t.at = TimeMs{1'583'111'700'000};
+  t.actor = Actor{"H-1", Role::kHandler, "zonghe-zhifa"};
+  Transition tr;
+  tr.case_id = "c-1";
+  tr.action = Action::kResolve;
+  t.body = tr;
+  const std::string without = EncodeRecord(t);
+  std::get<Transition>(t.body).media = {h2};
+  const std::string with = EncodeRecord(t);
+  EXPECT_TRUE(with.starts_with(without));
+  auto back = DecodeRecord(t.seq, with);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, t);
+  // Only the encoder's bytes: an empty media section is corruption.
+  std::string empty = without + '\x03' + std::string(2, '\0');
+  EXPECT_EQ(DecodeRecord(t.seq, empty).status().code(), StatusCode::kCorruption);
+}
+
 TEST(CodecTest, AFormatOneCaseStillDecodes) {
   const Case c = CaseFromReport(ReportRecord());
   std::string old = EncodeCase(c);

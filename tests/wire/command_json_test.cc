@@ -57,13 +57,41 @@ TEST(CommandJsonTest, EncodeThenDecodeIsIdentity) {
   std::get<engine::Transition>(extend.body).note =
       "批准延期 \"quoted\" back\\slash\nline\ttab\x01end";
   extend.at = TimeMs{1'583'111'800'000};
+  engine::Command resolve =
+      testing::TransitionCommand("abc", engine::Action::kResolve, testing::Supervisor());
+  std::get<engine::Transition>(resolve.body).media = {std::string(64, 'c')};
+  resolve.at = TimeMs{1'583'111'900'000};
+  std::get<engine::Report>(report.body).media = {std::string(64, 'a'), std::string(64, 'b')};
   CommandDecoder decoder;
-  for (const auto& original : {report, extend}) {
+  for (const auto& original : {report, extend, resolve}) {
     auto back = decoder.Decode(EncodeCommand(original));
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(back->actor, original.actor);
     EXPECT_EQ(back->at, original.at);
     EXPECT_EQ(back->body, original.body);
+  }
+}
+
+TEST(CommandJsonTest, MediaMustBeDistinctSha256HashesAtMostNine) {
+  CommandDecoder decoder;
+  const std::string base = testing::ReportJson("m-1");
+  auto with = [&](const std::string& media) {
+    std::string body = base;
+    body.pop_back();
+    return decoder.DecodeReportBody(body + R"(, "media": )" + media + "}");
+  };
+  EXPECT_TRUE(with("[]").ok());
+  EXPECT_TRUE(with(R"([")" + std::string(64, 'f') + R"("])").ok());
+  std::string ten = "[";
+  for (int i = 0; i < 10; ++i)
+    ten += (i ? ",\"" : "\"") + std::string(63, 'a') + char('0' + i) + "\"";
+  for (const std::string& bad :
+       {std::string(R"("abc")"), std::string(R"(["ABC"])"), std::string(R"([1])"),
+        R"([")" + std::string(64, 'A') + R"("])",
+        R"([")" + std::string(64, 'a') + R"(",")" + std::string(64, 'a') + R"("])", ten + "]"}) {
+    auto r = with(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().field(), "media") << bad;
   }
 }
 
