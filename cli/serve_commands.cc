@@ -42,6 +42,8 @@ struct ServeArgs {
   std::string rules;
   int threads = 1;
   int max_connections = 1024;
+  size_t max_media_mib = 10;
+  uint64_t max_media_megapixels = 50;
   int idle_timeout_s = 30;
   std::string access_log;
   bool skip_file_check = false;
@@ -138,6 +140,8 @@ int RunServe(const ServeArgs& args) {
   if (Status s = ParseListen(args.listen, options); !s.ok()) return Fail(s);
   options.threads = args.threads;
   options.max_connections = args.max_connections;
+  options.max_media_bytes = args.max_media_mib << 20;
+  options.max_media_pixels = args.max_media_megapixels * 1'000'000;
   options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   options.access_log = args.access_log;
   options.jurisdiction = args.jurisdiction;
@@ -376,6 +380,16 @@ void AddServeCommands(CLI::App& app, Command& chosen) {
   serve_cmd
       ->add_option("--max-connections", serve.max_connections,
                    "Open connections beyond which new ones get 503")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-media-mib", serve.max_media_mib,
+                   "Largest photo (PUT /v1/media), in MiB; also a resumable upload's total")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-media-megapixels", serve.max_media_megapixels,
+                   "Most pixels in a photo, read from its header before decoding")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   serve_cmd->add_option("--access-log", serve.access_log,
                         "File for one line per request (id, peer, actor, method, target, status, "
