@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,6 +19,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/sha.h>
 #include <spdlog/fmt/fmt.h>
 
 namespace {
@@ -41,7 +44,23 @@ struct Options {
   // Cluster mode: posts go to /v1/reports?town=T, round-robin over these, and 202 counts
   // as acknowledged. Empty = a single node.
   std::vector<std::string> towns;
+  // Photo mode: PUT /v1/media/{sha256} of this file's bytes, each made unique by a tail
+  // after the image's end (a reader ignores it), and counted in bytes. Empty = reports.
+  std::string photo;
+  std::string photo_bytes;  // the file, read once
 };
+
+std::string Sha256Hex(const std::string& bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
 
 // One report line. Ids are unique per run (prefix), connection and sequence number.
 std::string ReportJson(const std::string& id, uint64_t n) {
@@ -55,7 +74,7 @@ std::string ReportJson(const std::string& id, uint64_t n) {
 
 struct Results {
   std::vector<uint32_t> latencies_us;  // measured requests only
-  uint64_t ok = 0, failed = 0, reports = 0;
+  uint64_t ok = 0, failed = 0, reports = 0, bytes = 0;
   std::vector<int> failure_codes;
 };
 
@@ -113,7 +132,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req_.set(http::field::host, o_.host);
     req_.set(http::field::authorization, "Bearer " + o_.token);
     req_.set(http::field::content_type, o_.batch > 0 ? "application/x-ndjson" : "application/json");
-    if (o_.batch > 0) {
+    if (!o_.photo.empty()) {
+      req_.method(http::verb::put);
+      req_.set(http::field::content_type, "image/jpeg");
+      std::string body = o_.photo_bytes + Id();
+      ++made_;
+      req_.target("/v1/media/" + Sha256Hex(body));
+      req_.body() = std::move(body);
+    } else if (o_.batch > 0) {
       req_.target("/v1/reports:batch");
       std::string body;
       for (int i = 0; i < o_.batch; ++i) {
@@ -154,6 +180,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (code == 200 || code == 201 || code == 202) {
         ++results_.ok;
         results_.reports += o_.batch > 0 ? static_cast<uint64_t>(o_.batch) : 1;
+        results_.bytes += req_.body().size();
       } else {
         ++results_.failed;
         if (results_.failure_codes.size() < 5) results_.failure_codes.push_back(code);
@@ -218,6 +245,7 @@ int Run(const Options& o) {
     all.ok += r.ok;
     all.failed += r.failed;
     all.reports += r.reports;
+    all.bytes += r.bytes;
     for (int code : r.failure_codes) {
       if (all.failure_codes.size() < 5) all.failure_codes.push_back(code);
     }
@@ -226,13 +254,16 @@ int Run(const Options& o) {
   const double secs = o.seconds;
   std::cout << fmt::format(
       "mode={} connections={} rate={} seconds={}\n"
-      "requests_ok={} failed={} requests_per_s={:.0f} reports_per_s={:.0f}\n"
+      "requests_ok={} failed={} requests_per_s={:.0f} reports_per_s={:.0f} MB_per_s={:.1f}\n"
       "latency_ms p50={:.2f} p90={:.2f} p99={:.2f} p99.9={:.2f} max={:.2f}\n",
-      o.batch > 0 ? fmt::format("batch{}", o.batch) : "single", o.connections,
-      o.rate > 0 ? fmt::format("{:.0f}", o.rate) : "max", secs, all.ok, all.failed,
+      !o.photo.empty() ? "photo"
+      : o.batch > 0    ? fmt::format("batch{}", o.batch)
+                       : "single",
+      o.connections, o.rate > 0 ? fmt::format("{:.0f}", o.rate) : "max", secs, all.ok, all.failed,
       static_cast<double>(all.ok) / secs, static_cast<double>(all.reports) / secs,
-      Percentile(all.latencies_us, 0.50), Percentile(all.latencies_us, 0.90),
-      Percentile(all.latencies_us, 0.99), Percentile(all.latencies_us, 0.999),
+      static_cast<double>(all.bytes) / secs / 1e6, Percentile(all.latencies_us, 0.50),
+      Percentile(all.latencies_us, 0.90), Percentile(all.latencies_us, 0.99),
+      Percentile(all.latencies_us, 0.999),
       all.latencies_us.empty() ? 0.0 : all.latencies_us.back() / 1000.0);
   if (!all.failure_codes.empty()) {
     std::cout << "first failure codes:";
@@ -272,6 +303,14 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--prefix", o.prefix, "Client id prefix; use a new one per run")
       ->capture_default_str();
+  app.add_option("--photo", o.photo,
+                 "Upload this JPEG (made unique per request) with PUT /v1/media instead of "
+                 "posting reports")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
+  if (!o.photo.empty()) {
+    std::ifstream in(o.photo, std::ios::binary);
+    o.photo_bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
   return Run(o);
 }

@@ -14,9 +14,11 @@
 #include <gtest/gtest.h>
 
 #include "audit/replay.h"
+#include "core/sha256.h"
 #include "engine/engine.h"
 #include "ingest/local_server.h"
 #include "ingest/tokens.h"
+#include "tests/testing/images.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
@@ -99,6 +101,9 @@ TEST(DiskFullTest, WritesAre507ReadsGoOnAndWritingResumesWhenSpaceIsFreed) {
   const std::string& token = worker->first;
 
   ASSERT_EQ(testing::Post(port, token, "before-full"), 201);
+  const std::string photo = testing::MakeImage("jpeg", 120, 90, 5);
+  ASSERT_EQ(Request(port, http::verb::put, "/v1/media/" + Sha256Hex(photo), token, photo).status,
+            201);
   FillDisk(mnt + "/filler");
   // RocksDB preallocates its write-ahead log, so writing goes on for a while.
   std::vector<std::string> acked{"before-full"};
@@ -127,6 +132,10 @@ TEST(DiskFullTest, WritesAre507ReadsGoOnAndWritingResumesWhenSpaceIsFreed) {
   const auto error = boost::json::parse(single.body).at("error");
   EXPECT_EQ(error.at("code").as_string(), "no_space");
   EXPECT_NE(std::string(error.at("message").as_string()).find("is full"), std::string::npos);
+  const std::string late = testing::MakeImage("png", 120, 90, 6);
+  const auto upload = Request(port, http::verb::put, "/v1/media/" + Sha256Hex(late), token, late);
+  EXPECT_EQ(upload.status, 507) << upload.body;
+  EXPECT_NE(upload.body.find(R"("code":"no_space")"), std::string::npos) << upload.body;
   EXPECT_EQ(Request(port, http::verb::get, "/v1/cases/before-full", token).status, 200);
   EXPECT_EQ(Request(port, http::verb::get, "/healthz", "").status, 200);
   EXPECT_EQ((*engine)->head().seq.value, head) << "a refused write moved the log";
@@ -152,6 +161,12 @@ TEST(DiskFullTest, WritesAre507ReadsGoOnAndWritingResumesWhenSpaceIsFreed) {
     auto c = (*reopened)->GetCase(id);
     ASSERT_TRUE(c.ok() && c->has_value()) << "acknowledged " << id << " is lost";
   }
+  auto kept = (*reopened)->GetMediaBytes(Sha256Hex(photo));
+  ASSERT_TRUE(kept.ok() && kept->has_value()) << "an acknowledged photo is lost";
+  EXPECT_EQ(**kept, photo);
+  auto refused_photo = (*reopened)->GetMediaInfo(Sha256Hex(late));
+  ASSERT_TRUE(refused_photo.ok());
+  EXPECT_FALSE(refused_photo->has_value()) << "a photo answered 507 was stored";
   auto chain = (*reopened)->log().Verify();
   ASSERT_TRUE(chain.ok() && chain->ok);
   auto problems = audit::CheckDerivedState((*reopened)->store(), (*reopened)->log());

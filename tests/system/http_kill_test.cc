@@ -1,7 +1,9 @@
 // Nothing acknowledged over HTTP is lost: `wangge serve` is SIGKILLed at a random moment
-// while clients post a mixed load (single reports, NDJSON batches, transitions and
-// ruleset activations). After each restart every command that got a 2xx is present,
-// the chain verifies and the derived state equals a rebuild from the log.
+// while clients post a mixed load (single reports, NDJSON batches, transitions, ruleset
+// activations, and photos uploaded whole or in resumable parts, then reported). After
+// each restart every command and photo that got a 2xx is present, every stored photo
+// hashes to its name (a half upload never appears as stored), the chain verifies and the
+// derived state equals a rebuild from the log.
 // WANGGE_HTTP_KILL_CYCLES sets the number of cycles (default 10; the soak runs more).
 #include <atomic>
 #include <chrono>
@@ -16,10 +18,12 @@
 #include <gtest/gtest.h>
 
 #include "audit/replay.h"
+#include "core/sha256.h"
 #include "engine/engine.h"
 #include "ingest/tokens.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/images.h"
 #include "tests/testing/log_census.h"
 #include "tests/testing/seed.h"
 #include "tests/testing/temp_dir.h"
@@ -39,7 +43,7 @@ int Cycles() {
 // What the clients of one cycle had acknowledged.
 struct Acked {
   std::mutex mu;
-  std::vector<std::string> reports, accepted, versions;
+  std::vector<std::string> reports, accepted, versions, photos;
   std::atomic<int> count{0};
   void Add(std::vector<std::string>& to, std::string what) {
     std::lock_guard lock(mu);
@@ -88,6 +92,42 @@ std::vector<std::thread> StartLoad(uint16_t port, const Tokens& t, const std::st
     }
   });
   clients.emplace_back([&, port, prefix] {
+    static const std::string base = testing::MakeImage("jpeg", 200, 150, 3);
+    for (int i = 0; !stop; ++i) {
+      // Unique bytes per upload: a tail after the image's end, which readers ignore.
+      const std::string photo = base + prefix + "-p" + std::to_string(i);
+      const std::string hash = Sha256Hex(photo);
+      int status = 0;
+      if (i % 2 == 0) {
+        status = Request(port, http::verb::put, "/v1/media/" + hash, t.worker, photo).status;
+      } else {
+        const size_t half = photo.size() / 2;
+        const std::string total = "/" + std::to_string(photo.size());
+        status = testing::Request(
+                     port, http::verb::put, "/v1/media/" + hash, t.worker, photo.substr(0, half),
+                     {{"Content-Range", "bytes 0-" + std::to_string(half - 1) + total}})
+                     .status;
+        if (status == 202) {
+          status = testing::Request(
+                       port, http::verb::put, "/v1/media/" + hash, t.worker, photo.substr(half),
+                       {{"Content-Range", "bytes " + std::to_string(half) + "-" +
+                                              std::to_string(photo.size() - 1) + total}})
+                       .status;
+        }
+      }
+      if (status < 0) return;
+      if (status != 201) continue;
+      acked.Add(acked.photos, hash);
+      const std::string id = prefix + "-m" + std::to_string(i);
+      std::string body = testing::ReportJson(id);
+      body.pop_back();
+      const auto r = Request(port, http::verb::post, "/v1/reports", t.worker,
+                             body + R"(, "media": [")" + hash + R"("]})");
+      if (r.status < 0) return;
+      if (r.status == 201) acked.Add(acked.reports, id);
+    }
+  });
+  clients.emplace_back([&, port, prefix] {
     for (int i = 0; !stop; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
       const std::string version = prefix + "-v" + std::to_string(i);
@@ -122,6 +162,23 @@ void CheckAfterRestart(const std::string& data, const Acked& acked, int cycle) {
     EXPECT_TRUE(census.versions.contains(v))
         << "cycle " << cycle << ": activation " << v << " is lost";
   }
+  for (const auto& hash : acked.photos) {
+    auto info = (*engine)->GetMediaInfo(hash);
+    ASSERT_TRUE(info.ok() && info->has_value())
+        << "cycle " << cycle << ": photo " << hash << " is lost";
+  }
+  Status photos =
+      (*engine)->ForEachMedia([&](std::string_view hash, const engine::MediaInfo& info) {
+        auto bytes = (*engine)->GetMediaBytes(hash);
+        EXPECT_TRUE(bytes.ok() && bytes->has_value()) << hash;
+        if (bytes.ok() && *bytes) {
+          EXPECT_EQ(Sha256Hex(**bytes), hash)
+              << "cycle " << cycle << ": a stored photo is not whole";
+          EXPECT_EQ((*bytes)->size(), info.size);
+        }
+        return true;
+      });
+  ASSERT_TRUE(photos.ok()) << photos.ToString();
   auto chain = (*engine)->log().Verify();
   ASSERT_TRUE(chain.ok() && chain->ok) << "cycle " << cycle;
   auto problems = audit::CheckDerivedState((*engine)->store(), (*engine)->log());
@@ -143,7 +200,7 @@ TEST(HttpKillTest, EveryAcknowledgedCommandSurvivesSigkill) {
     *secret = made->first;
   }
   std::mt19937 rng(testing::TestSeed("http kill test"));
-  size_t reports = 0, accepted = 0, versions = 0;
+  size_t reports = 0, accepted = 0, versions = 0, photos = 0;
   for (int cycle = 0; cycle < Cycles(); ++cycle) {
     auto [pid, port] = testing::StartServer(data, tokens_file);
     ASSERT_GT(pid, 0);
@@ -167,13 +224,15 @@ TEST(HttpKillTest, EveryAcknowledgedCommandSurvivesSigkill) {
     reports += acked.reports.size();
     accepted += acked.accepted.size();
     versions += acked.versions.size();
+    photos += acked.photos.size();
   }
+  EXPECT_GT(photos, 0u);
   EXPECT_GT(accepted, 0u);
   EXPECT_GT(versions, 0u);
   std::printf(
       "http kill test: %d kill cycles; acknowledged and checked: %zu reports, %zu accepts, "
-      "%zu activations\n",
-      Cycles(), reports, accepted, versions);
+      "%zu activations, %zu photos\n",
+      Cycles(), reports, accepted, versions, photos);
 }
 
 }  // namespace

@@ -86,8 +86,11 @@ using HttpReply = Reply;
 
 // One request with the bearer `token` (none when empty), on a new connection.
 inline Reply Request(uint16_t port, http::verb method, const std::string& target,
-                     const std::string& token, const std::string& body = "") {
-  return Fetch(port, method, target, Bearer(token), body);
+                     const std::string& token, const std::string& body = "",
+                     const Headers& extra = {}) {
+  Headers headers = Bearer(token);
+  headers.insert(headers.end(), extra.begin(), extra.end());
+  return Fetch(port, method, target, headers, body);
 }
 
 inline int Post(uint16_t port, const std::string& token, const std::string& id) {
