@@ -190,7 +190,13 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
     cf.blob_file_size = 256 << 20;
     cf.enable_blob_garbage_collection = true;
     cf.blob_garbage_collection_age_cutoff = 0.5;
-    cf.write_buffer_size = 32 << 20;
+    // A memtable holds whole photos until flushed: room for a few dozen, and room for
+    // level-0 files (each flush makes one small table beside its blob file) before
+    // writes slow down.
+    cf.write_buffer_size = 128 << 20;
+    cf.max_write_buffer_number = 4;
+    cf.level0_slowdown_writes_trigger = 40;
+    cf.level0_stop_writes_trigger = 64;
   }
   if (f == Family::kStats) {
     cf.merge_operator = std::make_shared<CountersMerge>();
