@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -20,9 +21,11 @@
 #include "cli/commands.h"
 #include "cluster/cluster.h"
 #include "cluster/http_node.h"
+#include "core/sha256.h"
 #include "engine/codec.h"
 #include "engine/engine.h"
 #include "ingest/control.h"
+#include "ingest/image.h"
 #include "ingest/local_server.h"
 #include "ingest/node_routes.h"
 #include "ingest/tokens.h"
@@ -212,6 +215,50 @@ Result<ingest::TokenStore> DemoTokens(const std::string& data, std::string& list
   return ingest::TokenStore::Load(hashes);
 }
 
+// Evidence for the demo: photos stored first, then attached to every 40th report (its
+// "before") and to the resolve of those cases (its "after"), as a few hundred cases of a
+// real town would have them.
+class DemoPhotoPlan {
+ public:
+  static constexpr int kCases = 300;
+  std::vector<std::string> hashes;  // 2 per case: before, after
+
+  engine::Command Attach(const engine::Command& c) {
+    engine::Command out = c;
+    if (auto* r = std::get_if<engine::Report>(&out.body)) {
+      if (reports_++ % 40 == 0 && next_ < kCases) {
+        r->media = {hashes[2 * static_cast<size_t>(next_)]};
+        cases_.emplace(r->client_id, next_++);
+      }
+    } else if (auto* t = std::get_if<engine::Transition>(&out.body);
+               t && t->action == engine::Action::kResolve) {
+      if (auto it = cases_.find(t->case_id); it != cases_.end()) {
+        t->media = {hashes[2 * static_cast<size_t>(it->second) + 1]};
+      }
+    }
+    return out;
+  }
+
+ private:
+  uint64_t reports_ = 0;
+  int next_ = 0;
+  std::unordered_map<std::string, int> cases_;
+};
+
+Result<DemoPhotoPlan> DemoPhotos(engine::Engine& engine, const Clock& clock) {
+  DemoPhotoPlan plan;
+  for (int i = 0; i < 2 * DemoPhotoPlan::kCases; ++i) {
+    std::string jpeg = ingest::SamplePhoto(i + 1);
+    ingest::ImageProbe probe = ingest::ProbeImage(jpeg, 1'000'000);
+    if (probe.problem != ingest::ImageProblem::kNone) return Internal(probe.message);
+    probe.info.stored_at = clock.Now();
+    std::string hash = Sha256Hex(jpeg);
+    WANGGE_RETURN_IF_ERROR(engine.StoreMedia(hash, std::move(jpeg), probe.info).status());
+    plan.hashes.push_back(std::move(hash));
+  }
+  return plan;
+}
+
 // Generates the demo's data the first time and checks it, with the deadline timers off:
 // the check compares the derived state with a rebuild from the log, and must not race
 // timer records. Returns an exit code (kExitOk when the data checks out).
@@ -229,11 +276,13 @@ int PrepareDemoData(const DemoArgs& args, const Clock& clock) {
     gen.to = clock.Now();
     gen.from = TimeMs{gen.to->ms - 365LL * 86'400'000};
     gen.open_at_end = true;
+    auto photos = DemoPhotos(**engine, clock);
+    if (!photos.ok()) return Fail(photos.status());
     io::CommandFeeder feeder(**engine, 8192, "generated", 20);
     uint64_t n = 0;
     const auto start = std::chrono::steady_clock::now();
     Status s = io::GenerateTownYear(gen, *rules::Ruleset::BuiltIn(), [&](const engine::Command& c) {
-      feeder.Feed(c, ++n);
+      feeder.Feed(photos->Attach(c), ++n);
       if (n % 8192 == 0) {
         std::cerr << fmt::format("\rdemo: {} commands", n) << std::flush;
       }

@@ -160,4 +160,27 @@ Result<std::string> Thumbnail(std::string_view bytes, int size) {
   return jpeg;
 }
 
+std::string SamplePhoto(int seed) {
+  InitVips();
+  VipsImage *xyz = nullptr, *noise = nullptr, *sum = nullptr, *rgb = nullptr, *out = nullptr;
+  // Two bands of coordinates plus a band of noise, scaled into 0-255 with the seed's tint.
+  const double tint = (seed * 37) % 128;
+  bool ok =
+      vips_xyz(&xyz, 320, 240, nullptr) == 0 &&
+      vips_gaussnoise(&noise, 320, 240, "mean", tint, "sigma", 25.0, "seed", seed, nullptr) == 0 &&
+      vips_bandjoin2(xyz, noise, &sum, nullptr) == 0 && vips_cast_uchar(sum, &rgb, nullptr) == 0 &&
+      vips_copy(rgb, &out, "interpretation", VIPS_INTERPRETATION_sRGB, nullptr) == 0;
+  std::string jpeg;
+  void* buf = nullptr;
+  size_t len = 0;
+  if (ok && vips_jpegsave_buffer(out, &buf, &len, "Q", 75, nullptr) == 0) {
+    jpeg.assign(static_cast<const char*>(buf), len);
+    g_free(buf);
+  }
+  for (VipsImage* im : {xyz, noise, sum, rgb, out}) {
+    if (im) g_object_unref(im);
+  }
+  return jpeg;
+}
+
 }  // namespace wangge::ingest

@@ -38,6 +38,10 @@ ImageProbe ProbeImage(std::string_view bytes, uint64_t max_pixels,
 // image does not decode.
 Result<std::string> Thumbnail(std::string_view bytes, int size);
 
+// A small generated photo for demo data: a 320 x 240 JPEG of a colour gradient with noise,
+// different for each `seed`.
+std::string SamplePhoto(int seed);
+
 // EXIF capture time and GPS position of a JPEG (or any file carrying an EXIF block).
 // Exposed for the fuzz target; ProbeImage calls it.
 void ReadExif(std::string_view bytes, std::chrono::minutes offset, engine::MediaInfo& info);

@@ -28,6 +28,14 @@ export async function get(path, params = {}, bearer = token()) {
   return body;
 }
 
+// An object URL of the image at `path` (a photo or its thumbnail), fetched with the token:
+// an <img src> cannot send it. The caller revokes it when the page changes.
+export async function image(path, bearer = token()) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${bearer}` } });
+  if (!res.ok) throw new ApiError(res.status, null);
+  return URL.createObjectURL(await res.blob());
+}
+
 // Figures for the window and the one filter: stats(filters, {group_by, interval}).
 export function stats(filters, extra = {}) {
   const { from, to, office, village, category } = filters;

@@ -1,6 +1,7 @@
 // Rendering. Text from the API is always set as text, never parsed as HTML.
 import { count, hours, nameOf, percent, statusName, t } from './i18n.js';
 import { countBars, rateBars, rateLines } from './charts.js';
+import * as api from './api.js';
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -142,6 +143,36 @@ export function caseView(c, explain, names) {
       el('td', {}, [s.note, s.satisfaction && `★${s.satisfaction}`, s.to_office && `→ ${s.to_office}`,
                     s.rule, s.notified?.join(', ')].filter(Boolean).join(' · '))))));
   explainView(explain);
+  mediaView(c.media ?? []);
+}
+
+let mediaUrls = [];
+
+// The photos of each step side by side (the report's before the resolution's after), as
+// thumbnails; a click opens the original. Evidence flags are shown under a photo.
+function mediaView(steps) {
+  for (const u of mediaUrls) URL.revokeObjectURL(u);
+  mediaUrls = [];
+  const box = document.getElementById('case-media');
+  if (!steps.length) return box.replaceChildren(el('p', { class: 'muted' }, t('no_media')));
+  box.replaceChildren(...steps.map((s) => el('figure', { class: 'media-step', dataset: { step: s.step } },
+    el('figcaption', {}, `${t('step_' + s.step)} · #${s.seq}`),
+    ...s.items.map((m) => {
+      const img = el('img', { alt: m.sha256.slice(0, 12), width: '160', dataset: { sha256: m.sha256 } });
+      const link = el('a', { href: '#', title: m.sha256 }, img);
+      api.image(`${m.url}?size=320`).then((u) => { mediaUrls.push(u); img.src = u; })
+        .catch(() => { img.alt = '×'; });
+      link.addEventListener('click', async (e) => {
+        e.preventDefault();
+        const u = await api.image(m.url);
+        mediaUrls.push(u);
+        window.open(u, '_blank');
+      });
+      const notes = [m.captured_at && `${t('captured')} ${shortTime(m.captured_at)}`,
+                     ...(m.flags ?? []).map((f) => t(f))].filter(Boolean);
+      return el('div', { class: 'media-item' }, link,
+                el('small', { class: (m.flags ?? []).length ? 'bad' : 'muted' }, notes.join(' · ')));
+    }))));
 }
 
 function explainView(x) {

@@ -311,5 +311,29 @@ TEST_F(MediaTest, OrphansAreCollectedAndReferencedPhotosNeverAre) {
   EXPECT_TRUE(has(kept));
 }
 
+TEST_F(MediaTest, ABackupCarriesThePhotosAndTheirReferences) {
+  const std::string bytes = MakeImage("webp", 48, 48, 81);
+  const std::string hash = Sha256Hex(bytes);
+  ASSERT_EQ(Put(worker_, bytes).status, 201);
+  ASSERT_EQ(Report(worker_, "bk-1", {hash}).status, 201);
+  ASSERT_EQ(Get(worker_, hash, "?size=32").status, 200);  // a stored thumbnail too
+  const std::string copy = dir_.Sub("backup");
+  ASSERT_TRUE(engine_->Checkpoint(copy).ok());
+  engine::EngineOptions o;
+  o.store.path = copy;
+  o.store.read_only = true;
+  auto restored = engine::Engine::Open(o, clock_);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  auto got = (*restored)->GetMediaBytes(hash);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, bytes);
+  auto cases = (*restored)->MediaCases(hash);
+  ASSERT_TRUE(cases.ok());
+  EXPECT_EQ(*cases, std::vector<std::string>{"bk-1"});
+  auto thumb = (*restored)->GetMediaThumbnail(hash, 32);
+  ASSERT_TRUE(thumb.ok());
+  EXPECT_TRUE(thumb->has_value());
+}
+
 }  // namespace
 }  // namespace wangge::ingest

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/engine.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
 extern char** environ;
@@ -71,6 +73,25 @@ TEST(DemoTest, GeneratesChecksServesAndStopsCleanly) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // Evidence out of the box: a few hundred cases carry photos, each stored and referenced.
+  wangge::testing::FakeClock clock;
+  wangge::engine::EngineOptions o;
+  o.store.path = dir.Sub("data");
+  o.store.read_only = true;
+  auto engine = wangge::engine::Engine::Open(o, clock);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  size_t photos = 0, referenced = 0;
+  ASSERT_TRUE((*engine)
+                  ->ForEachMedia([&](std::string_view hash, const wangge::engine::MediaInfo& info) {
+                    ++photos;
+                    EXPECT_EQ(info.type, "image/jpeg");
+                    auto refs = (*engine)->MediaCases(hash);
+                    if (refs.ok() && !refs->empty()) ++referenced;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(photos, 600u);
+  EXPECT_GE(referenced, 300u);  // every "before"; the "after" of each case resolved so far
 }
 
 }  // namespace
