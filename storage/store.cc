@@ -193,7 +193,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
     // A memtable holds whole photos until flushed: room for a few dozen, and room for
     // level-0 files (each flush makes one small table beside its blob file) before
     // writes slow down.
-    cf.write_buffer_size = 128 << 20;
+    // Not above the log family's 64 MB: RocksDB preallocates each write-ahead log file at
+    // 1.1 times the largest memtable, and a larger one kept writes from resuming after a
+    // full disk was freed on a small volume (DiskFullTest's 160 MiB).
+    cf.write_buffer_size = 64 << 20;
     cf.max_write_buffer_number = 4;
     cf.level0_slowdown_writes_trigger = 40;
     cf.level0_stop_writes_trigger = 64;
