@@ -7,6 +7,7 @@
 
 #include "cli/cli_support.h"
 #include "io/export.h"
+#include "io/media_files.h"
 
 namespace wangge::cli {
 
@@ -36,10 +37,25 @@ int Export(const ExportArgs& args) {
   if (!s.ok()) return Fail(s);
   out.flush();
   if (!out) return Fail(IOError("writing the export failed"));
+  // A whole-record export to a file takes its photos along, in FILE.media/.
+  if (args.what == "log" && !csv && !args.out.empty()) {
+    const std::string folder = io::MediaFolderOf(args.out);
+    auto media = io::ExportMedia(**engine, *from, *to, folder);
+    if (!media.ok()) return Fail(media.status());
+    if (media->written > 0) {
+      std::cerr << fmt::format("export: {} photos in {}\n", media->written, folder);
+    }
+    if (media->missing > 0) {
+      std::cerr << fmt::format("export: {} referenced photos are not in the directory\n",
+                               media->missing);
+    }
+  }
   return kExitOk;
 }
 
 int ImportRecords(const std::string& file, const std::string& data) {
+  // The photos beside the export are checked before anything is written.
+  if (Status s = io::CheckMediaFolder(io::MediaFolderOf(file)); !s.ok()) return Fail(s);
   auto report = io::ImportRecords(file, data);
   if (!report.ok()) {
     if (report.status().code() != StatusCode::kCorruption) return Fail(report.status());
@@ -48,6 +64,18 @@ int ImportRecords(const std::string& file, const std::string& data) {
   }
   std::cout << fmt::format("imported {} records into {}; head {}:{}\n", report->records, data,
                            report->head.seq.value, HexOf(report->head.hash));
+  // The photos the records reference, from FILE.media/ beside the export.
+  SystemClock clock;
+  auto engine = OpenForWriting(data, /*create=*/false, /*sync=*/true, clock, /*timers=*/false);
+  if (!engine.ok()) return Fail(engine.status());
+  auto media = io::ImportMedia(**engine, io::MediaFolderOf(file));
+  if (!media.ok()) return Fail(media.status());
+  if (media->written > 0) std::cout << fmt::format("imported {} photos\n", media->written);
+  if (media->missing > 0) {
+    std::cerr << fmt::format(
+        "import: {} referenced photos are not in {}; wangge verify will name their cases\n",
+        media->missing, io::MediaFolderOf(file));
+  }
   return kExitOk;
 }
 

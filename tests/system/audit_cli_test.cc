@@ -450,6 +450,31 @@ std::pair<std::string, std::string> DirectoryWithEvidence(testing::TempDir& dir)
   return {data, hash};
 }
 
+TEST(EvidenceCliTest, AnExportTakesItsPhotosAndAnImportRestoresThem) {
+  testing::TempDir dir;
+  auto [data, hash] = DirectoryWithEvidence(dir);
+  const std::string file = dir.Sub("log.ndjson");
+  CliRun exported = Wangge("export --data " + data + " --out " + file);
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  ASSERT_TRUE(fs::exists(file + ".media/" + hash)) << exported.output;
+  ASSERT_TRUE(fs::exists(file + ".media/" + hash + ".json"));
+  const std::string into = dir.Sub("imported");
+  CliRun imported = Wangge("import --records --data " + into + " " + file);
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_NE(imported.output.find("imported 1 photos"), std::string::npos) << imported.output;
+  CliRun verified = Wangge("verify --quiet --data " + into);
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_NE(verified.output.find("1 photos hash to their names"), std::string::npos)
+      << verified.output;
+  // A photo file that was altered is refused, naming it.
+  { std::ofstream(file + ".media/" + hash, std::ios::binary | std::ios::app) << "x"; }
+  CliRun refused = Wangge("import --records --data " + dir.Sub("again") + " " + file);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find(hash + ": its bytes do not hash to its name"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(dir.Sub("again"))) << "a refused import left a directory";
+}
+
 TEST(EvidenceCliTest, VerifyCatchesAChangedOrMissingPhotoNamingCaseAndStep) {
   testing::TempDir dir;
   auto [data, hash] = DirectoryWithEvidence(dir);
