@@ -1,6 +1,7 @@
 #include "audit/evidence.h"
 
 #include <map>
+#include <set>
 
 #include "core/sha256.h"
 #include "engine/codec.h"
@@ -51,6 +52,33 @@ Result<EvidenceReport> CheckEvidence(const engine::Engine& engine, size_t max_pr
   }));
   WANGGE_RETURN_IF_ERROR(failure);
   return report;
+}
+
+Result<EvidenceCopy> CopyEvidence(const engine::Engine& from, engine::Engine& into) {
+  std::set<std::string> hashes;
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(into.log().Scan(Seq{1}, Seq{0}, [&](Seq seq, std::string_view payload) {
+    auto record = engine::DecodeRecord(seq, payload);
+    if (!record.ok()) {
+      failure = record.status();
+      return false;
+    }
+    for (const auto& h : engine::MediaOf(*record)) hashes.insert(h);
+    return true;
+  }));
+  WANGGE_RETURN_IF_ERROR(failure);
+  EvidenceCopy copy;
+  for (const auto& hash : hashes) {
+    WANGGE_ASSIGN_OR_RETURN(auto info, from.GetMediaInfo(hash));
+    WANGGE_ASSIGN_OR_RETURN(auto bytes, from.GetMediaBytes(hash));
+    if (!info || !bytes) {
+      ++copy.missing;
+      continue;
+    }
+    WANGGE_RETURN_IF_ERROR(into.StoreMedia(hash, std::move(*bytes), *info).status());
+    ++copy.copied;
+  }
+  return copy;
 }
 
 }  // namespace wangge::audit

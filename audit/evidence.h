@@ -25,4 +25,13 @@ struct EvidenceReport {
 Result<EvidenceReport> CheckEvidence(const engine::Engine& engine, size_t max_problems = 20,
                                      const std::function<void(Seq)>& progress = nullptr);
 
+// Stores into `into` every photo that `into`'s log references and `from` holds (a replay
+// rebuilds the references from the log; the photos are kept beside it). The number
+// copied, and how many `from` lacks.
+struct EvidenceCopy {
+  uint64_t copied = 0;
+  uint64_t missing = 0;
+};
+Result<EvidenceCopy> CopyEvidence(const engine::Engine& from, engine::Engine& into);
+
 }  // namespace wangge::audit

@@ -28,6 +28,26 @@ Status KeepBeforeDamage(const fs::path& data) {
   return storage::WriteHeadCheckpoint(data.string(), log->head());
 }
 
+// Copies the photos, their metadata and thumbnails (engine/media.h: keys b, i, t) from
+// `from` to `into`; the replay has written the references. Incomplete uploads are left.
+Status CopyPhotos(const storage::Store& from, storage::Store& into) {
+  storage::WriteSet set(into);
+  Status failure;
+  WANGGE_RETURN_IF_ERROR(from.Scan(storage::Family::kMedia, "b", "u",
+                                   [&](std::string_view key, std::string_view value) {
+                                     if (key[0] != 'b' && key[0] != 'i' && key[0] != 't')
+                                       return true;
+                                     set.Put(storage::Family::kMedia, key, value);
+                                     if (set.ByteSize() >= (64u << 20)) {
+                                       failure = into.Write(set);
+                                       set.Clear();
+                                     }
+                                     return failure.ok();
+                                   }));
+  WANGGE_RETURN_IF_ERROR(failure);
+  return into.Write(set);
+}
+
 // Rebuilds the directory from the intact prefix of its log: the records up to the first
 // one missing or out of the chain, read past the damage, replayed into a new directory
 // that then takes the old one's place. State outside the log (webhook registrations) is
@@ -76,6 +96,7 @@ Result<uint64_t> RebuildFromIntactPrefix(const fs::path& data) {
     };
     if (intact > 0) {
       WANGGE_ASSIGN_OR_RETURN(auto report, ReplayRecords(scan, *into, options));
+      WANGGE_RETURN_IF_ERROR(CopyPhotos(*source, *into));
       WANGGE_RETURN_IF_ERROR(into->Flush());
       WANGGE_RETURN_IF_ERROR(storage::WriteHeadCheckpoint(rebuilt.string(), report.head));
     }

@@ -137,6 +137,19 @@ int Replay(const ReplayArgs& args) {
   const auto start = SteadyClock::now();
   auto report = RebuildAt((*source)->log(), partial, options, "replay", args.quiet);
   if (!report.ok()) return Fail(report.status());
+  // The photos the replayed records reference come along; they are not in the log.
+  {
+    auto rebuilt =
+        OpenForWriting(partial, /*create=*/false, /*sync=*/true, clock, /*timers=*/false);
+    if (!rebuilt.ok()) return Fail(rebuilt.status());
+    auto photos = audit::CopyEvidence(**source, **rebuilt);
+    if (!photos.ok()) return Fail(photos.status());
+    if (photos->copied > 0) std::cout << fmt::format("copied {} photos\n", photos->copied);
+    if (photos->missing > 0) {
+      std::cerr << fmt::format("replay: {} referenced photos are not in {}\n", photos->missing,
+                               args.data);
+    }
+  }
   fs::rename(partial, args.into, ec);
   if (ec) return Fail(IOError("renaming '" + partial + "': " + ec.message()));
   const double s = SecondsSince(start);

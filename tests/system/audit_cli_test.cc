@@ -475,6 +475,19 @@ TEST(EvidenceCliTest, AnExportTakesItsPhotosAndAnImportRestoresThem) {
   EXPECT_FALSE(fs::exists(dir.Sub("again"))) << "a refused import left a directory";
 }
 
+TEST(EvidenceCliTest, AReplayTakesThePhotosAlong) {
+  testing::TempDir dir;
+  auto [data, hash] = DirectoryWithEvidence(dir);
+  const std::string into = dir.Sub("replayed");
+  CliRun replayed = Wangge("replay --quiet --data " + data + " --into " + into);
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.output;
+  EXPECT_NE(replayed.output.find("copied 1 photos"), std::string::npos) << replayed.output;
+  CliRun verified = Wangge("verify --quiet --data " + into);
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_NE(verified.output.find("1 photos hash to their names"), std::string::npos)
+      << verified.output;
+}
+
 TEST(EvidenceCliTest, VerifyCatchesAChangedOrMissingPhotoNamingCaseAndStep) {
   testing::TempDir dir;
   auto [data, hash] = DirectoryWithEvidence(dir);
