@@ -28,9 +28,10 @@ struct DashboardAsset {
 const DashboardAsset* FindDashboardAsset(std::string_view name);
 
 // The Content-Security-Policy of every dashboard response: the page may load and call
-// only its own origin, so no request leaves the machine.
+// only its own origin, so no request leaves the machine. Photos are fetched with the token
+// and shown from blob: URLs made in the page.
 inline constexpr std::string_view kDashboardPolicy =
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'";
 

@@ -69,7 +69,10 @@ const context = await browser.newContext({ viewport: { width: 1400, height: 1000
 const foreign = [];   // requests that left the server's origin
 const problems = [];  // console errors and uncaught page errors (CSP violations among them)
 function watch(page) {
-  page.on('request', (r) => { if (!r.url().startsWith(base)) foreign.push(r.url()); });
+  // blob: URLs of the page's own origin (photos fetched with the token) stay on the machine.
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith(`blob:${base}/`)) foreign.push(r.url());
+  });
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
   return page;
@@ -292,6 +295,29 @@ try {
     assert.ok(page.url().includes('interval=week'), 'back keeps the filters');
     await page.goBack();
     await settled(page, `case=${id}`);
+  });
+
+  await step('a case with photos shows them per step, before beside after', async () => {
+    // The demo gives every 40th report a photo and its resolution another.
+    let c = null;
+    for (const item of (await api('/v1/cases', { limit: 200 })).cases) {
+      const full = await api(`/v1/cases/${encodeURIComponent(item.case_id)}`);
+      if ((full.media ?? []).some((m) => m.step === 'resolve')) { c = full; break; }
+    }
+    assert.ok(c, 'a demo case with a before and an after photo');
+    await page.goto(`${base}/ui/?case=${encodeURIComponent(c.case_id)}`);
+    await expectState(page, 'ready');
+    assert.deepEqual(await page.$$eval('#case-media figure', (fs) => fs.map((f) => f.dataset.step)),
+                     c.media.map((m) => m.step));
+    await page.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll('#case-media img')];
+      return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+    });
+    assert.deepEqual(await page.$$eval('#case-media img', (is) => is.map((i) => i.dataset.sha256)),
+                     c.media.flatMap((m) => m.items.map((x) => x.sha256)));
+    await page.screenshot({ path: join(artifacts, 'case-photos.png'), fullPage: true });
+    await page.goBack();
+    await settled(page, 'case=');
   });
 
   await step('English labels on request, kept in the URL', async () => {
