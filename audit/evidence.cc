@@ -54,19 +54,27 @@ Result<EvidenceReport> CheckEvidence(const engine::Engine& engine, size_t max_pr
   return report;
 }
 
-Result<EvidenceCopy> CopyEvidence(const engine::Engine& from, engine::Engine& into) {
+Result<std::set<std::string>> ReferencedMedia(const engine::Engine& engine,
+                                              std::optional<TimeMs> from,
+                                              std::optional<TimeMs> to) {
   std::set<std::string> hashes;
   Status failure;
-  WANGGE_RETURN_IF_ERROR(into.log().Scan(Seq{1}, Seq{0}, [&](Seq seq, std::string_view payload) {
+  WANGGE_RETURN_IF_ERROR(engine.log().Scan(Seq{1}, Seq{0}, [&](Seq seq, std::string_view payload) {
     auto record = engine::DecodeRecord(seq, payload);
     if (!record.ok()) {
       failure = record.status();
       return false;
     }
+    if ((from && record->at < *from) || (to && record->at >= *to)) return true;
     for (const auto& h : engine::MediaOf(*record)) hashes.insert(h);
     return true;
   }));
   WANGGE_RETURN_IF_ERROR(failure);
+  return hashes;
+}
+
+Result<EvidenceCopy> CopyEvidence(const engine::Engine& from, engine::Engine& into) {
+  WANGGE_ASSIGN_OR_RETURN(auto hashes, ReferencedMedia(into));
   EvidenceCopy copy;
   for (const auto& hash : hashes) {
     WANGGE_ASSIGN_OR_RETURN(auto info, from.GetMediaInfo(hash));

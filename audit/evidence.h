@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,12 @@ struct EvidenceReport {
 // reached. Errors: reading the store.
 Result<EvidenceReport> CheckEvidence(const engine::Engine& engine, size_t max_problems = 20,
                                      const std::function<void(Seq)>& progress = nullptr);
+
+// The photos referenced by the records of `engine`'s log recorded in [from, to) (either
+// bound optional), in hash order. kCorruption: a record that does not decode.
+Result<std::set<std::string>> ReferencedMedia(const engine::Engine& engine,
+                                              std::optional<TimeMs> from = std::nullopt,
+                                              std::optional<TimeMs> to = std::nullopt);
 
 // Stores into `into` every photo that `into`'s log references and `from` holds (a replay
 // rebuilds the references from the log; the photos are kept beside it). The number

@@ -7,9 +7,9 @@
 
 #include <simdjson.h>
 
+#include "audit/evidence.h"
 #include "core/files.h"
 #include "core/sha256.h"
-#include "engine/codec.h"
 #include "engine/media.h"
 #include "wire/case_json.h"
 #include "wire/json_writer.h"
@@ -18,26 +18,6 @@ namespace wangge::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The hashes referenced by records recorded in [from, to), in hash order.
-Result<std::set<std::string>> ReferencedHashes(const engine::Engine& engine,
-                                               std::optional<TimeMs> from,
-                                               std::optional<TimeMs> to) {
-  std::set<std::string> hashes;
-  Status failure;
-  WANGGE_RETURN_IF_ERROR(engine.log().Scan(Seq{1}, Seq{}, [&](Seq seq, std::string_view p) {
-    auto r = engine::DecodeRecord(seq, p);
-    if (!r.ok()) {
-      failure = r.status();
-      return false;
-    }
-    if ((from && r->at < *from) || (to && r->at >= *to)) return true;
-    for (const auto& h : engine::MediaOf(*r)) hashes.insert(h);
-    return true;
-  }));
-  WANGGE_RETURN_IF_ERROR(failure);
-  return hashes;
-}
 
 Status WriteFile(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -94,7 +74,7 @@ std::string MediaFolderOf(const std::string& export_file) { return export_file +
 
 Result<MediaFilesReport> ExportMedia(const engine::Engine& engine, std::optional<TimeMs> from,
                                      std::optional<TimeMs> to, const std::string& folder) {
-  WANGGE_ASSIGN_OR_RETURN(auto hashes, ReferencedHashes(engine, from, to));
+  WANGGE_ASSIGN_OR_RETURN(auto hashes, audit::ReferencedMedia(engine, from, to));
   MediaFilesReport report;
   for (const auto& hash : hashes) {
     WANGGE_ASSIGN_OR_RETURN(auto info, engine.GetMediaInfo(hash));
@@ -141,7 +121,7 @@ Status CheckMediaFolder(const std::string& folder) {
 }
 
 Result<MediaFilesReport> ImportMedia(engine::Engine& engine, const std::string& folder) {
-  WANGGE_ASSIGN_OR_RETURN(auto hashes, ReferencedHashes(engine, std::nullopt, std::nullopt));
+  WANGGE_ASSIGN_OR_RETURN(auto hashes, audit::ReferencedMedia(engine));
   MediaFilesReport report;
   for (const auto& hash : hashes) {
     const fs::path file = fs::path(folder) / hash;
