@@ -6,10 +6,10 @@
 
 #include "core/bytes.h"
 #include "core/sha256.h"
-#include "engine/media.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/lifecycle.h"
+#include "engine/media.h"
 #include "engine/rebuild.h"
 #include "engine/sequencer.h"
 #include "engine/stats.h"

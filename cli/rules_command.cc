@@ -1,4 +1,3 @@
-#include "wire/json_writer.h"
 #include "cli/rules_command.h"
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "rules/expected_routing.h"
 #include "rules/ruleset.h"
 #include "wire/audit_json.h"
+#include "wire/json_writer.h"
 
 namespace wangge::cli {
 using wire::ParseTimeBound;

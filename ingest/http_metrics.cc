@@ -6,10 +6,9 @@ namespace wangge::ingest {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "healthz", "readyz",      "metrics", "reports", "reports_batch", "case",
-    "cases",   "transitions", "rules",   "stats",   "explain",       "audit",
-    "me",      "dashboard",   "open311", "feed",    "webhooks",      "media",
-    "other"};
+    "healthz",     "readyz", "metrics",  "reports", "reports_batch", "case", "cases",
+    "transitions", "rules",  "stats",    "explain", "audit",         "me",   "dashboard",
+    "open311",     "feed",   "webhooks", "media",   "other"};
 // Every route has a name, in the enum's order.
 static_assert(kRouteNames[static_cast<size_t>(Route::kOther)] == "other");
 

@@ -26,7 +26,8 @@ Status ServerOptions::Validate() const {
   if (max_media_bytes < 1024 || max_media_bytes > (256u << 20)) {
     return InvalidArgument("max_media_bytes must be 1 KiB to 256 MiB", "max_media_bytes");
   }
-  if (max_media_pixels < 1) return InvalidArgument("max_media_pixels must be positive", "max_media_pixels");
+  if (max_media_pixels < 1)
+    return InvalidArgument("max_media_pixels must be positive", "max_media_pixels");
   if (threads < 1 || threads > 64) return InvalidArgument("threads must be 1-64", "threads");
   if (idle_timeout.count() < 1)
     return InvalidArgument("idle_timeout must be at least 1 s", "idle_timeout");

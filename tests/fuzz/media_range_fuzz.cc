@@ -11,8 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wangge::ingest;
   if (size < 4) return 0;
   // The first four bytes give the file size for the GET range.
-  const uint64_t file_size = uint64_t{data[0]} | uint64_t{data[1]} << 8 |
-                             uint64_t{data[2]} << 16 | uint64_t{data[3]} << 24;
+  const uint64_t file_size = uint64_t{data[0]} | uint64_t{data[1]} << 8 | uint64_t{data[2]} << 16 |
+                             uint64_t{data[3]} << 24;
   const std::string_view text(reinterpret_cast<const char*>(data) + 4, size - 4);
   auto put = ParseContentRange(text);
   if (put.ok() && !(put->first <= put->last && put->last < put->total)) std::abort();
