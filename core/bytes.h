@@ -53,6 +53,20 @@ inline std::string EncodeU64(uint64_t v) {
   return out;
 }
 
+// The first key after every key that starts with `prefix` (empty: no such key, so a
+// scan runs to the end of the family).
+inline std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last != 0xff) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
 // Lower-case hex of the bytes.
 inline std::string HexEncode(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

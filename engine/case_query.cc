@@ -20,19 +20,6 @@ struct Plan {
   std::string end;  // exclusive; empty = to the end of the family
 };
 
-// The first key after every key that starts with `prefix`.
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
-    if (last != 0xff) {
-      ++last;
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
-
 Plan PlanFor(const CaseQuery& q) {
   if (q.overdue) return Plan{Family::kDue, 'd', "", DueKey(q.as_of, "")};
   if (!q.office.empty()) {

@@ -149,6 +149,16 @@ Status Upgrade(storage::Store& store, const storage::EventLog& log) {
   return store.Write(set);
 }
 
+// Starts a sequencer call with a completion and waits for what it hands over: a Status or
+// a Result.
+template <typename T, typename Start>
+T Wait(Start start) {
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  start([promise](T r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const Clock& clock) {
@@ -328,11 +338,9 @@ Result<std::optional<Case>> Engine::GetCase(std::string_view id) const {
 
 Status Engine::PutOutsideState(std::string key, std::optional<std::string> value) {
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
-  auto promise = std::make_shared<std::promise<Status>>();
-  auto future = promise->get_future();
-  sequencer_->WriteOutside(std::move(key), std::move(value),
-                           [promise](Status s) { promise->set_value(std::move(s)); });
-  return future.get();
+  return Wait<Status>([&](auto done) {
+    sequencer_->WriteOutside(std::move(key), std::move(value), std::move(done));
+  });
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Engine::ScanOutsideState(
@@ -377,28 +385,6 @@ Result<std::optional<Case>> Engine::FindCase(const Actor& actor, std::string_vie
   return c;
 }
 
-}  // namespace wangge::engine
-
-namespace wangge::engine {
-namespace {
-
-// Waits for a sequencer write that reports a Status.
-template <typename Start>
-Status WaitStatus(Start start) {
-  auto promise = std::make_shared<std::promise<Status>>();
-  auto future = promise->get_future();
-  start([promise](Status s) { promise->set_value(std::move(s)); });
-  return future.get();
-}
-
-// Keys from `prefix` up to the next prefix: every key that starts with it.
-std::string PrefixEnd(std::string prefix) {
-  prefix.push_back('\xff');
-  return prefix;
-}
-
-}  // namespace
-
 Result<bool> Engine::StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info) {
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
   WANGGE_ASSIGN_OR_RETURN(auto known, GetMediaInfo(hash));
@@ -407,7 +393,7 @@ Result<bool> Engine::StoreMedia(const std::string& hash, std::string bytes, cons
   writes.emplace_back(MediaBytesKey(hash), std::move(bytes));
   writes.emplace_back(MediaInfoKey(hash), EncodeMediaInfo(info));
   WANGGE_RETURN_IF_ERROR(
-      WaitStatus([&](auto done) { sequencer_->WriteMedia(std::move(writes), done); }));
+      Wait<Status>([&](auto done) { sequencer_->WriteMedia(std::move(writes), std::move(done)); }));
   return true;
 }
 
@@ -442,7 +428,8 @@ Status Engine::StoreMediaThumbnail(const std::string& hash, uint16_t size, std::
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
   std::vector<std::pair<std::string, std::optional<std::string>>> writes;
   writes.emplace_back(MediaThumbKey(hash, size), std::move(jpeg));
-  return WaitStatus([&](auto done) { sequencer_->WriteMedia(std::move(writes), done); });
+  return Wait<Status>(
+      [&](auto done) { sequencer_->WriteMedia(std::move(writes), std::move(done)); });
 }
 
 Result<std::optional<UploadState>> Engine::GetUpload(std::string_view hash) const {
@@ -455,11 +442,10 @@ Result<std::optional<UploadState>> Engine::GetUpload(std::string_view hash) cons
 Result<UploadState> Engine::AddUploadPart(const std::string& hash, uint64_t offset, uint64_t total,
                                           std::string bytes) {
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
-  auto promise = std::make_shared<std::promise<Result<UploadState>>>();
-  auto future = promise->get_future();
-  sequencer_->AddUploadPart(hash, offset, total, std::move(bytes), clock_->Now(),
-                            [promise](Result<UploadState> r) { promise->set_value(std::move(r)); });
-  return future.get();
+  return Wait<Result<UploadState>>([&](auto done) {
+    sequencer_->AddUploadPart(hash, offset, total, std::move(bytes), clock_->Now(),
+                              std::move(done));
+  });
 }
 
 Result<std::string> Engine::ReadUpload(std::string_view hash) const {
@@ -483,16 +469,14 @@ Status Engine::DropUpload(const std::string& hash) {
                                         writes.emplace_back(std::string(key), std::nullopt);
                                         return true;
                                       }));
-  return WaitStatus([&](auto done) { sequencer_->WriteMedia(std::move(writes), done); });
+  return Wait<Status>(
+      [&](auto done) { sequencer_->WriteMedia(std::move(writes), std::move(done)); });
 }
 
 Result<size_t> Engine::CollectMedia(TimeMs cutoff) {
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
-  auto promise = std::make_shared<std::promise<Result<size_t>>>();
-  auto future = promise->get_future();
-  sequencer_->CollectMedia(cutoff,
-                           [promise](Result<size_t> r) { promise->set_value(std::move(r)); });
-  return future.get();
+  return Wait<Result<size_t>>(
+      [&](auto done) { sequencer_->CollectMedia(cutoff, std::move(done)); });
 }
 
 Status Engine::ForEachMedia(

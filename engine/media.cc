@@ -82,6 +82,7 @@ std::string MediaThumbKey(std::string_view hash, uint16_t size) {
   PutU16(key, size);
   return key;
 }
+std::string MediaThumbPrefix(std::string_view hash) { return Key('t', hash); }
 std::string MediaRefKey(std::string_view hash, std::string_view case_id) {
   std::string key = Key('r', hash);
   key.append(case_id);

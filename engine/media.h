@@ -51,6 +51,7 @@ Result<UploadState> DecodeUploadState(std::string_view bytes);
 std::string MediaBytesKey(std::string_view hash);
 std::string MediaInfoKey(std::string_view hash);
 std::string MediaThumbKey(std::string_view hash, uint16_t size);
+std::string MediaThumbPrefix(std::string_view hash);
 std::string MediaRefKey(std::string_view hash, std::string_view case_id);
 std::string MediaRefPrefix(std::string_view hash);
 std::string UploadKey(std::string_view hash);

@@ -127,15 +127,19 @@ void Sequencer::WriteMedia(std::vector<std::pair<std::string, std::optional<std:
 }
 
 void Sequencer::CollectMedia(TimeMs cutoff, std::function<void(Result<size_t>)> done) {
+  auto deleted = std::make_shared<size_t>(0);
   Enqueue(Item{Command{},
-               [done = std::move(done)](Result<Outcome> r) {
+               [deleted, done = std::move(done)](Result<Outcome> r) {
                  if (!r.ok()) return done(r.status());
-                 done(static_cast<size_t>(r->seq.value));
+                 done(*deleted);
                },
-               [this, cutoff](Batch& batch) { return CollectMediaIn(cutoff, batch); }});
+               [this, cutoff, deleted](Batch& batch) -> Result<Outcome> {
+                 WANGGE_ASSIGN_OR_RETURN(*deleted, CollectMediaIn(cutoff, batch));
+                 return Outcome{};
+               }});
 }
 
-Result<Outcome> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
+Result<size_t> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
   std::vector<std::string> orphans;
   Status failure;
   WANGGE_RETURN_IF_ERROR(store_.Scan(
@@ -149,9 +153,7 @@ Result<Outcome> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
         if (info->stored_at >= cutoff || batch.media_referenced.contains(hash)) return true;
         bool referenced = false;
         const std::string prefix = MediaRefPrefix(hash);
-        std::string end = prefix;
-        end.push_back('\xff');
-        Status s = store_.Scan(storage::Family::kMedia, prefix, end,
+        Status s = store_.Scan(storage::Family::kMedia, prefix, PrefixEnd(prefix),
                                [&](std::string_view, std::string_view) {
                                  referenced = true;
                                  return false;
@@ -167,8 +169,8 @@ Result<Outcome> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
   for (const auto& hash : orphans) {
     batch.set.Delete(storage::Family::kMedia, MediaBytesKey(hash));
     batch.set.Delete(storage::Family::kMedia, MediaInfoKey(hash));
-    batch.set.DeleteRange(storage::Family::kMedia, MediaThumbKey(hash, 0),
-                          MediaThumbKey(hash, 0xFFFF) + '\xff');
+    batch.set.DeleteRange(storage::Family::kMedia, MediaThumbPrefix(hash),
+                          PrefixEnd(MediaThumbPrefix(hash)));
     batch.media_deleted.insert(hash);
     batch.media_stored.erase(hash);
   }
@@ -183,12 +185,10 @@ Result<Outcome> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
                                      }));
   for (const auto& hash : expired) {
     batch.set.Delete(storage::Family::kMedia, UploadKey(hash));
-    batch.set.DeleteRange(storage::Family::kMedia, PartPrefix(hash), PartPrefix(hash) + '\xff');
+    batch.set.DeleteRange(storage::Family::kMedia, PartPrefix(hash), PrefixEnd(PartPrefix(hash)));
     ++uploads;
   }
-  Outcome outcome;
-  outcome.seq = Seq{orphans.size() + uploads};
-  return outcome;
+  return orphans.size() + uploads;
 }
 
 void Sequencer::AddUploadPart(std::string hash, uint64_t offset, uint64_t total, std::string bytes,

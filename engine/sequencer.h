@@ -156,17 +156,18 @@ class Sequencer {
   struct Item {
     Command command;
     Completion done;
-    // Set for writes that are not commands (WriteOutside, WriteMedia, CollectMedia): run
-    // on the sequencer thread, adding to the batch; `command` unused. Its Outcome's
-    // `seq` carries a count back (CollectMedia).
+    // Set for writes that are not commands (WriteOutside, WriteMedia, CollectMedia,
+    // AddUploadPart): run on the sequencer thread, adding to the batch; `command` unused.
+    // What they answer beyond a status they hand to their completion themselves.
     std::function<Result<Outcome>(Batch&)> outside;
   };
   // Queues `item` (Submit, WriteOutside).
   void Enqueue(Item item);
-  // Whether photo `hash` is stored, as of this batch. kInvalidArgument naming `field`
-  // ("media") when it is not.
+  // Checks that every photo of `media` is stored as of this batch, and notes them as
+  // referenced in it. kInvalidArgument naming "media" and the first one that is not.
   Status CheckMediaStored(const std::vector<std::string>& media, Batch& batch);
-  Result<Outcome> CollectMediaIn(TimeMs cutoff, Batch& batch);
+  // CollectMedia's work: the number of photos and uploads deleted.
+  Result<size_t> CollectMediaIn(TimeMs cutoff, Batch& batch);
 
   void Run();
   void Process(std::vector<Item>& items);
