@@ -19,8 +19,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <openssl/sha.h>
 #include <spdlog/fmt/fmt.h>
+
+#include "core/sha256.h"
 
 namespace {
 
@@ -49,18 +50,6 @@ struct Options {
   std::string photo;
   std::string photo_bytes;  // the file, read once
 };
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 // One report line. Ids are unique per run (prefix), connection and sequence number.
 std::string ReportJson(const std::string& id, uint64_t n) {
@@ -137,7 +126,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       req_.set(http::field::content_type, "image/jpeg");
       std::string body = o_.photo_bytes + Id();
       ++made_;
-      req_.target("/v1/media/" + Sha256Hex(body));
+      req_.target("/v1/media/" + wangge::Sha256Hex(body));
       req_.body() = std::move(body);
     } else if (o_.batch > 0) {
       req_.target("/v1/reports:batch");
