@@ -386,15 +386,14 @@ Result<std::optional<Case>> Engine::FindCase(const Actor& actor, std::string_vie
 }
 
 Result<bool> Engine::StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info) {
-  if (!sequencer_) return FailedPrecondition("the store is open read-only");
-  WANGGE_ASSIGN_OR_RETURN(auto known, GetMediaInfo(hash));
-  if (known) return false;
-  std::vector<std::pair<std::string, std::optional<std::string>>> writes;
-  writes.emplace_back(MediaBytesKey(hash), std::move(bytes));
-  writes.emplace_back(MediaInfoKey(hash), EncodeMediaInfo(info));
-  WANGGE_RETURN_IF_ERROR(
-      Wait<Status>([&](auto done) { sequencer_->WriteMedia(std::move(writes), std::move(done)); }));
-  return true;
+  return Wait<Result<bool>>(
+      [&](auto done) { StoreMedia(hash, std::move(bytes), info, std::move(done)); });
+}
+
+void Engine::StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info,
+                        std::function<void(Result<bool>)> done) {
+  if (!sequencer_) return done(FailedPrecondition("the store is open read-only"));
+  sequencer_->StorePhoto(hash, std::move(bytes), EncodeMediaInfo(info), std::move(done));
 }
 
 Result<std::optional<MediaInfo>> Engine::GetMediaInfo(std::string_view hash) const {
@@ -475,8 +474,15 @@ Status Engine::DropUpload(const std::string& hash) {
 
 Result<size_t> Engine::CollectMedia(TimeMs cutoff) {
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
-  return Wait<Result<size_t>>(
-      [&](auto done) { sequencer_->CollectMedia(cutoff, std::move(done)); });
+  WANGGE_ASSIGN_OR_RETURN(size_t deleted, Wait<Result<size_t>>([&](auto done) {
+                            sequencer_->CollectMedia(cutoff, std::move(done));
+                          }));
+  if (deleted > 0) {
+    // A quarter of the photos' bytes garbage before their files are rewritten.
+    auto ratio = store_->CollectBlobGarbage(storage::Family::kMedia, 0.25);
+    if (!ratio.ok()) spdlog::warn("media: {}", ratio.status().ToString());
+  }
+  return deleted;
 }
 
 Status Engine::ForEachMedia(

@@ -119,6 +119,11 @@ class Engine {
   // Stores photo `hash` with `info`; the caller has checked that the bytes hash to it and
   // are an image within the limits. true when stored now, false when it already was.
   Result<bool> StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info);
+  // The same without waiting: `done` hears the answer, on the sequencer's thread once the
+  // write is durable (or at once when the photo was already stored or on an error). Many
+  // uploads then share one group commit.
+  void StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info,
+                  std::function<void(Result<bool>)> done);
   Result<std::optional<MediaInfo>> GetMediaInfo(std::string_view hash) const;
   Result<std::optional<std::string>> GetMediaBytes(std::string_view hash) const;
   // The ids of the cases whose records reference photo `hash`, in id order.

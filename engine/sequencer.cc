@@ -37,8 +37,11 @@ struct Sequencer::Batch {
     int64_t work_ms = 0;  // working time from receipt to closure, set when it closes
   };
   Batch(storage::Store& store, std::shared_ptr<const rules::Ruleset> active)
-      : set(store), rules(std::move(active)) {}
+      : set(store), unlogged(store), rules(std::move(active)) {}
   storage::WriteSet set;
+  // Photos (StorePhoto), written before `set` without the write-ahead log; their hashes.
+  storage::WriteSet unlogged;
+  std::vector<std::string> unlogged_photos;
   // Routes this batch's reports; an activation in the batch replaces it for the
   // commands after it, and it becomes the sequencer's only once the batch is durable.
   std::shared_ptr<const rules::Ruleset> rules;
@@ -73,6 +76,7 @@ void Sequencer::Start() {
   if (started_) return;
   started_ = true;
   thread_ = std::thread([this] { Run(); });
+  flusher_ = std::thread([this] { RunFlusher(); });
 }
 
 void Sequencer::Stop() {
@@ -82,6 +86,61 @@ void Sequencer::Stop() {
   }
   cv_.NotifyOne();
   if (thread_.joinable()) thread_.join();
+  {
+    MutexLock lock(flush_mu_);
+    flush_stopping_ = true;
+  }
+  flush_cv_.NotifyOne();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+void Sequencer::RunFlusher() {
+  std::vector<FlushWaiter> waiters;
+  for (;;) {
+    {
+      MutexLock lock(flush_mu_);
+      while (!flush_stopping_ && flush_queue_.empty()) flush_cv_.Wait(lock);
+      if (flush_queue_.empty()) return;
+      waiters.swap(flush_queue_);
+    }
+    // Photos written after this point go into the next flush: RocksDB flushes the
+    // memtables as of the call, which hold every waiter's photo.
+    const Status flushed = store_.FlushFamily(storage::Family::kMedia);
+    if (flushed.ok()) {
+      MutexLock lock(flush_mu_);
+      for (const auto& w : waiters) unflushed_.erase(w.hash);
+    } else {
+      spdlog::error("photos not made durable: {}", flushed.ToString());
+    }
+    for (auto& w : waiters) w.done(flushed.ok() ? std::move(w.result) : Result<Outcome>(flushed));
+    waiters.clear();
+  }
+}
+
+bool Sequencer::Unflushed(std::string_view hash) const {
+  MutexLock lock(flush_mu_);
+  return unflushed_.find(hash) != unflushed_.end();
+}
+
+void Sequencer::StorePhoto(std::string hash, std::string bytes, std::string info,
+                           std::function<void(Result<bool>)> done) {
+  auto stored = [done = std::move(done)](Result<Outcome> r) {
+    if (!r.ok()) return done(r.status());
+    done(r->kind == Outcome::Kind::kCreated);
+  };
+  Enqueue(Item{Command{}, std::move(stored),
+               [this, hash = std::move(hash), bytes = std::move(bytes),
+                info = std::move(info)](Batch& batch) -> Result<Outcome> {
+                 WANGGE_ASSIGN_OR_RETURN(auto known,
+                                         store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
+                 if (known && !batch.media_deleted.contains(hash) && !Unflushed(hash)) {
+                   return Outcome{Outcome::Kind::kDuplicate};
+                 }
+                 batch.unlogged.Put(storage::Family::kMedia, MediaBytesKey(hash), bytes);
+                 batch.unlogged.Put(storage::Family::kMedia, MediaInfoKey(hash), info);
+                 batch.unlogged_photos.push_back(hash);
+                 return Outcome{Outcome::Kind::kCreated};
+               }});
 }
 
 void Sequencer::Submit(Command command, Completion done) {
@@ -239,6 +298,11 @@ void Sequencer::AddUploadPart(std::string hash, uint64_t offset, uint64_t total,
 
 Status Sequencer::CheckMediaStored(const std::vector<std::string>& media, Batch& batch) {
   for (const auto& hash : media) {
+    if (Unflushed(hash)) {
+      return InvalidArgument(
+          "media " + hash + " is not yet stored durably; send it once its upload is answered",
+          "media");
+    }
     bool stored = batch.media_stored.contains(hash);
     if (!stored && !batch.media_deleted.contains(hash)) {
       WANGGE_ASSIGN_OR_RETURN(auto info, store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
@@ -373,11 +437,14 @@ void Sequencer::Process(std::vector<Item>& items) {
   Batch batch(store_, active_rules());
   std::vector<Result<Outcome>> results;
   results.reserve(items.size());
-  bool outside = false;
-  for (Item& item : items) {
+  // Which items wrote a photo without the log and are answered after its flush.
+  std::vector<std::string> waits_flush(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
     if (item.outside) {
-      outside = true;
+      const size_t photos = batch.unlogged_photos.size();
       results.push_back(item.outside(batch));
+      if (batch.unlogged_photos.size() > photos) waits_flush[i] = batch.unlogged_photos.back();
       continue;
     }
     const Command& cmd = item.command;
@@ -396,8 +463,18 @@ void Sequencer::Process(std::vector<Item>& items) {
   for (const Item& item : items) source_seq = std::max(source_seq, item.command.source_seq);
   if (source_seq > 0)
     batch.set.Put(storage::Family::kMeta, kSourcePositionKey, EncodeU64(source_seq));
+  // The photos first: a record in `set` may reference one (never an unflushed one, but the
+  // order costs nothing). Their flush is asked for once `set` is committed.
+  Status unlogged;
+  if (!batch.unlogged_photos.empty()) {
+    {
+      MutexLock lock(flush_mu_);
+      for (const auto& hash : batch.unlogged_photos) unflushed_.insert(hash);
+    }
+    unlogged = store_.WriteUnlogged(batch.unlogged);
+  }
   Status committed;
-  if (batch.records > 0 || source_seq > 0 || outside) {
+  if (batch.records > 0 || source_seq > 0 || batch.set.Count() > 0) {
     StatsDelta stats;
     for (auto& [id, t] : batch.touched) {
       const Case* before = t.before ? &*t.before : nullptr;
@@ -415,10 +492,28 @@ void Sequencer::Process(std::vector<Item>& items) {
     }
   }
   commands_.fetch_add(items.size(), std::memory_order_relaxed);
+  std::vector<FlushWaiter> flush;
   for (size_t i = 0; i < items.size(); ++i) {
     // Nothing of a failed commit is durable: no command in it may be acknowledged.
     const bool lost = results[i].ok() && !committed.ok();
+    if (!waits_flush[i].empty()) {
+      const Status& failed = !unlogged.ok() ? unlogged : committed;
+      if (!failed.ok() || !results[i].ok()) {
+        items[i].done(results[i].ok() ? Result<Outcome>(failed) : std::move(results[i]));
+      } else {
+        flush.push_back(
+            FlushWaiter{waits_flush[i], std::move(items[i].done), std::move(results[i])});
+      }
+      continue;
+    }
     items[i].done(lost ? Result<Outcome>(committed) : std::move(results[i]));
+  }
+  if (!flush.empty()) {
+    {
+      MutexLock lock(flush_mu_);
+      for (auto& w : flush) flush_queue_.push_back(std::move(w));
+    }
+    flush_cv_.NotifyOne();
   }
 }
 

@@ -13,6 +13,8 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -127,6 +129,14 @@ class Sequencer {
   void WriteMedia(std::vector<std::pair<std::string, std::optional<std::string>>> writes,
                   std::function<void(Status)> done);
 
+  // Stores photo `hash`: its bytes and its encoded MediaInfo `info`. They are written
+  // without the write-ahead log, so that the bytes reach the disk once (to a blob file),
+  // and made durable by a flush of the media family that every photo waiting at that
+  // moment shares. `done` hears true once durable, false when the photo was already stored
+  // and durable. Until then no report may reference the photo (CheckMediaStored).
+  void StorePhoto(std::string hash, std::string bytes, std::string info,
+                  std::function<void(Result<bool>)> done);
+
   // Deletes the photos stored before `cutoff` that no record references (with their
   // thumbnails), and the uploads begun before it and never completed. Decided on the
   // sequencer thread, so no report can reference a photo while it is being deleted.
@@ -161,8 +171,19 @@ class Sequencer {
     // What they answer beyond a status they hand to their completion themselves.
     std::function<Result<Outcome>(Batch&)> outside;
   };
+  // An item of a committed batch that waits for the media family's flush (StorePhoto).
+  struct FlushWaiter {
+    std::string hash;
+    Completion done;
+    Result<Outcome> result;
+  };
   // Queues `item` (Submit, WriteOutside).
   void Enqueue(Item item);
+  // The flusher thread: flushes the media family for every waiter queued, then answers
+  // them, until stopped with none left.
+  void RunFlusher();
+  // Whether photo `hash` was written by StorePhoto and its flush has not yet succeeded.
+  bool Unflushed(std::string_view hash) const;
   // Checks that every photo of `media` is stored as of this batch, and notes them as
   // referenced in it. kInvalidArgument naming "media" and the first one that is not.
   Status CheckMediaStored(const std::vector<std::string>& media, Batch& batch);
@@ -200,6 +221,14 @@ class Sequencer {
   bool stopping_ WANGGE_GUARDED_BY(mu_) = false;
   bool started_ WANGGE_GUARDED_BY(mu_) = false;
   std::thread thread_;
+
+  // StorePhoto's flushes (RunFlusher).
+  mutable Mutex flush_mu_;
+  CondVar flush_cv_;
+  std::vector<FlushWaiter> flush_queue_ WANGGE_GUARDED_BY(flush_mu_);
+  std::set<std::string, std::less<>> unflushed_ WANGGE_GUARDED_BY(flush_mu_);
+  bool flush_stopping_ WANGGE_GUARDED_BY(flush_mu_) = false;
+  std::thread flusher_;
   // Sequencer thread only: the head last checkpointed, and when the next is due.
   storage::LogHead checkpointed_;
   std::optional<std::chrono::steady_clock::time_point> checkpoint_due_;

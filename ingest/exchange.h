@@ -31,6 +31,8 @@ class Exchange {
   virtual ~Exchange() = default;
 
   virtual const Request& request() const = 0;
+  // Moves the request's body out (a large upload is not copied); the body is empty after.
+  virtual std::string TakeBody() = 0;
   // The target's decoded path segments, and its query.
   virtual const std::vector<std::string>& path() const = 0;
   virtual boost::urls::params_view params() const = 0;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -88,6 +89,7 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
 
   // ---- Exchange ----
   const Request& request() const override { return request_; }
+  std::string TakeBody() override { return std::exchange(request_.body(), std::string()); }
   const std::vector<std::string>& path() const override { return path_; }
   boost::urls::params_view params() const override { return url_.params(); }
   std::string_view encoded_query() const override { return url_.encoded_query(); }

@@ -183,13 +183,13 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
   }
   if (f == Family::kMedia) {
     // Photos go to blob files (RocksDB's integrated BlobDB); keys, metadata and the
-    // reference index stay in the LSM tree. Blob garbage collection reclaims the files of
-    // deleted (orphaned) photos when compaction passes over them.
+    // reference index stay in the LSM tree.
     cf.enable_blob_files = true;
     cf.min_blob_size = 4096;
     cf.blob_file_size = 256 << 20;
-    cf.enable_blob_garbage_collection = true;
-    cf.blob_garbage_collection_age_cutoff = 0.5;
+    // Garbage collection runs when orphans were deleted (CollectBlobGarbage), not in
+    // every compaction.
+    cf.enable_blob_garbage_collection = false;
     // A memtable holds whole photos until flushed: room for a few dozen, and room for
     // level-0 files (each flush makes one small table beside its blob file) before
     // writes slow down.
@@ -198,8 +198,11 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f, const std::shared_ptr<rocks
     // full disk was freed on a small volume (DiskFullTest's 160 MiB).
     cf.write_buffer_size = 64 << 20;
     cf.max_write_buffer_number = 4;
-    cf.level0_slowdown_writes_trigger = 40;
-    cf.level0_stop_writes_trigger = 64;
+    // Each flush of photos (Sequencer::StorePhoto) makes one level-0 table of a few keys:
+    // compact them in larger groups, and do not slow writes for their number.
+    cf.level0_file_num_compaction_trigger = 16;
+    cf.level0_slowdown_writes_trigger = 96;
+    cf.level0_stop_writes_trigger = 160;
   }
   if (f == Family::kStats) {
     cf.merge_operator = std::make_shared<CountersMerge>();
@@ -516,7 +519,23 @@ Result<std::optional<DamagedFile>> Store::VerifyFiles() const {
   return std::optional<DamagedFile>(std::move(damaged));
 }
 
-Status Store::Write(WriteSet& set) {
+Status Store::Write(WriteSet& set) { return WriteWith(true, set); }
+
+Status Store::WriteUnlogged(WriteSet& set) { return WriteWith(false, set); }
+
+Status Store::FlushFamily(Family f) {
+  rocksdb::FlushOptions o;
+  o.wait = true;
+  o.allow_write_stall = true;
+  return FromRocks(rep_->db->Flush(o, rep_->handle(f)), "flushing " + std::string(FamilyName(f)));
+}
+
+Status Store::WriteWith(bool logged, WriteSet& set) {
+  rocksdb::WriteOptions write_options = rep_->write_options;
+  if (!logged) {
+    write_options.disableWAL = true;
+    write_options.sync = false;
+  }
   if (options_.read_only) return FailedPrecondition("store was opened read-only");
   WANGGE_RETURN_IF_ERROR(ResumeAfterFull());
   // Files of a removed directory stay writable until closed, and what goes into them is
@@ -527,7 +546,7 @@ Status Store::Write(WriteSet& set) {
                        " was removed or replaced while wangge ran: nothing was written; stop "
                        "wangge and restore the directory (docs/operations.md)");
   }
-  Status s = FromRocks(rep_->db->Write(rep_->write_options, &set.rep_->batch), "writing batch");
+  Status s = FromRocks(rep_->db->Write(write_options, &set.rep_->batch), "writing batch");
   if (s.code() == StatusCode::kNoSpace) {
     MutexLock lock(rep_->full_mu);
     if (!rep_->full) {
@@ -546,6 +565,29 @@ Status Store::Write(WriteSet& set) {
     format_pending_ = false;
   }
   return s;
+}
+
+Result<double> Store::CollectBlobGarbage(Family f, double min_ratio) {
+  auto* h = rep_->handle(f);
+  rocksdb::CompactRangeOptions count;
+  // Down to the last level, so that every deletion meets the value it deletes.
+  count.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  WANGGE_RETURN_IF_ERROR(FromRocks(rep_->db->CompactRange(count, h, nullptr, nullptr),
+                                   "compacting " + std::string(FamilyName(f))));
+  uint64_t live = 0, garbage = 0;
+  if (!rep_->db->GetIntProperty(h, "rocksdb.live-blob-file-size", &live) ||
+      !rep_->db->GetIntProperty(h, "rocksdb.live-blob-file-garbage-size", &garbage)) {
+    return Internal("RocksDB does not report the blob sizes of " + std::string(FamilyName(f)));
+  }
+  const double ratio = live == 0 ? 0.0 : static_cast<double>(garbage) / static_cast<double>(live);
+  if (garbage == 0 || ratio < min_ratio) return ratio;
+  rocksdb::CompactRangeOptions o;
+  o.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+  o.blob_garbage_collection_age_cutoff = 1.0;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  WANGGE_RETURN_IF_ERROR(FromRocks(rep_->db->CompactRange(o, h, nullptr, nullptr),
+                                   "collecting blob garbage in " + std::string(FamilyName(f))));
+  return ratio;
 }
 
 Status Store::Compact(Family f) {

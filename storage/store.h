@@ -138,6 +138,13 @@ class Store {
   // RocksDB refuses writes until resumed: each later Write first tries to resume it (at
   // most once a second), so writing goes on by itself once space is freed.
   Status Write(WriteSet& set);
+  // The same without the write-ahead log: nothing of it is durable until FlushFamily of
+  // each family it wrote returns, and a crash before then loses it. For large values that
+  // would otherwise be written twice (photos: once to the log, once to their blob file).
+  Status WriteUnlogged(WriteSet& set);
+  // Writes the family's memtables to disk and syncs them; waits. Concurrent calls share
+  // RocksDB's flushes.
+  Status FlushFamily(Family f);
 
   // The value at key, or nullopt.
   Result<std::optional<std::string>> Get(Family f, std::string_view key) const;
@@ -156,6 +163,14 @@ class Store {
   // and benchmarks; RocksDB compacts on its own in normal running.
   Status Compact(Family f);
 
+  // Reclaims the space of deleted blob values (photos) in family `f`: compacts it so that
+  // the deletions are counted as garbage, then, when the garbage is at least `min_ratio`
+  // of the blob bytes, compacts it again relocating every live blob, so that the files
+  // holding garbage are dropped. Writes never relocate blobs themselves: in an archive that
+  // only grows, that would rewrite the same photos again and again. The garbage ratio
+  // before the call.
+  Result<double> CollectBlobGarbage(Family f, double min_ratio);
+
   // Writes every family's memtable to disk and syncs it: what a bulk store has written
   // is durable on return.
   Status Flush();
@@ -173,6 +188,7 @@ class Store {
 
  private:
   friend class WriteSet;
+  Status WriteWith(bool logged, WriteSet& set);
   struct Rep;
   Store(StoreOptions options, std::unique_ptr<Rep> rep);
   Status ResumeAfterFull();

@@ -2,6 +2,7 @@
 // HEAD for how much of an upload has arrived, GET for the bytes, a range of them or a
 // thumbnail, to whoever may see a case that references the photo (docs/api.md "Media").
 #include <charconv>
+#include <variant>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -17,6 +18,7 @@
 namespace wangge::ingest {
 
 namespace json = boost::json;
+using engine::MediaInfo;
 
 namespace {
 
@@ -27,15 +29,22 @@ boost::asio::thread_pool& MediaPool() {
   return pool;
 }
 
-// Runs `work` on the media pool; its answer is sent from the connection's executor. The
-// server's Stop waits for it.
-void OffThread(Exchange& ex, std::function<Response(Exchange&)> work) {
+// Runs `work` on the media pool; it hands its answer to `answer`, then or later from another
+// thread, exactly once, and the answer is sent from the connection's executor. The server's
+// Stop waits for it.
+using Answerer = std::function<void(Response)>;
+void OffThread(Exchange& ex, std::function<void(Exchange&, Answerer)> work) {
   ex.WorkStarted();
   boost::asio::post(MediaPool(), [self = ex.Keep(), work = std::move(work)]() mutable {
-    Response res = work(*self);
-    self->Post([res = std::move(res)](Exchange& e) mutable { e.Send(std::move(res)); });
-    self->WorkDone();
+    Exchange& e = *self;
+    work(e, [self = std::move(self)](Response res) {
+      self->Post([res = std::move(res)](Exchange& x) mutable { x.Send(std::move(res)); });
+      self->WorkDone();
+    });
   });
+}
+void OffThread(Exchange& ex, std::function<Response(Exchange&)> work) {
+  OffThread(ex, [work = std::move(work)](Exchange& e, Answerer answer) { answer(work(e)); });
 }
 
 Response Answer(const Exchange& ex, http::status status, const json::value& body) {
@@ -63,9 +72,9 @@ std::string Header(const Request& req, http::field f) {
   return it == req.end() ? std::string() : std::string(it->value());
 }
 
-// Checks and stores a whole file; 201 when stored now, 200 when it already was.
-Response StoreWhole(Exchange& ex, engine::Engine& engine, const std::string& hash,
-                    std::string body) {
+// Checks a whole file: the refusal, or the photo's metadata to store it with.
+std::variant<Response, MediaInfo> CheckWhole(const Exchange& ex, const std::string& hash,
+                                             const std::string& body) {
   const auto& o = ex.options();
   if (Sha256Hex(body) != hash) {
     return Refuse(ex, InvalidArgument("the body's SHA-256 is not the one in the path", "sha256"));
@@ -83,10 +92,37 @@ Response StoreWhole(Exchange& ex, engine::Engine& engine, const std::string& has
       break;
   }
   probe.info.stored_at = ex.clock().Now();
-  auto stored = engine.StoreMedia(hash, std::move(body), probe.info);
+  return probe.info;
+}
+
+// 201 when stored now, 200 when it already was.
+Response Stored(const Exchange& ex, const std::string& hash, const MediaInfo& info,
+                const Result<bool>& stored) {
   if (!stored.ok()) return Refuse(ex, stored.status());
-  json::object answer = wire::MediaJson(hash, probe.info);
-  return Answer(ex, *stored ? http::status::created : http::status::ok, answer);
+  return Answer(ex, *stored ? http::status::created : http::status::ok,
+                wire::MediaJson(hash, info));
+}
+
+// Checks and stores a whole file, waiting until it is durable.
+Response StoreWhole(Exchange& ex, engine::Engine& engine, const std::string& hash,
+                    std::string body) {
+  auto checked = CheckWhole(ex, hash, body);
+  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
+  const auto& info = std::get<MediaInfo>(checked);
+  return Stored(ex, hash, info, engine.StoreMedia(hash, std::move(body), info));
+}
+
+// The same, handing the answer over once the write is durable, so that a pool thread does
+// not wait for the fsync and the uploads of many connections share one group commit.
+void StoreWholeAsync(Exchange& ex, engine::Engine& engine, const std::string& hash,
+                     std::string body, Answerer answer) {
+  auto checked = CheckWhole(ex, hash, body);
+  if (auto* refusal = std::get_if<Response>(&checked)) return answer(std::move(*refusal));
+  auto info = std::get<MediaInfo>(checked);
+  engine.StoreMedia(hash, std::move(body), info,
+                    [&ex, hash, info, answer = std::move(answer)](Result<bool> stored) {
+                      answer(Stored(ex, hash, info, stored));
+                    });
 }
 
 // A part of a resumable upload; when it completes the file, the file is checked and stored
@@ -142,10 +178,14 @@ void Put(Exchange& ex, engine::Engine& engine) {
     if (!parsed.ok()) return ex.Fail(parsed.status());
     range = *parsed;
   }
-  OffThread(ex, [&engine, hash, range](Exchange& e) {
-    std::string body = e.request().body();
-    return range ? StorePart(e, engine, hash, *range, std::move(body))
-                 : StoreWhole(e, engine, hash, std::move(body));
+  // The request is not read again once its answer is made; its body moves to the store.
+  if (range) {
+    return OffThread(ex, [&engine, hash, range](Exchange& e) {
+      return StorePart(e, engine, hash, *range, e.TakeBody());
+    });
+  }
+  OffThread(ex, [&engine, hash](Exchange& e, Answerer answer) {
+    StoreWholeAsync(e, engine, hash, e.TakeBody(), std::move(answer));
   });
 }
 

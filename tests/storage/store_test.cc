@@ -111,5 +111,73 @@ TEST(StoreTest, ScanHonoursRangeAndOrder) {
   EXPECT_EQ(DecodeU64((*last)->first), 5u);
 }
 
+uint64_t BlobBytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".blob") bytes += e.file_size();
+  }
+  return bytes;
+}
+
+TEST(StoreTest, UnloggedWritesAreDurableOnceTheirFamilyIsFlushed) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open(At(dir.Sub("db"), true));
+    ASSERT_TRUE(store.ok());
+    WriteSet set(**store);
+    set.Put(Family::kMedia, "bphoto", std::string(100000, 'p'));
+    ASSERT_TRUE((*store)->WriteUnlogged(set).ok());
+    ASSERT_TRUE((*store)->FlushFamily(Family::kMedia).ok());
+    // The value went to a blob file once, and to no write-ahead log.
+    EXPECT_GE(BlobBytes(dir.Sub("db")), 100000u);
+    uint64_t logged = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.Sub("db"))) {
+      if (e.path().extension() == ".log") logged += e.file_size();
+    }
+    EXPECT_LT(logged, 100000u);
+  }
+  auto store = Store::Open(At(dir.Sub("db"), false));
+  ASSERT_TRUE(store.ok());
+  auto v = (*store)->Get(Family::kMedia, "bphoto");
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ((*v)->size(), 100000u);
+}
+
+TEST(StoreTest, BlobGarbageIsReclaimedOnlyAboveTheRatio) {
+  testing::TempDir dir;
+  auto store = Store::Open(At(dir.Sub("db"), true));
+  ASSERT_TRUE(store.ok());
+  WriteSet set(**store);
+  for (char c = 'a'; c < 'a' + 8; ++c) {
+    set.Put(Family::kMedia, std::string("b") + c, std::string(200000, c));
+  }
+  ASSERT_TRUE((*store)->Write(set).ok());
+  ASSERT_TRUE((*store)->FlushFamily(Family::kMedia).ok());
+  const uint64_t before = BlobBytes(dir.Sub("db"));
+  ASSERT_GE(before, 8u * 200000);
+
+  WriteSet drop(**store);
+  drop.Delete(Family::kMedia, "ba");
+  ASSERT_TRUE((*store)->Write(drop).ok());
+  // One eighth is garbage: under a ratio of a quarter, nothing is rewritten.
+  auto ratio = (*store)->CollectBlobGarbage(Family::kMedia, 0.25);
+  ASSERT_TRUE(ratio.ok()) << ratio.status().ToString();
+  EXPECT_NEAR(*ratio, 1.0 / 8, 0.01);
+  EXPECT_EQ(BlobBytes(dir.Sub("db")), before);
+
+  WriteSet more(**store);
+  for (char c : {'b', 'c', 'd'}) more.Delete(Family::kMedia, std::string("b") + c);
+  ASSERT_TRUE((*store)->Write(more).ok());
+  ratio = (*store)->CollectBlobGarbage(Family::kMedia, 0.25);
+  ASSERT_TRUE(ratio.ok()) << ratio.status().ToString();
+  EXPECT_NEAR(*ratio, 4.0 / 8, 0.01);
+  EXPECT_LT(BlobBytes(dir.Sub("db")), before * 5 / 8);
+  for (char c = 'e'; c < 'a' + 8; ++c) {
+    auto v = (*store)->Get(Family::kMedia, std::string("b") + c);
+    ASSERT_TRUE(v.ok() && v->has_value());
+    EXPECT_EQ(**v, std::string(200000, c));
+  }
+}
+
 }  // namespace
 }  // namespace wangge::storage
