@@ -36,6 +36,16 @@ Status HttpNode::CheckTown(const std::string& town) {
 
 void HttpNode::Submit(engine::Command command, const std::string& town, const std::string& key,
                       std::function<void(Result<wire::Accepted>)> done) {
+  // Photos live in a town's data directory and this node has none: a command naming one
+  // would be acknowledged here and then refused by the engine. Refuse it before publishing.
+  const auto* report = std::get_if<engine::Report>(&command.body);
+  const auto* transition = std::get_if<engine::Transition>(&command.body);
+  if ((report && !report->media.empty()) || (transition && !transition->media.empty())) {
+    return done(Status(StatusCode::kFailedPrecondition,
+                       "photos are not taken in cluster mode: send the report without "
+                       "\"media\" (docs/scale-out.md)",
+                       "media"));
+  }
   if (!command.at) command.at = clock_.Now();
   net::post(*pool_, [this, town, key, received = *command.at, data = wire::EncodeCommand(command),
                      done = std::move(done)]() {

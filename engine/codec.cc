@@ -1,6 +1,7 @@
 #include "engine/codec.h"
 
 #include "core/bytes.h"
+#include "engine/media.h"
 
 namespace wangge::engine {
 namespace {
@@ -51,26 +52,39 @@ void PutReport(std::string& out, const Report& rep) {
 // The optional trailing sections of a report record or case, each opened by its tag and
 // written only when needed, in tag order, so records and cases without them keep their
 // bytes: the extras an outside interface sent, the case id when it is not the client id,
-// the media hashes. A transition record has the media section alone.
+// the media hashes, the evidence flags. A transition record has the last two alone.
 constexpr uint8_t kExtrasTag = 1;
 constexpr uint8_t kCaseIdTag = 2;
 constexpr uint8_t kMediaTag = 3;
+constexpr uint8_t kEvidenceTag = 4;
 
 void PutStrings(std::string& out, const std::vector<std::string>& v);
 bool GetStrings(ByteReader& r, std::vector<std::string>& v);
 
-void PutMedia(std::string& out, const std::vector<std::string>& media) {
-  if (media.empty()) return;
-  PutU8(out, kMediaTag);
-  PutStrings(out, media);
+void PutMedia(std::string& out, const std::vector<std::string>& media, uint8_t evidence) {
+  if (!media.empty()) {
+    PutU8(out, kMediaTag);
+    PutStrings(out, media);
+  }
+  if (evidence != 0) {
+    PutU8(out, kEvidenceTag);
+    PutU8(out, evidence);
+  }
 }
 
-// After the tag: only the encoder's own bytes, a non-empty list.
-bool GetMedia(ByteReader& r, std::vector<std::string>& media) {
-  return GetStrings(r, media) && !media.empty() && r.done();
+// From the tag just read to the end: only the encoder's own bytes, a non-empty list and
+// known, non-zero flags.
+bool GetMedia(ByteReader& r, uint8_t tag, std::vector<std::string>& media, uint8_t& evidence) {
+  if (tag == kMediaTag) {
+    if (!GetStrings(r, media) || media.empty()) return false;
+    if (r.done()) return true;
+    if (!r.U8(tag)) return false;
+  }
+  return tag == kEvidenceTag && r.U8(evidence) && evidence != 0 &&
+         (evidence & ~evidence::kAll) == 0 && r.done();
 }
 
-void PutTrailer(std::string& out, const Report& rep, std::string_view case_id) {
+void PutTrailer(std::string& out, const Report& rep, std::string_view case_id, uint8_t evidence) {
   if (rep.has_extras()) {
     PutU8(out, kExtrasTag);
     PutString(out, rep.channel);
@@ -82,11 +96,11 @@ void PutTrailer(std::string& out, const Report& rep, std::string_view case_id) {
     PutU8(out, kCaseIdTag);
     PutString(out, case_id);
   }
-  PutMedia(out, rep.media);
+  PutMedia(out, rep.media, evidence);
 }
 
 // Reads the trailing sections present; `case_id` is left empty when none names it.
-bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id) {
+bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id, uint8_t& evidence) {
   if (r.done()) return true;
   uint8_t tag;
   if (!r.U8(tag)) return false;
@@ -104,7 +118,7 @@ bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id) {
     if (r.done()) return true;
     if (!r.U8(tag)) return false;
   }
-  return tag == kMediaTag && GetMedia(r, rep.media);
+  return GetMedia(r, tag, rep.media, evidence);
 }
 
 bool GetReport(ByteReader& r, Report& rep) {
@@ -171,7 +185,7 @@ bool GetRouting(ByteReader& r, Routing& ro) {
          GetLimits(r, ro.limit, ro.escalation);
 }
 
-void PutTransition(std::string& out, const Transition& t) {
+void PutTransition(std::string& out, const Transition& t, uint8_t evidence) {
   PutString(out, t.case_id);
   PutU8(out, static_cast<uint8_t>(t.action));
   PutString(out, t.note);
@@ -179,10 +193,10 @@ void PutTransition(std::string& out, const Transition& t) {
   PutString(out, t.to_office);
   PutU8(out, t.until ? 1 : 0);
   PutTime(out, t.until.value_or(TimeMs{}));
-  PutMedia(out, t.media);
+  PutMedia(out, t.media, evidence);
 }
 
-bool GetTransition(ByteReader& r, Transition& t) {
+bool GetTransition(ByteReader& r, Transition& t, uint8_t& evidence) {
   uint8_t action, satisfaction, has_until;
   TimeMs until;
   if (!r.String(t.case_id) || !r.U8(action) || !r.String(t.note) || !r.U8(satisfaction) ||
@@ -199,7 +213,7 @@ bool GetTransition(ByteReader& r, Transition& t) {
   if (has_until) t.until = until;
   if (r.done()) return true;
   uint8_t tag;
-  return r.U8(tag) && tag == kMediaTag && GetMedia(r, t.media);
+  return r.U8(tag) && GetMedia(r, tag, t.media, evidence);
 }
 
 }  // namespace
@@ -218,9 +232,9 @@ std::string EncodeRecord(const Record& record) {
   if (kind == kKindReport) {
     PutReport(out, std::get<Report>(record.body));
     PutRouting(out, record.routing);
-    PutTrailer(out, std::get<Report>(record.body), record.case_id);
+    PutTrailer(out, std::get<Report>(record.body), record.case_id, record.evidence);
   } else if (kind == kKindTransition) {
-    PutTransition(out, std::get<Transition>(record.body));
+    PutTransition(out, std::get<Transition>(record.body), record.evidence);
   } else if (kind == kKindRules) {
     const auto& a = std::get<RulesActivation>(record.body);
     PutString(out, a.version);
@@ -249,13 +263,13 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
   if (kind == kKindReport) {
     Report rep;
     if (!GetReport(r, rep) || !GetRouting(r, record.routing) ||
-        !GetTrailer(r, rep, record.case_id)) {
+        !GetTrailer(r, rep, record.case_id, record.evidence)) {
       return bad("bad report");
     }
     record.body = std::move(rep);
   } else if (kind == kKindTransition) {
     Transition t;
-    if (!GetTransition(r, t)) return bad("bad transition");
+    if (!GetTransition(r, t, record.evidence)) return bad("bad transition");
     record.body = std::move(t);
   } else if (kind == kKindRules) {
     RulesActivation a;
@@ -307,7 +321,7 @@ std::string EncodeCase(const Case& c) {
   PutU8(out, static_cast<uint8_t>(c.satisfaction));
   PutTime(out, c.warned_at);
   PutTime(out, c.breached_at);
-  PutTrailer(out, c.report, c.id);
+  PutTrailer(out, c.report, c.id, c.evidence);
   return out;
 }
 
@@ -327,7 +341,7 @@ Result<Case> DecodeCase(std::string_view bytes) {
             GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
             GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) && r.U8(satisfaction) &&
             (format < 2 || (GetTime(r, c.warned_at) && GetTime(r, c.breached_at))) &&
-            GetTrailer(r, c.report, c.id) && r.done();
+            GetTrailer(r, c.report, c.id, c.evidence) && r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }

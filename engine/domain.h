@@ -187,6 +187,9 @@ struct Record {
   // reporter's case already had that id (engine/sequencer.h). Encoded only when it
   // differs, so records of either kind keep their bytes; empty in any other record.
   std::string case_id;
+  // Reports, transitions: the evidence flags (engine/media.h evidence::) the sequencer
+  // found in the record's photos when it was written; kept so replay and figures agree.
+  uint8_t evidence = 0;
   friend bool operator==(const Record&, const Record&) = default;
 };
 
@@ -223,6 +226,7 @@ struct Case {
   int extension_count = 0;
   int return_count = 0;
   int satisfaction = 0;  // 0 = not rated
+  uint8_t evidence = 0;  // the evidence flags of every record of the case, or-ed
   friend bool operator==(const Case&, const Case&) = default;
 
   bool open() const { return status != CaseStatus::kClosed && status != CaseStatus::kCancelled; }

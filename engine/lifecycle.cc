@@ -107,6 +107,7 @@ Case CaseFromReport(const Record& record) {
   c.received_at = record.at;
   c.updated_at = record.at;
   c.status = S::kDispatched;
+  c.evidence = record.evidence;
   c.office = record.routing.office;
   c.deadline = record.routing.deadline;
   c.original_deadline = record.routing.deadline;
@@ -138,6 +139,7 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
   out.status = *next;
   out.last_seq = record.seq;
   out.updated_at = record.at;
+  out.evidence = static_cast<uint8_t>(c.evidence | record.evidence);
   switch (t.action) {
     case Action::kAccept:
       out.accepted_at = record.at;

@@ -110,4 +110,21 @@ void WriteMediaRefs(storage::WriteSet& set, const Record& record, std::string_vi
   }
 }
 
+uint8_t PhotoFlags(const std::optional<MediaInfo>& info, TimeMs reported_at,
+                   bool referenced_elsewhere) {
+  uint8_t flags = 0;
+  if (info && info->captured_at && info->captured_at->ms < reported_at.ms - kStaleCaptureMs) {
+    flags |= evidence::kCapturedBeforeReport;
+  }
+  if (referenced_elsewhere) flags |= evidence::kReused;
+  return flags;
+}
+
+std::vector<std::string_view> EvidenceFlagNames(uint8_t flags) {
+  std::vector<std::string_view> names;
+  if (flags & evidence::kCapturedBeforeReport) names.push_back("captured_before_report");
+  if (flags & evidence::kReused) names.push_back("reused");
+  return names;
+}
+
 }  // namespace wangge::engine

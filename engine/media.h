@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "core/time.h"
@@ -57,6 +58,23 @@ std::string MediaRefPrefix(std::string_view hash);
 std::string UploadKey(std::string_view hash);
 std::string PartKey(std::string_view hash, uint64_t offset);
 std::string PartPrefix(std::string_view hash);
+
+// Evidence flags of a photo, and of a record or case (or-ed over its photos). Persisted in
+// records and cases: bits are never reused. Flags never block a report.
+namespace evidence {
+inline constexpr uint8_t kCapturedBeforeReport = 1;  // EXIF time > 24 h before the report
+inline constexpr uint8_t kReused = 2;                // another case references the photo
+inline constexpr uint8_t kAll = 3;
+}  // namespace evidence
+// How long before its report a photo may have been taken without a flag.
+inline constexpr int64_t kStaleCaptureMs = int64_t{24} * 3600 * 1000;
+
+// A photo's flags, given what is known of it, its case's report time and whether a case
+// other than its own references it.
+uint8_t PhotoFlags(const std::optional<MediaInfo>& info, TimeMs reported_at,
+                   bool referenced_elsewhere);
+// "captured_before_report", "reused", in bit order.
+std::vector<std::string_view> EvidenceFlagNames(uint8_t flags);
 
 // The photos a record carries: a report's or a transition's; empty for any other.
 const std::vector<std::string>& MediaOf(const Record& record);

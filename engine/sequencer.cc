@@ -49,8 +49,10 @@ struct Sequencer::Batch {
   std::map<std::string, Touched, std::less<>> touched;
   // Idempotency keys of the cases created in this batch (DedupeKey -> case id).
   std::map<std::string, std::string, std::less<>> created;
-  // Photos stored, deleted and referenced in this batch (by hash).
-  std::set<std::string, std::less<>> media_stored, media_deleted, media_referenced;
+  // Photos stored and deleted in this batch (by hash).
+  std::set<std::string, std::less<>> media_stored, media_deleted;
+  // Photos referenced in this batch: hash -> the case ids referencing them.
+  std::map<std::string, std::set<std::string>, std::less<>> media_referenced;
   // Uploads whose state this batch changed, as changed.
   std::map<std::string, UploadState, std::less<>> uploads;
   uint64_t records = 0;
@@ -296,7 +298,10 @@ void Sequencer::AddUploadPart(std::string hash, uint64_t offset, uint64_t total,
                }});
 }
 
-Status Sequencer::CheckMediaStored(const std::vector<std::string>& media, Batch& batch) {
+Result<uint8_t> Sequencer::CheckMedia(const std::vector<std::string>& media,
+                                      const std::string& case_id, TimeMs reported_at,
+                                      Batch& batch) {
+  uint8_t flags = 0;
   for (const auto& hash : media) {
     if (Unflushed(hash)) {
       return InvalidArgument(
@@ -313,9 +318,38 @@ Status Sequencer::CheckMediaStored(const std::vector<std::string>& media, Batch&
           "media " + hash + " is not stored; upload it first (PUT /v1/media/" + hash + ")",
           "media");
     }
+    WANGGE_ASSIGN_OR_RETURN(auto info_bytes,
+                            store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
+    std::optional<MediaInfo> info;
+    if (info_bytes) {
+      WANGGE_ASSIGN_OR_RETURN(info, DecodeMediaInfo(*info_bytes));
+    }
+    WANGGE_ASSIGN_OR_RETURN(bool elsewhere, ReferencedElsewhere(hash, case_id, batch));
+    flags |= PhotoFlags(info, reported_at, elsewhere);
   }
-  for (const auto& hash : media) batch.media_referenced.insert(hash);
-  return Status::Ok();
+  return flags;
+}
+
+Result<bool> Sequencer::ReferencedElsewhere(const std::string& hash, const std::string& case_id,
+                                            Batch& batch) {
+  if (auto it = batch.media_referenced.find(hash); it != batch.media_referenced.end()) {
+    for (const auto& id : it->second) {
+      if (id != case_id) return true;
+    }
+  }
+  bool elsewhere = false;
+  const std::string prefix = MediaRefPrefix(hash);
+  WANGGE_RETURN_IF_ERROR(store_.Scan(storage::Family::kMedia, prefix, PrefixEnd(prefix),
+                                     [&](std::string_view key, std::string_view) {
+                                       elsewhere = key.substr(prefix.size()) != case_id;
+                                       return !elsewhere;
+                                     }));
+  return elsewhere;
+}
+
+void Sequencer::NoteReferenced(const std::vector<std::string>& media, const std::string& case_id,
+                               Batch& batch) {
+  for (const auto& hash : media) batch.media_referenced[hash].insert(case_id);
 }
 
 void Sequencer::Enqueue(Item item) {
@@ -564,10 +598,10 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
     WANGGE_RETURN_IF_ERROR(SameReport(existing->report, report));
     return Outcome{Outcome::Kind::kDuplicate, existing->created_seq, *existing};
   }
-  WANGGE_RETURN_IF_ERROR(CheckMediaStored(report.media, batch));
   WANGGE_ASSIGN_OR_RETURN(std::string id, NewCaseId(cmd.actor, report.client_id, batch));
-
   Record record;
+  WANGGE_ASSIGN_OR_RETURN(record.evidence, CheckMedia(report.media, id, report.reported_at, batch));
+  NoteReferenced(report.media, id, batch);
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
   record.routing = RoutingOf(
@@ -600,8 +634,12 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   record.body = std::move(recorded);
   // The sequence is taken only when the checks pass: a rejected command consumes none.
   record.seq = log_.NextSeq();
+  WANGGE_RETURN_IF_ERROR(ApplyTransition(*current, record).status());
+  // The flags are part of the record, which ApplyTransition then applies to the case.
+  WANGGE_ASSIGN_OR_RETURN(record.evidence,
+                          CheckMedia(t.media, id, current->report.reported_at, batch));
   WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
-  WANGGE_RETURN_IF_ERROR(CheckMediaStored(t.media, batch));
+  NoteReferenced(t.media, id, batch);
   log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
   batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});

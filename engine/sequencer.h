@@ -184,9 +184,17 @@ class Sequencer {
   void RunFlusher();
   // Whether photo `hash` was written by StorePhoto and its flush has not yet succeeded.
   bool Unflushed(std::string_view hash) const;
-  // Checks that every photo of `media` is stored as of this batch, and notes them as
-  // referenced in it. kInvalidArgument naming "media" and the first one that is not.
-  Status CheckMediaStored(const std::vector<std::string>& media, Batch& batch);
+  // Checks that every photo of `media` is stored (and durable) as of this batch; their
+  // evidence flags (engine/media.h) as photos of case `case_id` reported at `reported_at`.
+  // kInvalidArgument naming "media" and the first one that is not stored.
+  Result<uint8_t> CheckMedia(const std::vector<std::string>& media, const std::string& case_id,
+                             TimeMs reported_at, Batch& batch);
+  // Whether a case other than `case_id` references photo `hash`, stored or in this batch.
+  Result<bool> ReferencedElsewhere(const std::string& hash, const std::string& case_id,
+                                   Batch& batch);
+  // Notes that case `case_id` references `media` in this batch (CollectMedia spares them).
+  void NoteReferenced(const std::vector<std::string>& media, const std::string& case_id,
+                      Batch& batch);
   // CollectMedia's work: the number of photos and uploads deleted.
   Result<size_t> CollectMediaIn(TimeMs cutoff, Batch& batch);
 

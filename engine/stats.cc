@@ -72,6 +72,7 @@ Counters Contribution(const Case& c, int64_t work_ms) {
     return out;
   }
   out.Add(slot::kTotal, 1);
+  if (c.evidence != 0) out.Add(slot::kEvidenceFlagged, 1);
   if (c.extension_count > 0) out.Add(slot::kExtended, 1);
   if (c.status != CaseStatus::kClosed) {
     out.Add(slot::kOpen, 1);

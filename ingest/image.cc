@@ -141,8 +141,28 @@ ImageProbe ProbeImage(std::string_view bytes, uint64_t max_pixels,
   return probe;
 }
 
-Result<std::string> Thumbnail(std::string_view bytes, int size) {
+namespace {
+
+// When an image's computation must stop, and whether it was stopped.
+struct Deadline {
+  std::chrono::steady_clock::time_point at;
+  bool stopped = false;
+};
+
+// libvips calls this as it computes an image; past the deadline it stops the computation.
+void StopWhenLate(VipsImage* image, VipsProgress*, void* data) {
+  auto* deadline = static_cast<Deadline*>(data);
+  if (std::chrono::steady_clock::now() >= deadline->at) {
+    deadline->stopped = true;
+    vips_image_set_kill(image, TRUE);
+  }
+}
+
+}  // namespace
+
+Result<std::string> Thumbnail(std::string_view bytes, int size, std::chrono::milliseconds limit) {
   InitVips();
+  Deadline deadline{std::chrono::steady_clock::now() + limit};
   VipsImage* raw = nullptr;
   // "size": down only; the thumbnail shrinks on load where the format allows (JPEG).
   if (vips_thumbnail_buffer(const_cast<char*>(bytes.data()), bytes.size(), &raw, size, "height",
@@ -150,10 +170,18 @@ Result<std::string> Thumbnail(std::string_view bytes, int size) {
     return InvalidArgument("the image does not decode: " + VipsError());
   }
   ImagePtr thumb(raw);
+  vips_image_set_progress(thumb.get(), TRUE);
+  g_signal_connect(thumb.get(), "eval", G_CALLBACK(StopWhenLate), &deadline);
   void* out = nullptr;
   size_t len = 0;
   if (vips_jpegsave_buffer(thumb.get(), &out, &len, "Q", 80, "strip", TRUE, nullptr) != 0) {
-    return Internal("the thumbnail does not encode: " + VipsError());
+    if (deadline.stopped) {
+      (void)VipsError();
+      return Status(StatusCode::kResourceExhausted, "decoding the image took longer than " +
+                                                        std::to_string(limit.count()) +
+                                                        " ms; it is refused");
+    }
+    return InvalidArgument("the image does not decode: " + VipsError());
   }
   std::string jpeg(static_cast<const char*>(out), len);
   g_free(out);

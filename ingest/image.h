@@ -35,8 +35,10 @@ ImageProbe ProbeImage(std::string_view bytes, uint64_t max_pixels,
                       std::chrono::minutes exif_offset = std::chrono::minutes{480});
 
 // A JPEG whose longer side is at most `size` pixels (never enlarged). kInvalidArgument: the
-// image does not decode.
-Result<std::string> Thumbnail(std::string_view bytes, int size);
+// image does not decode. kResourceExhausted: decoding took longer than `limit` and was
+// stopped (an image crafted to be slow, however few its pixels).
+Result<std::string> Thumbnail(std::string_view bytes, int size,
+                              std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 // A small generated photo for demo data: a 320 x 240 JPEG of a colour gradient with noise,
 // different for each `seed`.

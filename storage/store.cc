@@ -391,6 +391,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.track_and_verify_wals_in_manifest = !options.salvage_wal;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
+  // Photos are written without the log (WriteUnlogged) but flushed before they are
+  // acknowledged, so a close need not flush: it leaves the log as it was, as a crash
+  // would. A bulk store is written without the log throughout and is flushed on close.
+  db_options.avoid_flush_during_shutdown = !options.bulk;
   db_options.info_log = std::make_shared<RocksLogger>();
   db_options.wal_recovery_mode =
       !options.salvage_wal   ? rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords

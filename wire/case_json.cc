@@ -2,6 +2,7 @@
 
 #include "core/time.h"
 #include "engine/access.h"
+#include "engine/media.h"
 
 namespace wangge::wire {
 
@@ -15,6 +16,14 @@ void AddExtras(const engine::Report& r, json::object& o) {
   if (!r.address.empty()) o["address"] = r.address;
   if (!r.address_id.empty()) o["address_id"] = r.address_id;
   if (!r.media_url.empty()) o["media_url"] = r.media_url;
+}
+
+// The evidence flags of a case or step (engine/media.h), when any.
+void AddEvidence(uint8_t flags, json::object& o) {
+  if (flags == 0) return;
+  json::array names;
+  for (auto name : engine::EvidenceFlagNames(flags)) names.push_back(json::string(name));
+  o["evidence_flags"] = std::move(names);
 }
 
 }  // namespace
@@ -42,6 +51,7 @@ json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
   if (c.satisfaction != 0) o["satisfaction"] = c.satisfaction;
   if (!c.report.text.empty()) o["text"] = c.report.text;
   AddExtras(c.report, o);
+  AddEvidence(c.evidence, o);
   return o;
 }
 
@@ -53,6 +63,7 @@ json::object StepJson(const engine::HistoryStep& step) {
                  {"actor", r.actor.id},
                  {"role", std::string(engine::RoleName(r.actor.role))}};
   if (!r.actor.office.empty()) o["actor_office"] = r.actor.office;
+  AddEvidence(r.evidence, o);
   if (const auto* t = std::get_if<engine::Transition>(&r.body)) {
     o["action"] = std::string(engine::ActionName(t->action));
     if (!t->note.empty()) o["note"] = t->note;

@@ -13,9 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-// A photo taken more than this long before its report is flagged.
-constexpr int64_t kStaleCaptureMs = int64_t{24} * 3600 * 1000;
-
 // The photos of a case per step that carries some (report, resolve, verify), each with
 // what is known of it and its evidence flags: "captured_before_report" (EXIF time more
 // than 24 h before the report), "reused" (another case references the same photo).
@@ -33,14 +30,13 @@ Result<json::array> MediaOfSteps(const engine::Engine& engine,
       WANGGE_ASSIGN_OR_RETURN(auto info, engine.GetMediaInfo(hash));
       json::object item = info ? wire::MediaJson(hash, *info) : json::object{{"sha256", hash}};
       if (!info) item["missing"] = true;
-      json::array flags;
-      if (info && info->captured_at && reported &&
-          info->captured_at->ms < reported->ms - kStaleCaptureMs) {
-        flags.push_back("captured_before_report");
-      }
       WANGGE_ASSIGN_OR_RETURN(auto cases, engine.MediaCases(hash));
-      if (cases.size() > 1) flags.push_back("reused");
-      if (!flags.empty()) item["flags"] = std::move(flags);
+      const uint8_t bits = engine::PhotoFlags(info, reported.value_or(TimeMs{}), cases.size() > 1);
+      if (bits != 0) {
+        json::array flags;
+        for (auto name : engine::EvidenceFlagNames(bits)) flags.push_back(json::string(name));
+        item["flags"] = std::move(flags);
+      }
       item["url"] = "/v1/media/" + hash;
       items.push_back(std::move(item));
     }

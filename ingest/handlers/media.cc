@@ -262,7 +262,8 @@ Response GetBytes(Exchange& ex, engine::Engine& engine, const std::string& hash)
       if (!bytes.ok()) return Refuse(ex, bytes.status());
       if (!*bytes) return Refuse(ex, DataLoss("media " + hash + " has metadata but no bytes"));
       auto made = Thumbnail(**bytes, size);
-      if (!made.ok()) return Refuse(ex, made.status());
+      // The photo decodes too slowly, or not at all: a property of its bytes, not the server.
+      if (!made.ok()) return Refuse(ex, made.status(), http::status::unprocessable_entity);
       jpeg = std::move(*made);
       // Made once and kept; a failure to keep it costs only a remake next time.
       (void)engine.StoreMediaThumbnail(hash, static_cast<uint16_t>(size), jpeg);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/lifecycle.h"
+#include "engine/media.h"
 #include "tests/testing/builders.h"
 
 namespace wangge::engine {
@@ -163,6 +164,34 @@ TEST(CodecTest, MediaHashesRoundTripAfterTheOtherSectionsAndLeaveOldBytesAlone) 
   // Only the encoder's bytes: an empty media section is corruption.
   std::string empty = without + '\x03' + std::string(2, '\0');
   EXPECT_EQ(DecodeRecord(t.seq, empty).status().code(), StatusCode::kCorruption);
+}
+
+TEST(CodecTest, EvidenceFlagsRoundTripLastInRecordsAndCases) {
+  const std::string h1(64, 'a');
+  for (bool media : {false, true}) {
+    Record r = ReportRecord();
+    if (media) std::get<Report>(r.body).media = {h1};
+    const std::string without = EncodeRecord(r);
+    r.evidence = evidence::kCapturedBeforeReport | evidence::kReused;
+    const std::string with = EncodeRecord(r);
+    EXPECT_EQ(with, without + '\x04' + '\x03');
+    auto back = DecodeRecord(r.seq, with);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, r);
+    auto case_back = DecodeCase(EncodeCase(CaseFromReport(r)));
+    ASSERT_TRUE(case_back.ok()) << case_back.status().ToString();
+    EXPECT_EQ(case_back->evidence, r.evidence);
+    // Only the encoder's bytes: no flags, unknown flags, or bytes after them.
+    for (const std::string& bad :
+         {without + '\x04' + '\x00', without + '\x04' + '\x08', with + '\x00'}) {
+      EXPECT_EQ(DecodeRecord(r.seq, bad).status().code(), StatusCode::kCorruption);
+    }
+  }
+  // A report's flags are its case's; lifecycle_test covers a transition's.
+  Record report = ReportRecord();
+  report.evidence = evidence::kCapturedBeforeReport;
+  Case c = CaseFromReport(report);
+  EXPECT_EQ(c.evidence, evidence::kCapturedBeforeReport);
 }
 
 TEST(CodecTest, AFormatOneCaseStillDecodes) {

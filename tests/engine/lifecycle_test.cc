@@ -146,6 +146,13 @@ TEST(LifecycleTest, EffectsOnTheCase) {
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->satisfaction, 4);
   EXPECT_EQ(closed->closed_at, verify.at);
+  // A record's evidence flags are or-ed into the case's.
+  c.evidence = 1;
+  verify.evidence = 2;
+  auto flagged = ApplyTransition(c, verify);
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_EQ(flagged->evidence, 3);
+  c.evidence = 0;
 
   auto reopened = ApplyTransition(c, TransitionRecord(A::kReopen, R::kWorker, c));
   ASSERT_TRUE(reopened.ok());

@@ -1,5 +1,7 @@
 // Photos over HTTP against a real server and RocksDB: upload, refusals, resumable parts,
 // access per role and office, thumbnails, ranges, evidence flags and orphan collection.
+#include <map>
+
 #include <boost/json.hpp>
 
 #include "core/sha256.h"
@@ -244,6 +246,20 @@ TEST_F(MediaTest, ThumbnailsAndRanges) {
   EXPECT_EQ(Get(worker_, hash, "", {{"Range", "bytes=999999999-"}}).status, 416);
 }
 
+// Decoding stops at its time limit, whatever the image: a slow one costs no more than that.
+TEST(ImageTest, AThumbnailPastItsTimeLimitIsStoppedAndRefused) {
+  const std::string png = MakeImage("png", 2000, 2000, 81);
+  auto late = Thumbnail(png, 320, std::chrono::milliseconds(0));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(late.status().message().find("longer than 0 ms"), std::string::npos)
+      << late.status().message();
+  auto made = Thumbnail(png, 320);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ImageProbe probe = ProbeImage(*made, 1'000'000);
+  EXPECT_EQ(probe.info.width, 320u);
+}
+
 TEST_F(MediaTest, ExifTimeAndPlaceAreReadAndAStaleOrReusedPhotoIsFlagged) {
   // Taken a week before the report (2020-03-02 09:15 +08:00).
   const std::string jpeg =
@@ -268,6 +284,33 @@ TEST_F(MediaTest, ExifTimeAndPlaceAreReadAndAStaleOrReusedPhotoIsFlagged) {
   EXPECT_EQ(flags_of("ex-1"), std::vector<std::string>{"captured_before_report"});
   ASSERT_EQ(Report(other_worker_, "ex-2", {hash}).status, 201);
   EXPECT_EQ(flags_of("ex-2"), (std::vector<std::string>{"captured_before_report", "reused"}));
+  // A fresh photo: no flag.
+  const std::string fresh = MakeImage("jpeg", 16, 16, 62);
+  ASSERT_EQ(Put(worker_, fresh).status, 201);
+  ASSERT_EQ(Report(worker_, "ex-3", {Sha256Hex(fresh)}).status, 201);
+  EXPECT_TRUE(flags_of("ex-3").empty());
+
+  // The case keeps what was found when each record was written: ex-1 was not reused then.
+  auto case_flags = [&](const std::string& id) {
+    auto c = json::parse(Call(http::verb::get, "/v1/cases/" + id, supervisor_).body);
+    std::vector<std::string> out;
+    if (c.as_object().contains("evidence_flags")) {
+      for (const auto& f : c.at("evidence_flags").as_array()) out.emplace_back(f.as_string());
+    }
+    return out;
+  };
+  EXPECT_EQ(case_flags("ex-1"), std::vector<std::string>{"captured_before_report"});
+  EXPECT_EQ(case_flags("ex-2"), (std::vector<std::string>{"captured_before_report", "reused"}));
+  EXPECT_TRUE(case_flags("ex-3").empty());
+
+  // Counted per worker in the figures.
+  auto stats = json::parse(Call(http::verb::get, "/v1/stats?group_by=worker", supervisor_).body);
+  std::map<std::string, int64_t> flagged;
+  for (const auto& row : stats.at("rows").as_array()) {
+    flagged[std::string(row.at("key").as_string())] = row.at("evidence_flagged").as_int64();
+  }
+  EXPECT_EQ(flagged["W017"], 1);
+  EXPECT_EQ(flagged["W099"], 1);
 }
 
 TEST_F(MediaTest, OrphansAreCollectedAndReferencedPhotosNeverAre) {

@@ -327,6 +327,14 @@ TEST(Cluster, FaultsMovesAndStatsOnAThreeNodeJetStream) {
   // A town nobody owns is refused before anything is published.
   EXPECT_EQ(PostJson(port, "/v1/reports?town=nowhere", worker, ReportJson("x-1")).status, 404);
   EXPECT_EQ(PostJson(port, "/v1/reports", worker, ReportJson("x-1")).status, 400);
+  // Photos are a single node's: a report naming one is refused before it is published.
+  std::string with_media = ReportJson("x-2");
+  with_media.insert(with_media.size() - 1, R"(, "media": [")" + std::string(64, 'a') + R"("])");
+  auto refused = PostJson(port, "/v1/reports?town=ta", worker, with_media);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("\"field\":\"media\""), std::string::npos) << refused.body;
+  EXPECT_EQ(Request(port, http::verb::get, "/v1/media/" + std::string(64, 'a'), worker, "").status,
+            501);
 
   Acked acked;
   std::atomic<bool> stop{false};

@@ -14,10 +14,12 @@
 
 #include <gtest/gtest.h>
 
+#include "core/sha256.h"
 #include "engine/engine.h"
 #include "ingest/tokens.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/images.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wangge_process.h"
 
@@ -27,8 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::Wangge;
 
-// A data directory holding `reports` reports. Without `flush`, it is closed as a crash
-// leaves it: the reports are in its write-ahead log.
+// A data directory holding `reports` reports, the first of them with a photo. Without
+// `flush`, it is closed as a crash leaves it: the reports are in its write-ahead log (the
+// photo, durable when stored, is in a blob file).
 void MakeData(const std::string& data, int reports, bool flush = false) {
   SystemClock clock;
   engine::EngineOptions o;
@@ -37,8 +40,17 @@ void MakeData(const std::string& data, int reports, bool flush = false) {
   o.flush_on_stop = flush;
   auto engine = engine::Engine::Open(o, clock);
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  const std::string jpeg = testing::MakeImage("jpeg", 32, 32, 5);
+  engine::MediaInfo info;
+  info.type = "image/jpeg";
+  info.size = jpeg.size();
+  info.width = info.height = 32;
+  info.stored_at = clock.Now();
+  ASSERT_TRUE((*engine)->StoreMedia(Sha256Hex(jpeg), jpeg, info).ok());
   for (int i = 0; i < reports; ++i) {
-    auto r = (*engine)->sequencer().Submit(testing::ReportCommand("d-" + std::to_string(i))).get();
+    engine::Command cmd = testing::ReportCommand("d-" + std::to_string(i));
+    if (i == 0) std::get<engine::Report>(cmd.body).media = {Sha256Hex(jpeg)};
+    auto r = (*engine)->sequencer().Submit(std::move(cmd)).get();
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   (*engine)->Stop();
@@ -101,8 +113,10 @@ TEST(DamageTest, ADamagedWriteAheadLogStopsTheStartAndSalvageKeepsWhatPrecedesTh
     }
   }
   EXPECT_TRUE(aside) << "the damaged directory was not copied aside";
-  const auto verify = Wangge("verify --quiet --data " + data);
+  // verify hashes every photo the kept records reference: salvage carried the photo over.
+  const auto verify = Wangge("verify --data " + data);
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_NE(verify.output.find("1 photos hash to their names"), std::string::npos) << verify.output;
   const auto info = Wangge("info --data " + data);
   ASSERT_EQ(info.exit_code, 0) << info.output;
   // The damage sits in the middle of 400 reports: some were kept, not all.
