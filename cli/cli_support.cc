@@ -11,6 +11,12 @@ int Fail(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitDataError;
 }
 
+int FailInput(const Status& s) {
+  if (s.code() != StatusCode::kNotFound) return Fail(s);
+  std::cerr << "wangge: " << s.ToString() << "\n";
+  return kExitBadInput;
+}
+
 namespace {
 
 // A damaged directory's open error, with what to do about it.

@@ -24,6 +24,8 @@ inline constexpr int kExitTampered = 4;   // the log or the derived state was al
 // Prints "wangge: STATUS" on stderr; returns kExitBadInput for invalid arguments, else
 // kExitDataError.
 int Fail(const Status& s);
+// As Fail, and an input file that cannot be found is bad input too (kExitBadInput).
+int FailInput(const Status& s);
 
 // Opens the data directory for writing, as the importing commands do: `create` makes it
 // when missing; `sync` false skips the fsync of each group commit. `clock` outlives it.

@@ -25,6 +25,7 @@ void AddTokenCommands(CLI::App& app, Command& chosen);    // token add|list|revo
 void AddReadCommands(CLI::App& app, Command& chosen);     // info, stats, overdue
 void AddAuditCommands(CLI::App& app, Command& chosen);    // replay, verify, backup, salvage, case
 void AddRulesCommands(CLI::App& app, Command& chosen);    // rules …, what-if
+void AddGeoCommands(CLI::App& app, Command& chosen);      // geo check|locate
 
 // --cluster (required or not), --stream, --replicas, --nats-timeout.
 void AddClusterOptions(CLI::App* cmd, ClusterArgs& c, bool required);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   AddReadCommands(app, chosen);
   AddAuditCommands(app, chosen);
   AddRulesCommands(app, chosen);
+  AddGeoCommands(app, chosen);
 
   try {
     app.parse(argc, argv);

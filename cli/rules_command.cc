@@ -23,13 +23,6 @@ namespace {
 
 constexpr int kExitFailed = 1;  // rules test: some cases failed
 
-// As Fail, and a ruleset, calendar or tests file that cannot be found is bad input too.
-int FailInput(const Status& s) {
-  if (s.code() != StatusCode::kNotFound) return Fail(s);
-  std::cerr << "wangge: " << s.ToString() << "\n";
-  return kExitBadInput;
-}
-
 struct Loaded {
   std::string ruleset_text;
   std::string calendar_text;

@@ -136,12 +136,12 @@ void Sequencer::StorePhoto(std::string hash, std::string bytes, std::string info
                  WANGGE_ASSIGN_OR_RETURN(auto known,
                                          store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
                  if (known && !batch.media_deleted.contains(hash) && !Unflushed(hash)) {
-                   return Outcome{Outcome::Kind::kDuplicate};
+                   return Outcome{Outcome::Kind::kDuplicate, Seq{}, Case{}};
                  }
                  batch.unlogged.Put(storage::Family::kMedia, MediaBytesKey(hash), bytes);
                  batch.unlogged.Put(storage::Family::kMedia, MediaInfoKey(hash), info);
                  batch.unlogged_photos.push_back(hash);
-                 return Outcome{Outcome::Kind::kCreated};
+                 return Outcome{Outcome::Kind::kCreated, Seq{}, Case{}};
                }});
 }
 

@@ -117,6 +117,10 @@ size_t Ruleset::row_count() const {
   return n;
 }
 
+bool Ruleset::DeclaresVillage(std::string_view village) const {
+  return village_office_.contains(std::string(village));
+}
+
 const Office* Ruleset::FindOffice(std::string_view id) const {
   auto it = office_index_.find(std::string(id));
   return it == office_index_.end() ? nullptr : &offices_[it->second];

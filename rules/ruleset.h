@@ -56,6 +56,8 @@ class Ruleset {
   const std::string& version() const { return version_; }
   const std::vector<Office>& offices() const { return offices_; }
   const Office* FindOffice(std::string_view id) const;
+  // Whether a village office serves `village`: the villages a geography may name.
+  bool DeclaresVillage(std::string_view village) const;
   const Calendar& calendar() const { return calendar_; }
   size_t row_count() const;
 

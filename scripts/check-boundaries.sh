@@ -51,7 +51,11 @@ third_party() {  # third_party PATTERN "FOLDERS ALLOWED" WHAT
   done
 }
 third_party '#include <rocksdb/' "storage" "RocksDB"
-third_party '#include <boost/' "wire ingest cluster io cli" "Boost"
+third_party '#include <boost/' "rules wire ingest cluster io cli" "Boost"
+# rules/ may use Boost.Geometry alone (the geography's polygons and R-tree).
+report "Boost other than Boost.Geometry in rules/" \
+  "$(grep -rnE '#include <boost/' rules --include='*.h' --include='*.cc' |
+       grep -v '#include <boost/geometry' || true)"
 third_party '#include <simdjson' "rules wire ingest cluster io" "simdjson"
 third_party '#include <nats' "cluster" "the NATS client"
 third_party '#include <CLI/' "cli" "CLI11"

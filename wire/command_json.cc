@@ -8,6 +8,8 @@
 
 #include <simdjson.h>
 
+#include "rules/geography.h"
+
 namespace wangge::wire {
 
 // Where decoding failed: the status names the field; column is the 1-based byte column in
@@ -191,10 +193,19 @@ std::string FieldPath(std::string_view prefix, std::string_view k) {
 bool DecodeReport(Ctx& ctx, od::value& v, Report& r, std::string_view prefix) {
   const char* where = Where(v);
   bool have_time = false;
+  std::string crs = "wgs84";
   auto f = [prefix](std::string_view k) { return FieldPath(prefix, k); };
   bool ok = ForEachField(
       ctx, v, prefix.empty() ? "body" : prefix, prefix, [&](std::string_view key, od::value& x) {
         if (key == "client_id") return GetString(ctx, x, f("client_id"), r.client_id);
+        if (key == "crs") {
+          const char* at = Where(x);
+          if (!GetString(ctx, x, f("crs"), crs)) return false;
+          if (crs != "wgs84" && crs != "gcj02") {
+            return ctx.Fail(f("crs"), f("crs") + " must be \"wgs84\" or \"gcj02\"", at);
+          }
+          return true;
+        }
         if (key == "category") return GetString(ctx, x, f("category"), r.category);
         if (key == "village") return GetString(ctx, x, f("village"), r.village);
         if (key == "grid") return GetString(ctx, x, f("grid"), r.grid);
@@ -217,6 +228,12 @@ bool DecodeReport(Ctx& ctx, od::value& v, Report& r, std::string_view prefix) {
     std::string message = s.message();
     if (!prefix.empty()) message = std::string(prefix) + "." + message;
     return ctx.Fail(InvalidArgument(message, f(s.field())), where);
+  }
+  // Positions from Chinese map SDKs: stored as WGS 84 (docs/place.md "GCJ-02").
+  if (crs == "gcj02") {
+    const rules::LatLon wgs = rules::Gcj02ToWgs84(r.lat, r.lon);
+    r.lat = wgs.lat;
+    r.lon = wgs.lon;
   }
   return true;
 }

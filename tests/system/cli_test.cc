@@ -150,6 +150,45 @@ TEST(CliTest, RulesCheckTestExplainAndActivate) {
 
 namespace {
 
+TEST(CliTest, GeoCheckAndLocate) {
+  wangge::testing::TempDir dir;
+  auto square = [](const std::string& grid, double w) {
+    const std::string ring = "[[" + std::to_string(w) + ",29.87],[" + std::to_string(w + 0.01) +
+                             ",29.87],[" + std::to_string(w + 0.01) + ",29.88],[" +
+                             std::to_string(w) + ",29.88],[" + std::to_string(w) + ",29.87]]";
+    return R"({"type":"Feature","properties":{"grid":")" + grid +
+           R"(","village":"V07"},"geometry":{"type":"Polygon","coordinates":[)" + ring + "]}}";
+  };
+  // Two grids side by side, the second starting `second_w` degrees east: a file at `path`.
+  auto write_two = [&](const std::string& path, double second_w) {
+    std::ofstream(path) << R"({"type":"FeatureCollection","version":"t1","features":[)"
+                        << square("V07-G1", 120.27) << ",\n"
+                        << square("V07-G2", second_w) << "]}";
+    return path;
+  };
+  const std::string good = write_two(dir.Sub("town.geojson"), 120.28);
+  CliRun check = Wangge("geo check " + good);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("OK, version t1, 2 grids in 1 villages"), std::string::npos)
+      << check.output;
+  CliRun in = Wangge("geo locate " + good + " --lat 29.875 --lon 120.285");
+  EXPECT_NE(in.output.find("grid V07-G2 in village V07"), std::string::npos) << in.output;
+  CliRun out = Wangge("geo locate " + good + " --lat 29.875 --lon 120.301");
+  EXPECT_NE(out.output.find("outside every grid; nearest grid V07-G2"), std::string::npos)
+      << out.output;
+  // A GCJ-02 position is converted first: here about 500 m west, into the first grid.
+  CliRun gcj = Wangge("geo locate " + good + " --gcj02 --lat 29.8725 --lon 120.2800");
+  EXPECT_NE(gcj.output.find("grid V07-G1"), std::string::npos) << gcj.output;
+
+  const std::string overlapping = write_two(dir.Sub("bad.geojson"), 120.275);
+  CliRun bad = Wangge("geo check " + overlapping);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("bad.geojson:2:1: features[1] (grid V07-G2): overlaps grid V07-G1"),
+            std::string::npos)
+      << bad.output;
+  EXPECT_EQ(Wangge("geo check " + dir.Sub("missing.geojson")).exit_code, 2);
+}
+
 TEST(CliTest, TokenAddPrintsTheTokenOnceAndStoresItsHash) {
   wangge::testing::TempDir dir;
   const std::string file = dir.Sub("tokens");

@@ -228,6 +228,26 @@ TEST(CommandJsonBodyTest, DecodesReportAndTransitionBodies) {
   EXPECT_TRUE(t->until.has_value());
 }
 
+// A position from a Chinese map SDK says so and is stored as WGS 84; the default is WGS 84.
+TEST(CommandJsonBodyTest, AGcj02PositionIsStoredAsWgs84) {
+  CommandDecoder decoder;
+  auto body = [](const std::string& crs) {
+    return R"({"client_id": "c-1", "category": "env.garbage", "village": "V07", "grid": "V07-G3",
+               "severity": 2, "lat": 39.91640428150164, "lon": 116.41024449916938,)" +
+           crs + R"( "reported_at": "2020-03-02T09:15:00+08:00"})";
+  };
+  auto gcj = decoder.DecodeReportBody(body(R"("crs": "gcj02",)"));
+  ASSERT_TRUE(gcj.ok()) << gcj.status().ToString();
+  EXPECT_NEAR(gcj->lat, 39.915, 1e-7);  // the published WGS 84 point of this GCJ-02 one
+  EXPECT_NEAR(gcj->lon, 116.404, 1e-7);
+  auto wgs = decoder.DecodeReportBody(body(R"("crs": "wgs84",)"));
+  ASSERT_TRUE(wgs.ok());
+  EXPECT_DOUBLE_EQ(wgs->lat, 39.91640428150164);
+  auto bad = decoder.DecodeReportBody(body(R"("crs": "bd09",)"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().field(), "crs");
+}
+
 TEST(CommandJsonBodyTest, BodyErrorsNameTheBareField) {
   CommandDecoder decoder;
   struct Case {
