@@ -37,7 +37,7 @@ std::string Block(int rows, int cols) {
   std::vector<std::string> features;
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
-      char village[8], grid[16];
+      char village[16], grid[48];
       std::snprintf(village, sizeof village, "V%02d", r % 30 + 1);
       std::snprintf(grid, sizeof grid, "%s-G%d", village, r / 30 * cols + c + 1);
       features.push_back(Square(r, c, grid, village));
