@@ -403,6 +403,11 @@ Result<std::optional<MediaInfo>> Engine::GetMediaInfo(std::string_view hash) con
   return std::optional<MediaInfo>(std::move(info));
 }
 
+Result<std::optional<MediaInfo>> Engine::GetStoredMedia(std::string_view hash) const {
+  if (sequencer_ && sequencer_->Unflushed(hash)) return std::optional<MediaInfo>();
+  return GetMediaInfo(hash);
+}
+
 Result<std::optional<std::string>> Engine::GetMediaBytes(std::string_view hash) const {
   return store_->Get(storage::Family::kMedia, MediaBytesKey(hash));
 }

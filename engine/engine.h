@@ -125,6 +125,9 @@ class Engine {
   void StoreMedia(const std::string& hash, std::string bytes, const MediaInfo& info,
                   std::function<void(Result<bool>)> done);
   Result<std::optional<MediaInfo>> GetMediaInfo(std::string_view hash) const;
+  // The same, but nullopt for a photo written and not yet durable (Sequencer::Unflushed):
+  // what an upload may be told is stored.
+  Result<std::optional<MediaInfo>> GetStoredMedia(std::string_view hash) const;
   Result<std::optional<std::string>> GetMediaBytes(std::string_view hash) const;
   // The ids of the cases whose records reference photo `hash`, in id order.
   Result<std::vector<std::string>> MediaCases(std::string_view hash) const;

@@ -49,8 +49,9 @@ struct Sequencer::Batch {
   std::map<std::string, Touched, std::less<>> touched;
   // Idempotency keys of the cases created in this batch (DedupeKey -> case id).
   std::map<std::string, std::string, std::less<>> created;
-  // Photos stored and deleted in this batch (by hash).
-  std::set<std::string, std::less<>> media_stored, media_deleted;
+  // Photos stored and deleted in this batch, and those uploaded in it, stored or not (a
+  // collection of orphans in the batch spares them), by hash.
+  std::set<std::string, std::less<>> media_stored, media_deleted, media_kept;
   // Photos referenced in this batch: hash -> the case ids referencing them.
   std::map<std::string, std::set<std::string>, std::less<>> media_referenced;
   // Uploads whose state this batch changed, as changed.
@@ -82,10 +83,13 @@ void Sequencer::Start() {
 }
 
 void Sequencer::Stop() {
+  std::vector<Item> never_run;
   {
     MutexLock lock(mu_);
     stopping_ = true;
+    if (!started_) never_run.swap(queue_);
   }
+  for (Item& item : never_run) item.done(Unavailable("the sequencer is not running"));
   cv_.NotifyOne();
   if (thread_.joinable()) thread_.join();
   {
@@ -130,19 +134,37 @@ void Sequencer::StorePhoto(std::string hash, std::string bytes, std::string info
     if (!r.ok()) return done(r.status());
     done(r->kind == Outcome::Kind::kCreated);
   };
-  Enqueue(Item{Command{}, std::move(stored),
-               [this, hash = std::move(hash), bytes = std::move(bytes),
-                info = std::move(info)](Batch& batch) -> Result<Outcome> {
-                 WANGGE_ASSIGN_OR_RETURN(auto known,
-                                         store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
-                 if (known && !batch.media_deleted.contains(hash) && !Unflushed(hash)) {
-                   return Outcome{Outcome::Kind::kDuplicate, Seq{}, Case{}};
-                 }
-                 batch.unlogged.Put(storage::Family::kMedia, MediaBytesKey(hash), bytes);
-                 batch.unlogged.Put(storage::Family::kMedia, MediaInfoKey(hash), info);
-                 batch.unlogged_photos.push_back(hash);
-                 return Outcome{Outcome::Kind::kCreated, Seq{}, Case{}};
-               }});
+  Enqueue(Item{
+      Command{}, std::move(stored),
+      [this, hash = std::move(hash), bytes = std::move(bytes), info = std::move(info)](
+          Batch& batch) -> Result<Outcome> { return StorePhotoIn(hash, bytes, info, batch); }});
+}
+
+Result<Outcome> Sequencer::StorePhotoIn(const std::string& hash, const std::string& bytes,
+                                        const std::string& info, Batch& batch) {
+  constexpr auto kMedia = storage::Family::kMedia;
+  const Outcome created{Outcome::Kind::kCreated, Seq{}, Case{}};
+  batch.media_kept.insert(hash);  // a collection later in this batch leaves it
+  if (batch.media_deleted.contains(hash)) {
+    // Collected earlier in this batch: its deletes are in `set`, and only a write after
+    // them in `set`, with the log, stands.
+    batch.set.Put(kMedia, MediaBytesKey(hash), bytes);
+    batch.set.Put(kMedia, MediaInfoKey(hash), info);
+    batch.media_deleted.erase(hash);
+    batch.media_stored.insert(hash);
+    return created;
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto known, store_.Get(kMedia, MediaInfoKey(hash)));
+  if (known && !Unflushed(hash)) {
+    // Stored and durable. Its storing time becomes now, so that the orphan collection
+    // gives the upload that repeats it a new day to be referenced.
+    batch.set.Put(kMedia, MediaInfoKey(hash), info);
+    return Outcome{Outcome::Kind::kDuplicate, Seq{}, Case{}};
+  }
+  batch.unlogged.Put(kMedia, MediaBytesKey(hash), bytes);
+  batch.unlogged.Put(kMedia, MediaInfoKey(hash), info);
+  batch.unlogged_photos.push_back(hash);
+  return created;
 }
 
 void Sequencer::Submit(Command command, Completion done) {
@@ -211,7 +233,10 @@ Result<size_t> Sequencer::CollectMediaIn(TimeMs cutoff, Batch& batch) {
           failure = info.status();
           return false;
         }
-        if (info->stored_at >= cutoff || batch.media_referenced.contains(hash)) return true;
+        if (info->stored_at >= cutoff || batch.media_referenced.contains(hash) ||
+            batch.media_kept.contains(hash)) {
+          return true;
+        }
         bool referenced = false;
         const std::string prefix = MediaRefPrefix(hash);
         Status s = store_.Scan(storage::Family::kMedia, prefix, PrefixEnd(prefix),
@@ -354,7 +379,7 @@ void Sequencer::NoteReferenced(const std::vector<std::string>& media, const std:
 
 void Sequencer::Enqueue(Item item) {
   MutexLock lock(mu_);
-  if (stopping_ || !started_) {
+  if (stopping_) {
     lock.Unlock();
     item.done(Unavailable("the sequencer is not running"));
     return;

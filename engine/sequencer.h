@@ -100,6 +100,8 @@ class Sequencer {
   Sequencer(const Sequencer&) = delete;
   Sequencer& operator=(const Sequencer&) = delete;
 
+  // Calls made before Start wait in the queue and go into its first group commit; a
+  // Stop without a Start answers them kUnavailable.
   void Start();
   // Applies and commits everything queued, checkpoints the head, then stops the thread.
   // Idempotent.
@@ -136,6 +138,10 @@ class Sequencer {
   // and durable. Until then no report may reference the photo (CheckMediaStored).
   void StorePhoto(std::string hash, std::string bytes, std::string info,
                   std::function<void(Result<bool>)> done);
+
+  // Whether photo `hash` was written by StorePhoto and its flush has not yet succeeded:
+  // it may be readable, but it is not stored until then.
+  bool Unflushed(std::string_view hash) const;
 
   // Deletes the photos stored before `cutoff` that no record references (with their
   // thumbnails), and the uploads begun before it and never completed. Decided on the
@@ -182,8 +188,9 @@ class Sequencer {
   // The flusher thread: flushes the media family for every waiter queued, then answers
   // them, until stopped with none left.
   void RunFlusher();
-  // Whether photo `hash` was written by StorePhoto and its flush has not yet succeeded.
-  bool Unflushed(std::string_view hash) const;
+  // StorePhoto's work on the sequencer thread.
+  Result<Outcome> StorePhotoIn(const std::string& hash, const std::string& bytes,
+                               const std::string& info, Batch& batch);
   // Checks that every photo of `media` is stored (and durable) as of this batch; their
   // evidence flags (engine/media.h) as photos of case `case_id` reported at `reported_at`.
   // kInvalidArgument naming "media" and the first one that is not stored.

@@ -142,7 +142,7 @@ Response StorePart(Exchange& ex, engine::Engine& engine, const std::string& hash
                                   "content-range"),
                   http::status::payload_too_large);
   }
-  auto known = engine.GetMediaInfo(hash);
+  auto known = engine.GetStoredMedia(hash);
   if (!known.ok()) return Refuse(ex, known.status());
   if (*known) return Answer(ex, http::status::ok, wire::MediaJson(hash, **known));
   auto state = engine.AddUploadPart(hash, range.first, range.total, std::move(body));
@@ -194,7 +194,7 @@ void Head(Exchange& ex, engine::Engine& engine) {
   const std::string& hash = ex.path()[2];
   Response res{http::status::ok, ex.request().version()};
   res.keep_alive(ex.request().keep_alive());
-  auto info = engine.GetMediaInfo(hash);
+  auto info = engine.GetStoredMedia(hash);
   if (!info.ok()) return ex.Fail(info.status());
   if (*info) {
     res.set("Upload-Offset", std::to_string((*info)->size));

@@ -1,6 +1,7 @@
 #include "engine/sequencer.h"
 
 #include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "engine/case_index.h"
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
+#include "engine/media.h"
 #include "engine/stats.h"
 #include "tests/testing/builders.h"
 #include "tests/testing/fake_clock.h"
@@ -627,6 +629,71 @@ TEST_F(SequencerTest, AnOfficeACaseLeftHasNoStatsRow) {
   EXPECT_EQ(r->rows[0].key, "shichang");
   EXPECT_EQ(r->rows[0].Get(slot::kTotal), 1);
   ExpectConsistent();
+}
+
+// An upload of a photo in the same group commit as the collection of orphans that deletes
+// it: the upload's answer holds, whichever comes first in the batch.
+TEST(SequencerPhotoTest, AnUploadInTheBatchThatCollectsItsPhotoKeepsIt) {
+  testing::TempDir dir;
+  storage::StoreOptions so;
+  so.path = dir.Sub("data");
+  so.create_if_missing = true;
+  auto store = storage::Store::Open(so);
+  ASSERT_TRUE(store.ok());
+  auto log = storage::EventLog::Open(**store);
+  ASSERT_TRUE(log.ok());
+  testing::FakeClock clock;
+  MediaInfo old;
+  old.type = "image/jpeg";
+  old.size = 5;
+  old.stored_at = TimeMs{1000};
+  MediaInfo now = old;
+  now.stored_at = TimeMs{10'000'000};
+  for (bool upload_first : {false, true}) {
+    const std::string hash(64, upload_first ? 'b' : 'a');
+    {
+      Sequencer first(**store, **log, rules::Ruleset::BuiltIn(), clock, SequencerOptions{});
+      first.Start();
+      std::promise<Result<bool>> p;
+      first.StorePhoto(hash, "bytes", EncodeMediaInfo(old),
+                       [&](Result<bool> r) { p.set_value(std::move(r)); });
+      auto r = p.get_future().get();
+      ASSERT_TRUE(r.ok() && *r) << r.status().ToString();
+    }
+    // Not started yet: both calls go into its first batch, in the order made.
+    Sequencer seq(**store, **log, rules::Ruleset::BuiltIn(), clock, SequencerOptions{});
+    std::promise<Result<bool>> stored;
+    std::promise<Result<size_t>> collected;
+    auto upload = [&] {
+      seq.StorePhoto(hash, "bytes", EncodeMediaInfo(now),
+                     [&](Result<bool> r) { stored.set_value(std::move(r)); });
+    };
+    auto collect = [&] {
+      seq.CollectMedia(TimeMs{5000}, [&](Result<size_t> r) { collected.set_value(std::move(r)); });
+    };
+    if (upload_first) {
+      upload();
+      collect();
+    } else {
+      collect();
+      upload();
+    }
+    seq.Start();
+    auto s = stored.get_future().get();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    auto c = collected.get_future().get();
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    seq.Stop();
+    // Collected first: deleted, then stored again (201). Uploaded first: spared (200).
+    EXPECT_EQ(*s, !upload_first);
+    EXPECT_EQ(*c, upload_first ? 0u : 1u);
+    auto bytes = (*store)->Get(storage::Family::kMedia, MediaBytesKey(hash));
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_TRUE(bytes->has_value()) << (upload_first ? "upload first" : "collection first");
+    auto info = (*store)->Get(storage::Family::kMedia, MediaInfoKey(hash));
+    ASSERT_TRUE(info.ok() && info->has_value());
+    EXPECT_EQ(DecodeMediaInfo(**info)->stored_at, now.stored_at);  // a new day to be referenced
+  }
 }
 
 }  // namespace
