@@ -333,18 +333,16 @@ Result<uint8_t> Sequencer::CheckMedia(const std::vector<std::string>& media,
           "media " + hash + " is not yet stored durably; send it once its upload is answered",
           "media");
     }
-    bool stored = batch.media_stored.contains(hash);
-    if (!stored && !batch.media_deleted.contains(hash)) {
-      WANGGE_ASSIGN_OR_RETURN(auto info, store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
-      stored = info.has_value();
-    }
+    // One read serves both the check and the flags.
+    WANGGE_ASSIGN_OR_RETURN(auto info_bytes,
+                            store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
+    const bool stored = batch.media_stored.contains(hash) ||
+                        (!batch.media_deleted.contains(hash) && info_bytes.has_value());
     if (!stored) {
       return InvalidArgument(
           "media " + hash + " is not stored; upload it first (PUT /v1/media/" + hash + ")",
           "media");
     }
-    WANGGE_ASSIGN_OR_RETURN(auto info_bytes,
-                            store_.Get(storage::Family::kMedia, MediaInfoKey(hash)));
     std::optional<MediaInfo> info;
     if (info_bytes) {
       WANGGE_ASSIGN_OR_RETURN(info, DecodeMediaInfo(*info_bytes));

@@ -1,6 +1,7 @@
 // Geography: locating positions among the grids, distances, and the GCJ-02 datum.
 #include "rules/geography.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
