@@ -2,11 +2,13 @@
 
 #include "engine/codec.h"
 #include "rules/calendar.h"
+#include "rules/geography.h"
 
 namespace wangge::audit {
 
 using engine::CaseIdOf;
 using engine::DecodeRecord;
+using engine::LoadActivation;
 using engine::Record;
 using engine::Report;
 using engine::Routing;
@@ -34,15 +36,19 @@ Result<RoutingExplanation> ExplainRouting(const storage::EventLog& log, const Re
     }));
     const auto* a = activation ? std::get_if<RulesActivation>(&activation->body) : nullptr;
     if (!a) return Corruption("record " + std::to_string(out.rules_seq.value) + " does not decode");
-    WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
-                            rules::Calendar::Load(a->calendar, "calendar"));
-    WANGGE_ASSIGN_OR_RETURN(ruleset, rules::Ruleset::Load(a->ruleset, "ruleset", calendar));
+    WANGGE_ASSIGN_OR_RETURN(ruleset, LoadActivation(*a));
   }
   out.derived = RoutingOf(
       ruleset->Explain(rules::RouteInput{body->category, body->severity, body->village, body->grid,
                                          report.at, body->text, report.actor.id},
                        out.trace));
   out.matches_record = out.derived == report.routing;
+  if (const rules::Geography* g = ruleset->geography(); g && (body->lat != 0 || body->lon != 0)) {
+    if (const rules::GridArea* at = g->Locate(body->lat, body->lon)) out.located_grid = at->grid;
+  }
+  if (report.place.how == engine::PlaceHow::kLocated) {
+    out.matches_record = out.matches_record && out.located_grid == body->grid;
+  }
   return out;
 }
 

@@ -19,8 +19,12 @@ struct RoutingExplanation {
   Seq rules_seq;  // the activation in force at the report; 0 = none (the built-in ruleset)
   std::vector<rules::TraceStep> trace;
   engine::Routing derived;
-  // The derived routing equals the recorded one. false means the record was not routed
-  // by the ruleset it names: an altered record, or a rule engine that changed meaning.
+  // The grid the geography in force at the report gives its position (empty: none, or no
+  // geography). For a report that was located (Record::place), it is the recorded grid.
+  std::string located_grid;
+  // The derived routing equals the recorded one and, for a located report, so does the
+  // grid. false means the record was not routed or located by the ruleset and geography
+  // it names: an altered record, or a rule engine that changed meaning.
   bool matches_record = false;
 };
 

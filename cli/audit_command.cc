@@ -361,6 +361,27 @@ std::string WhatHappened(const engine::Record& r) {
   return "report";
 }
 
+void PrintPlace(const audit::RoutingExplanation& e, const engine::Record& report) {
+  const auto& place = report.place;
+  if (place.geography_version.empty()) return;
+  const auto& rep = std::get<engine::Report>(report.body);
+  const std::string at = fmt::format("{:.6f}, {:.6f}", rep.lat, rep.lon);
+  if (place.how == engine::PlaceHow::kLocated) {
+    std::cout << fmt::format("    located at {} in grid {} of village {} by geography {}\n", at,
+                             rep.grid, rep.village, place.geography_version);
+    if (e.located_grid != rep.grid) {
+      std::cout << fmt::format("    RE-LOCATED GRID DIFFERS: {} (recorded: {})\n",
+                               e.located_grid.empty() ? "none" : e.located_grid, rep.grid);
+    }
+  } else if (place.how == engine::PlaceHow::kGridUnmapped) {
+    std::cout << fmt::format("    position {}: grid {} is not in geography {}\n", at, rep.grid,
+                             place.geography_version);
+  } else {
+    std::cout << fmt::format("    position {}: {} m from grid {} in geography {}\n", at,
+                             place.distance_m, rep.grid, place.geography_version);
+  }
+}
+
 void PrintRouting(const audit::RoutingExplanation& e, const engine::Routing& recorded) {
   std::cout << fmt::format(
       "    routed by rule {} under ruleset {} ({}):\n", recorded.rule_id, recorded.ruleset_version,
@@ -418,6 +439,7 @@ int PrintCase(const CaseArgs& args) {
     if (std::holds_alternative<engine::Report>(r.body)) {
       auto explained = audit::ExplainRouting((*engine)->log(), r);
       if (!explained.ok()) return Fail(explained.status());
+      PrintPlace(*explained, r);
       PrintRouting(*explained, r.routing);
       all_match = all_match && explained->matches_record;
     }

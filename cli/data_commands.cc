@@ -31,6 +31,7 @@ struct GenArgs {
   io::GeneratorOptions options;
   std::string out;
   std::string from, to;
+  std::string geography_out;  // also write the town's geography here
 };
 
 // A local date "YYYY-MM-DD" (+08:00 midnight) or a full RFC 3339 time.
@@ -50,6 +51,15 @@ int RunGen(GenArgs args) {
     auto t = ParseDateOrTime(args.to, "to");
     if (!t.ok()) return Fail(t.status());
     args.options.to = *t;
+  }
+  if (!args.geography_out.empty()) {
+    if (Status s = args.options.Validate(); !s.ok()) return Fail(s);
+    std::ofstream geo(args.geography_out, std::ios::binary | std::ios::trunc);
+    geo << io::TownGeography(args.options);
+    geo.flush();
+    if (!geo) return Fail(IOError("cannot write '" + args.geography_out + "'"));
+    std::cerr << fmt::format("gen: the town's geography ({} grids) written to {}\n",
+                             args.options.villages * io::kGridsPerVillage, args.geography_out);
   }
   std::ofstream file;
   std::ostream* out = &std::cout;
@@ -196,6 +206,9 @@ void AddDataCommands(CLI::App& app, Command& chosen) {
                     "Stop at the end of the period: cases still in progress then stay open");
   gen_cmd->add_option("--seed", gen.options.seed, "Random seed; same seed, same stream")
       ->capture_default_str();
+  gen_cmd->add_option("--geography-out", gen.geography_out,
+                      "Also write the town's grids as GeoJSON here (for wangge geo activate); "
+                      "the reports' positions fall inside their grids");
 
   auto import_ptr = std::make_shared<ImportArgs>();
   ImportArgs& import = *import_ptr;

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <sstream>
 #include <unordered_map>
 
@@ -266,7 +267,10 @@ int PrepareDemoData(const DemoArgs& args, const Clock& clock) {
   auto engine =
       cli::OpenForWriting(args.data, /*create=*/true, /*sync=*/true, clock, /*timers=*/false);
   if (!engine.ok()) return Fail(engine.status());
-  if ((*engine)->head().seq.value <= 1) {
+  auto counts = (*engine)->CaseCounts();
+  if (!counts.ok()) return Fail(counts.status());
+  // No case yet: a new directory, or a first run stopped before its import.
+  if (std::accumulate(counts->begin(), counts->end(), int64_t{0}) == 0) {
     std::cerr << fmt::format("demo: generating the town-year up to now (seed {}) into {}\n",
                              args.seed, args.data);
     // The 365 days up to now, cut off now: recent cases are still open, some overdue,
@@ -276,6 +280,10 @@ int PrepareDemoData(const DemoArgs& args, const Clock& clock) {
     gen.to = clock.Now();
     gen.from = TimeMs{gen.to->ms - 365LL * 86'400'000};
     gen.open_at_end = true;
+    // The town's grids first, so that every report is placed (docs/place.md).
+    auto placed = (*engine)->ActivateGeography(io::TownGeography(gen),
+                                               engine::Actor{"demo", engine::Role::kAdmin, ""});
+    if (!placed.ok()) return Fail(placed.status());
     auto photos = DemoPhotos(**engine, clock);
     if (!photos.ok()) return Fail(photos.status());
     io::CommandFeeder feeder(**engine, 8192, "generated", 20);

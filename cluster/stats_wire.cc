@@ -131,7 +131,7 @@ Result<engine::StatsResult> DecodeStatsAnswer(std::string_view text) {
     std::string_view message, field;
     if (error["code"].get_int64().get(code) || error["message"].get_string().get(message) ||
         error["field"].get_string().get(field) || code < 1 ||
-        code > static_cast<int64_t>(StatusCode::kNoSpace)) {
+        code > static_cast<int64_t>(StatusCode::kOutOfRange)) {
       return Malformed("error");
     }
     return Status(static_cast<StatusCode>(code), std::string(message), std::string(field));

@@ -32,6 +32,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "no_space";
     case StatusCode::kDataLoss:
       return "data_loss";
+    case StatusCode::kOutOfRange:
+      return "out_of_range";
   }
   return "unknown";
 }

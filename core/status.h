@@ -30,6 +30,9 @@ enum class StatusCode : int {
   // what was written, through no one's intent (kCorruption is data that does not check out,
   // such as an altered log). Recovery: a backup, or salvage.
   kDataLoss = 13,
+  // Well-formed input that cannot be placed or processed as it stands (a position outside
+  // every grid, an image over the pixel limit): HTTP 422.
+  kOutOfRange = 14,
 };
 
 // Snake-case name of a code, as used in JSON error bodies ("invalid_argument").
@@ -70,6 +73,9 @@ inline Status PermissionDenied(std::string msg) {
 }
 inline Status Corruption(std::string msg) {
   return Status(StatusCode::kCorruption, std::move(msg));
+}
+inline Status OutOfRange(std::string msg, std::string field = {}) {
+  return Status(StatusCode::kOutOfRange, std::move(msg), std::move(field));
 }
 inline Status DataLoss(std::string msg) { return Status(StatusCode::kDataLoss, std::move(msg)); }
 inline Status IOError(std::string msg) { return Status(StatusCode::kIOError, std::move(msg)); }

@@ -50,6 +50,8 @@ bool Matches(const Case& c, const CaseQuery& q) {
   if (!q.office.empty() && c.office != q.office) return false;
   if (q.status && c.status != *q.status) return false;
   if (!q.village.empty() && c.report.village != q.village) return false;
+  if (!q.grid.empty() && c.report.grid != q.grid) return false;
+  if (q.open_only && !c.open()) return false;
   if (!q.category.empty() && c.report.category != q.category) return false;
   if (!c.id.starts_with(q.id_prefix)) return false;
   if (!q.reporter.empty() && c.reporter.id != q.reporter) return false;

@@ -20,9 +20,11 @@ struct CaseQuery {
   std::string office;
   std::optional<CaseStatus> status;
   std::string village;
+  std::string grid;
   std::string category;
-  std::string reporter;   // the reporting worker's id
-  std::string id_prefix;  // case ids that begin with it (walks only that range of ids)
+  bool open_only = false;  // only cases not closed or cancelled
+  std::string reporter;    // the reporting worker's id
+  std::string id_prefix;   // case ids that begin with it (walks only that range of ids)
   // Received on these days (China Standard Time day numbers, both inclusive), as the
   // stats window counts them.
   std::optional<int64_t> from_day, to_day;

@@ -52,11 +52,15 @@ void PutReport(std::string& out, const Report& rep) {
 // The optional trailing sections of a report record or case, each opened by its tag and
 // written only when needed, in tag order, so records and cases without them keep their
 // bytes: the extras an outside interface sent, the case id when it is not the client id,
-// the media hashes, the evidence flags. A transition record has the last two alone.
+// the media hashes, the evidence flags, and (report records only) the placement. A
+// transition record has media and evidence alone.
 constexpr uint8_t kExtrasTag = 1;
 constexpr uint8_t kCaseIdTag = 2;
 constexpr uint8_t kMediaTag = 3;
 constexpr uint8_t kEvidenceTag = 4;
+constexpr uint8_t kPlaceTag = 5;
+// The optional section of a rules activation: the geography.
+constexpr uint8_t kGeographyTag = 1;
 
 void PutStrings(std::string& out, const std::vector<std::string>& v);
 bool GetStrings(ByteReader& r, std::vector<std::string>& v);
@@ -72,16 +76,40 @@ void PutMedia(std::string& out, const std::vector<std::string>& media, uint8_t e
   }
 }
 
-// From the tag just read to the end: only the encoder's own bytes, a non-empty list and
-// known, non-zero flags.
-bool GetMedia(ByteReader& r, uint8_t tag, std::vector<std::string>& media, uint8_t& evidence) {
+// From the tag just read: only the encoder's own bytes, a non-empty list and known,
+// non-zero flags. Leaves `tag` as the next section's tag, already read, or 0 at the end.
+bool GetMedia(ByteReader& r, uint8_t& tag, std::vector<std::string>& media, uint8_t& evidence) {
+  // Tag 0 is never written: it stands for the end.
+  auto next = [&] { return r.done() ? (tag = 0, true) : r.U8(tag) && tag != 0; };
   if (tag == kMediaTag) {
-    if (!GetStrings(r, media) || media.empty()) return false;
-    if (r.done()) return true;
-    if (!r.U8(tag)) return false;
+    if (!GetStrings(r, media) || media.empty() || !next()) return false;
   }
-  return tag == kEvidenceTag && r.U8(evidence) && evidence != 0 &&
-         (evidence & ~evidence::kAll) == 0 && r.done();
+  if (tag == kEvidenceTag) {
+    if (!r.U8(evidence) || evidence == 0 || (evidence & ~evidence::kAll) != 0 || !next()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void PutPlace(std::string& out, const Placement& place) {
+  if (place.geography_version.empty()) return;
+  PutU8(out, kPlaceTag);
+  PutString(out, place.geography_version);
+  PutU8(out, static_cast<uint8_t>(place.how));
+  PutU32(out, place.distance_m);
+}
+
+// From the tag just read (0: none), to the end.
+bool GetPlace(ByteReader& r, uint8_t tag, Placement& place) {
+  if (tag == 0) return true;
+  uint8_t how;
+  if (tag != kPlaceTag || !r.String(place.geography_version) || place.geography_version.empty() ||
+      !r.U8(how) || how < 1 || how > 3 || !r.U32(place.distance_m)) {
+    return false;
+  }
+  place.how = static_cast<PlaceHow>(how);
+  return r.done();
 }
 
 void PutTrailer(std::string& out, const Report& rep, std::string_view case_id, uint8_t evidence) {
@@ -99,24 +127,25 @@ void PutTrailer(std::string& out, const Report& rep, std::string_view case_id, u
   PutMedia(out, rep.media, evidence);
 }
 
-// Reads the trailing sections present; `case_id` is left empty when none names it.
-bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id, uint8_t& evidence) {
+// Reads the trailing sections present; `case_id` is left empty when none names it. Leaves
+// `tag` as GetMedia does.
+bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id, uint8_t& evidence, uint8_t& tag) {
+  tag = 0;
   if (r.done()) return true;
-  uint8_t tag;
-  if (!r.U8(tag)) return false;
+  if (!r.U8(tag) || tag == 0) return false;
   if (tag == kExtrasTag) {
     if (!r.String(rep.channel) || !r.String(rep.address) || !r.String(rep.address_id) ||
         !r.String(rep.media_url) || !rep.has_extras()) {
       return false;
     }
-    if (r.done()) return true;
-    if (!r.U8(tag)) return false;
+    if (r.done()) return (tag = 0, true);
+    if (!r.U8(tag) || tag == 0) return false;
   }
   if (tag == kCaseIdTag) {
     // Only the encoder's own bytes: a case id section names an id other than the client id.
     if (!r.String(case_id) || case_id.empty() || case_id == rep.client_id) return false;
-    if (r.done()) return true;
-    if (!r.U8(tag)) return false;
+    if (r.done()) return (tag = 0, true);
+    if (!r.U8(tag) || tag == 0) return false;
   }
   return GetMedia(r, tag, rep.media, evidence);
 }
@@ -213,7 +242,7 @@ bool GetTransition(ByteReader& r, Transition& t, uint8_t& evidence) {
   if (has_until) t.until = until;
   if (r.done()) return true;
   uint8_t tag;
-  return r.U8(tag) && GetMedia(r, tag, t.media, evidence);
+  return r.U8(tag) && tag != 0 && GetMedia(r, tag, t.media, evidence) && tag == 0;
 }
 
 }  // namespace
@@ -233,6 +262,7 @@ std::string EncodeRecord(const Record& record) {
     PutReport(out, std::get<Report>(record.body));
     PutRouting(out, record.routing);
     PutTrailer(out, std::get<Report>(record.body), record.case_id, record.evidence);
+    PutPlace(out, record.place);
   } else if (kind == kKindTransition) {
     PutTransition(out, std::get<Transition>(record.body), record.evidence);
   } else if (kind == kKindRules) {
@@ -240,6 +270,11 @@ std::string EncodeRecord(const Record& record) {
     PutString(out, a.version);
     PutString(out, a.ruleset);
     PutString(out, a.calendar);
+    if (!a.geography.empty()) {
+      PutU8(out, kGeographyTag);
+      PutString(out, a.geography_version);
+      PutString(out, a.geography);
+    }
   } else {
     const auto& t = std::get<TimerFired>(record.body);
     PutString(out, t.case_id);
@@ -262,8 +297,10 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
   if (!GetTime(r, record.at) || !GetActor(r, record.actor)) return bad("bad time or actor");
   if (kind == kKindReport) {
     Report rep;
+    uint8_t tag = 0;
     if (!GetReport(r, rep) || !GetRouting(r, record.routing) ||
-        !GetTrailer(r, rep, record.case_id, record.evidence)) {
+        !GetTrailer(r, rep, record.case_id, record.evidence, tag) ||
+        !GetPlace(r, tag, record.place)) {
       return bad("bad report");
     }
     record.body = std::move(rep);
@@ -275,6 +312,11 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
     RulesActivation a;
     if (!r.String(a.version) || !r.String(a.ruleset) || !r.String(a.calendar)) {
       return bad("bad rules activation");
+    }
+    uint8_t tag = 0;
+    if (!r.done() && (!r.U8(tag) || tag != kGeographyTag || !r.String(a.geography_version) ||
+                      !r.String(a.geography) || a.geography.empty())) {
+      return bad("bad geography in rules activation");
     }
     record.body = std::move(a);
   } else if (kind == kKindTimer) {
@@ -328,7 +370,7 @@ std::string EncodeCase(const Case& c) {
 Result<Case> DecodeCase(std::string_view bytes) {
   ByteReader r(bytes);
   Case c;
-  uint8_t format, status, satisfaction;
+  uint8_t format, status, satisfaction, tag = 0;
   if (!r.U8(format) || format < 1 || format > kCaseFormat) {
     return Corruption("case: unknown format");
   }
@@ -341,7 +383,7 @@ Result<Case> DecodeCase(std::string_view bytes) {
             GetInt16(r, c.escalation_level) && GetInt16(r, c.reopen_count) &&
             GetInt16(r, c.extension_count) && GetInt16(r, c.return_count) && r.U8(satisfaction) &&
             (format < 2 || (GetTime(r, c.warned_at) && GetTime(r, c.breached_at))) &&
-            GetTrailer(r, c.report, c.id, c.evidence) && r.done();
+            GetTrailer(r, c.report, c.id, c.evidence, tag) && tag == 0 && r.done();
   if (!ok || !StatusFromName(StatusName(static_cast<CaseStatus>(status)))) {
     return Corruption("case " + c.report.client_id + ": malformed state");
   }

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <utility>
 
+#include "rules/geography.h"
+#include "rules/ruleset.h"
+
 namespace wangge::engine {
 namespace {
 
@@ -96,6 +99,29 @@ std::string_view TimerKindName(TimerKind k) {
 }
 std::string_view StatusName(CaseStatus s) { return NameOf(kStatuses, s); }
 std::string_view ActionName(Action a) { return NameOf(kActions, a); }
+Result<std::shared_ptr<const rules::Ruleset>> LoadActivation(const RulesActivation& a) {
+  const std::string_view calendar_text =
+      a.calendar.empty() ? rules::Calendar::BuiltInText() : std::string_view(a.calendar);
+  WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
+                          rules::Calendar::Load(calendar_text, "calendar"));
+  WANGGE_ASSIGN_OR_RETURN(auto ruleset, rules::Ruleset::Load(a.ruleset, "ruleset", calendar));
+  if (a.geography.empty()) return ruleset;
+  WANGGE_ASSIGN_OR_RETURN(auto geography,
+                          rules::Geography::Load(a.geography, "geography", ruleset.get()));
+  return ruleset->WithGeography(std::move(geography));
+}
+
+std::string_view PlaceHowName(PlaceHow h) {
+  switch (h) {
+    case PlaceHow::kNamed:
+      return "named";
+    case PlaceHow::kLocated:
+      return "located";
+    case PlaceHow::kGridUnmapped:
+      return "grid_unmapped";
+  }
+  return "unknown";
+}
 std::optional<Role> RoleFromName(std::string_view n) { return FromName(kRoles, n); }
 std::optional<CaseStatus> StatusFromName(std::string_view n) { return FromName(kStatuses, n); }
 std::optional<Action> ActionFromName(std::string_view n) { return FromName(kActions, n); }
@@ -127,8 +153,13 @@ size_t CharCount(std::string_view utf8) {
 Status ValidateReport(const Report& r) {
   WANGGE_RETURN_IF_ERROR(CheckId(r.client_id, "client_id"));
   WANGGE_RETURN_IF_ERROR(CheckId(r.category, "category"));
-  WANGGE_RETURN_IF_ERROR(CheckId(r.village, "village"));
-  WANGGE_RETURN_IF_ERROR(CheckId(r.grid, "grid"));
+  // Village and grid are named together, or both left out for the geography to locate
+  // the report from its position (engine/sequencer.h).
+  const bool to_locate = r.village.empty() && r.grid.empty();
+  if (!to_locate) {
+    WANGGE_RETURN_IF_ERROR(CheckId(r.village, "village"));
+    WANGGE_RETURN_IF_ERROR(CheckId(r.grid, "grid"));
+  }
   if (r.severity < 1 || r.severity > 4) return InvalidArgument("severity must be 1-4", "severity");
   if (CharCount(r.text) > kMaxTextChars) {
     return InvalidArgument("text is longer than 4000 characters", "text");
@@ -138,6 +169,11 @@ Status ValidateReport(const Report& r) {
   }
   if (!std::isfinite(r.lon) || r.lon < -180 || r.lon > 180) {
     return InvalidArgument("lon must be -180..180", "lon");
+  }
+  if (to_locate && r.lat == 0 && r.lon == 0) {
+    return InvalidArgument(
+        "a report names its village and grid, or gives lat and lon (not 0, 0) to be located",
+        "grid");
   }
   if (r.attachments < 0 || r.attachments > 100) {
     return InvalidArgument("attachments must be 0-100", "attachments");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,10 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "rules/decision.h"
+
+namespace wangge::rules {
+class Ruleset;
+}
 
 namespace wangge::engine {
 
@@ -135,14 +140,24 @@ struct Routing {
 // The routing a ruleset's decision becomes in a report record.
 Routing RoutingOf(rules::Decision d);
 
-// Makes a ruleset (with its working calendar) the active one. Only admins may. The
-// record keeps both texts, so replay and audit know exactly what routed each case.
+// Makes a ruleset (with its working calendar and the town's geography) the active one.
+// Only admins may. The record keeps the texts, so replay and audit know exactly what
+// routed and located each case. The geography is checked against the ruleset it comes
+// with; activating only a new geography repeats the ruleset in force, and activating
+// only a new ruleset repeats the geography in force (engine/engine.h).
 struct RulesActivation {
-  std::string ruleset;   // ruleset JSON
-  std::string calendar;  // calendar JSON; empty in a command means the built-in one
-  std::string version;   // filled by the sequencer from the loaded ruleset
+  std::string ruleset;            // ruleset JSON
+  std::string calendar;           // calendar JSON; empty in a command means the built-in one
+  std::string version;            // filled by the sequencer from the loaded ruleset
+  std::string geography;          // GeoJSON (rules/geography.h); empty: none
+  std::string geography_version;  // filled by the sequencer from the loaded geography
   friend bool operator==(const RulesActivation&, const RulesActivation&) = default;
 };
+
+// The ruleset an activation makes active, with its calendar (the built-in one when the
+// text is empty) and its geography (none when empty), loaded and checked as the
+// sequencer does: errors name "calendar", "ruleset" or "geography" as the source.
+Result<std::shared_ptr<const rules::Ruleset>> LoadActivation(const RulesActivation& a);
 
 // Persisted: values are never renumbered.
 enum class TimerKind : uint8_t {
@@ -161,6 +176,25 @@ struct TimerFired {
 };
 
 using CommandBody = std::variant<Report, Transition, RulesActivation, TimerFired>;
+
+// Persisted: values are never renumbered.
+enum class PlaceHow : uint8_t {
+  kNamed = 1,         // the report named its grid; the position was measured against it
+  kLocated = 2,       // the report named no grid; grid and village come from the position
+  kGridUnmapped = 3,  // the report named a grid the geography does not have
+};
+std::string_view PlaceHowName(PlaceHow h);  // "named", "located", "grid_unmapped"
+
+// How a report with a position was placed against the geography in force when it was
+// recorded (engine/sequencer.h). Kept in the record, so explain shows the decision and
+// replay reproduces it; absent (empty version) when no geography was active or the
+// report had no position.
+struct Placement {
+  std::string geography_version;
+  PlaceHow how = PlaceHow::kNamed;
+  uint32_t distance_m = 0;  // from the position to the grid, rounded; 0 inside it
+  friend bool operator==(const Placement&, const Placement&) = default;
+};
 
 // A validated input on its way to the sequencer. `at` is the command's own time for
 // recorded streams (import); empty means "the sequencer's receive time".
@@ -190,6 +224,7 @@ struct Record {
   // Reports, transitions: the evidence flags (engine/media.h evidence::) the sequencer
   // found in the record's photos when it was written; kept so replay and figures agree.
   uint8_t evidence = 0;
+  Placement place;  // reports with a position, when a geography was active
   friend bool operator==(const Record&, const Record&) = default;
 };
 

@@ -51,17 +51,11 @@ Result<std::shared_ptr<const rules::Ruleset>> LoadActivatedRules(const storage::
                                                                  const storage::EventLog& log) {
   WANGGE_ASSIGN_OR_RETURN(auto record, ReadActivation(store, log));
   if (!record) return std::shared_ptr<const rules::Ruleset>();
-  const auto& a = std::get<RulesActivation>(record->body);
   const std::string seq = std::to_string(record->seq.value);
-  auto calendar = rules::Calendar::Load(a.calendar, "activated calendar");
-  if (!calendar.ok()) {
-    return Corruption("the calendar activated at record " + seq +
-                      " no longer loads: " + calendar.status().message());
-  }
-  auto ruleset = rules::Ruleset::Load(a.ruleset, "activated ruleset", *calendar);
+  auto ruleset = LoadActivation(std::get<RulesActivation>(record->body));
   if (!ruleset.ok()) {
-    return Corruption("the ruleset activated at record " + seq +
-                      " no longer loads: " + ruleset.status().message());
+    return Corruption("the rules activated at record " + seq +
+                      " no longer load: " + ruleset.status().message());
   }
   return std::move(ruleset).value();
 }
@@ -205,9 +199,24 @@ std::shared_ptr<const rules::Ruleset> Engine::active_rules() const {
 Result<Outcome> Engine::ActivateRules(std::string ruleset_json, std::string calendar_json,
                                       const Actor& actor) {
   if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  WANGGE_ASSIGN_OR_RETURN(auto active, ActiveRulesRecord());
+  std::string geography;
+  if (active) geography = std::get<RulesActivation>(active->body).geography;
   return sequencer_
       ->Submit(Command{actor, std::nullopt,
-                       RulesActivation{std::move(ruleset_json), std::move(calendar_json), ""}})
+                       RulesActivation{std::move(ruleset_json), std::move(calendar_json), "",
+                                       std::move(geography), ""}})
+      .get();
+}
+
+Result<Outcome> Engine::ActivateGeography(std::string geojson, const Actor& actor) {
+  if (!sequencer_) return FailedPrecondition("the store is open read-only");
+  WANGGE_ASSIGN_OR_RETURN(auto active, ActiveRulesRecord());
+  if (!active) return FailedPrecondition("no ruleset is active to check the geography against");
+  const auto& a = std::get<RulesActivation>(active->body);
+  return sequencer_
+      ->Submit(Command{actor, std::nullopt,
+                       RulesActivation{a.ruleset, a.calendar, "", std::move(geojson), ""}})
       .get();
 }
 

@@ -77,9 +77,15 @@ class Engine {
   std::shared_ptr<const rules::Ruleset> active_rules() const;
 
   // Records the activation of `ruleset_json` (with `calendar_json`, or the built-in
-  // calendar when empty) by `actor`, durably. Codes: those of Sequencer::Submit.
+  // calendar when empty) by `actor`, durably, keeping the geography in force (which must
+  // still check against the new ruleset). Codes: those of Sequencer::Submit.
   Result<Outcome> ActivateRules(std::string ruleset_json, std::string calendar_json,
                                 const Actor& actor);
+  // Records the activation of geography `geojson` (rules/geography.h) with the ruleset and
+  // calendar in force. Codes: those of Sequencer::Submit. Like ActivateRules, it reads what
+  // is in force and then submits: two admins activating at once may each undo the other's
+  // change of the other part (an admin's rare act; the log shows both).
+  Result<Outcome> ActivateGeography(std::string geojson, const Actor& actor);
 
   // The record that activated the ruleset routing reports now, or nullopt for a
   // read-only store whose log never activated one.

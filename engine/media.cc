@@ -124,6 +124,8 @@ std::vector<std::string_view> EvidenceFlagNames(uint8_t flags) {
   std::vector<std::string_view> names;
   if (flags & evidence::kCapturedBeforeReport) names.push_back("captured_before_report");
   if (flags & evidence::kReused) names.push_back("reused");
+  if (flags & evidence::kLocationMismatch) names.push_back("location_mismatch");
+  if (flags & evidence::kPhotoOutsideGrid) names.push_back("photo_outside_grid");
   return names;
 }
 

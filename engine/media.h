@@ -64,8 +64,16 @@ std::string PartPrefix(std::string_view hash);
 namespace evidence {
 inline constexpr uint8_t kCapturedBeforeReport = 1;  // EXIF time > 24 h before the report
 inline constexpr uint8_t kReused = 2;                // another case references the photo
-inline constexpr uint8_t kAll = 3;
+// The report's position is more than kMismatchM outside the grid it names, or outside
+// every grid (reports only; engine/sequencer.h).
+inline constexpr uint8_t kLocationMismatch = 4;
+// A photo's EXIF position is more than kPhotoFarM outside its case's grid.
+inline constexpr uint8_t kPhotoOutsideGrid = 8;
+inline constexpr uint8_t kAll = 15;
 }  // namespace evidence
+// How far outside its named grid a report's position may be without a flag, and a photo's.
+inline constexpr double kMismatchM = 200;
+inline constexpr double kPhotoFarM = 500;
 // How long before its report a photo may have been taken without a flag.
 inline constexpr int64_t kStaleCaptureMs = int64_t{24} * 3600 * 1000;
 
@@ -73,7 +81,8 @@ inline constexpr int64_t kStaleCaptureMs = int64_t{24} * 3600 * 1000;
 // other than its own references it.
 uint8_t PhotoFlags(const std::optional<MediaInfo>& info, TimeMs reported_at,
                    bool referenced_elsewhere);
-// "captured_before_report", "reused", in bit order.
+// "captured_before_report", "reused", "location_mismatch", "photo_outside_grid", in bit
+// order.
 std::vector<std::string_view> EvidenceFlagNames(uint8_t flags);
 
 // The photos a record carries: a report's or a transition's; empty for any other.

@@ -12,7 +12,9 @@
 #include "engine/codec.h"
 #include "engine/lifecycle.h"
 #include "engine/media.h"
+#include "engine/placement.h"
 #include "engine/stats.h"
+#include "rules/geography.h"
 #include "storage/head_checkpoint.h"
 
 namespace wangge::engine {
@@ -324,7 +326,7 @@ void Sequencer::AddUploadPart(std::string hash, uint64_t offset, uint64_t total,
 }
 
 Result<uint8_t> Sequencer::CheckMedia(const std::vector<std::string>& media,
-                                      const std::string& case_id, TimeMs reported_at,
+                                      const std::string& case_id, const Report& report,
                                       Batch& batch) {
   uint8_t flags = 0;
   for (const auto& hash : media) {
@@ -348,7 +350,8 @@ Result<uint8_t> Sequencer::CheckMedia(const std::vector<std::string>& media,
       WANGGE_ASSIGN_OR_RETURN(info, DecodeMediaInfo(*info_bytes));
     }
     WANGGE_ASSIGN_OR_RETURN(bool elsewhere, ReferencedElsewhere(hash, case_id, batch));
-    flags |= PhotoFlags(info, reported_at, elsewhere);
+    flags |= PhotoFlags(info, report.reported_at, elsewhere);
+    if (info) flags |= PhotoPlaceFlags(info->lat, info->lon, report.grid, batch.rules->geography());
   }
   return flags;
 }
@@ -618,20 +621,30 @@ Result<Outcome> Sequencer::ApplyReport(const Command& cmd, const Report& report,
   if (known) {
     WANGGE_ASSIGN_OR_RETURN(const Case* existing, LoadCase(*known, batch));
     if (!existing) return Corruption("idempotency key of " + report.client_id + " names no case");
-    WANGGE_RETURN_IF_ERROR(SameReport(existing->report, report));
+    // A retry of a report that was located compares as the report that was recorded.
+    Report retry = report;
+    if (retry.grid.empty()) {
+      retry.grid = existing->report.grid;
+      retry.village = existing->report.village;
+    }
+    WANGGE_RETURN_IF_ERROR(SameReport(existing->report, retry));
     return Outcome{Outcome::Kind::kDuplicate, existing->created_seq, *existing};
   }
-  WANGGE_ASSIGN_OR_RETURN(std::string id, NewCaseId(cmd.actor, report.client_id, batch));
+  Report placed = report;
+  WANGGE_ASSIGN_OR_RETURN(Placed where, PlaceReport(placed, batch.rules->geography()));
+  WANGGE_ASSIGN_OR_RETURN(std::string id, NewCaseId(cmd.actor, placed.client_id, batch));
   Record record;
-  WANGGE_ASSIGN_OR_RETURN(record.evidence, CheckMedia(report.media, id, report.reported_at, batch));
-  NoteReferenced(report.media, id, batch);
+  WANGGE_ASSIGN_OR_RETURN(record.evidence, CheckMedia(placed.media, id, placed, batch));
+  record.evidence |= where.flags;
+  record.place = std::move(where.place);
+  NoteReferenced(placed.media, id, batch);
   record.at = cmd.at.value_or(clock_.Now());
   record.actor = cmd.actor;
   record.routing = RoutingOf(
-      batch.rules->Route(rules::RouteInput{report.category, report.severity, report.village,
-                                           report.grid, record.at, report.text, cmd.actor.id}));
-  record.body = report;
-  if (id != report.client_id) record.case_id = id;
+      batch.rules->Route(rules::RouteInput{placed.category, placed.severity, placed.village,
+                                           placed.grid, record.at, placed.text, cmd.actor.id}));
+  if (id != placed.client_id) record.case_id = id;
+  record.body = std::move(placed);
   record.seq = log_.Append(batch.set, EncodeRecord(record));
   ++batch.records;
   batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});
@@ -659,8 +672,7 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   record.seq = log_.NextSeq();
   WANGGE_RETURN_IF_ERROR(ApplyTransition(*current, record).status());
   // The flags are part of the record, which ApplyTransition then applies to the case.
-  WANGGE_ASSIGN_OR_RETURN(record.evidence,
-                          CheckMedia(t.media, id, current->report.reported_at, batch));
+  WANGGE_ASSIGN_OR_RETURN(record.evidence, CheckMedia(t.media, id, current->report, batch));
   WANGGE_ASSIGN_OR_RETURN(Case next, ApplyTransition(*current, record));
   NoteReferenced(t.media, id, batch);
   log_.Append(batch.set, EncodeRecord(record));
@@ -703,11 +715,10 @@ Result<Outcome> Sequencer::ApplyRules(const Command& cmd, const RulesActivation&
   }
   RulesActivation recorded = a;
   if (recorded.calendar.empty()) recorded.calendar = std::string(rules::Calendar::BuiltInText());
-  WANGGE_ASSIGN_OR_RETURN(rules::Calendar calendar,
-                          rules::Calendar::Load(recorded.calendar, "calendar"));
-  WANGGE_ASSIGN_OR_RETURN(auto ruleset,
-                          rules::Ruleset::Load(recorded.ruleset, "ruleset", calendar));
+  WANGGE_ASSIGN_OR_RETURN(auto ruleset, LoadActivation(recorded));
   recorded.version = ruleset->version();
+  if (const rules::Geography* g = ruleset->geography()) recorded.geography_version = g->version();
+  const std::string geography = recorded.geography_version;
 
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
@@ -720,7 +731,7 @@ Result<Outcome> Sequencer::ApplyRules(const Command& cmd, const RulesActivation&
   batch.rules_changed = true;
   Case version_only;
   version_only.ruleset_version = batch.rules->version();
-  return Outcome{Outcome::Kind::kActivated, record.seq, std::move(version_only)};
+  return Outcome{Outcome::Kind::kActivated, record.seq, std::move(version_only), geography};
 }
 
 }  // namespace wangge::engine

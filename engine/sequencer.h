@@ -57,6 +57,7 @@ struct Outcome {
   Kind kind = Kind::kCreated;
   Seq seq;     // the record's sequence (for a duplicate, the case's creating record)
   Case state;  // the case after the command; for an activation, only ruleset_version
+  std::string geography_version;  // an activation's geography; empty: none
 };
 
 // The meta key holding the sequence of the record that activated the current ruleset.
@@ -192,10 +193,10 @@ class Sequencer {
   Result<Outcome> StorePhotoIn(const std::string& hash, const std::string& bytes,
                                const std::string& info, Batch& batch);
   // Checks that every photo of `media` is stored (and durable) as of this batch; their
-  // evidence flags (engine/media.h) as photos of case `case_id` reported at `reported_at`.
-  // kInvalidArgument naming "media" and the first one that is not stored.
+  // evidence flags (engine/media.h) as photos of case `case_id` with report `report` (its
+  // time and its grid). kInvalidArgument naming "media" and the first one not stored.
   Result<uint8_t> CheckMedia(const std::vector<std::string>& media, const std::string& case_id,
-                             TimeMs reported_at, Batch& batch);
+                             const Report& report, Batch& batch);
   // Whether a case other than `case_id` references photo `hash`, stored or in this batch.
   Result<bool> ReferencedElsewhere(const std::string& hash, const std::string& case_id,
                                    Batch& batch);

@@ -10,6 +10,7 @@
 #include "core/bytes.h"
 #include "engine/case_index.h"
 #include "engine/codec.h"
+#include "engine/media.h"
 #include "engine/stats_keys.h"
 
 namespace wangge::engine {
@@ -73,6 +74,7 @@ Counters Contribution(const Case& c, int64_t work_ms) {
   }
   out.Add(slot::kTotal, 1);
   if (c.evidence != 0) out.Add(slot::kEvidenceFlagged, 1);
+  if (c.evidence & evidence::kLocationMismatch) out.Add(slot::kLocationMismatch, 1);
   if (c.extension_count > 0) out.Add(slot::kExtended, 1);
   if (c.status != CaseStatus::kClosed) {
     out.Add(slot::kOpen, 1);

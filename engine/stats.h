@@ -56,7 +56,8 @@ inline constexpr uint16_t kExtended = 7;   // not cancelled, extended at least o
 inline constexpr uint16_t kCancelled = 8;
 inline constexpr uint16_t kCloseMsSum = 9;        // receipt to closure, wall clock
 inline constexpr uint16_t kCloseWorkMsSum = 10;   // the same in working time
-inline constexpr uint16_t kEvidenceFlagged = 11;  // not cancelled, a photo flagged
+inline constexpr uint16_t kEvidenceFlagged = 11;  // not cancelled, any evidence flag
+inline constexpr uint16_t kLocationMismatch = 12;  // not cancelled, flagged location_mismatch
 inline constexpr uint16_t kWallHistogram = 1000;  // + bucket, 0..1999
 inline constexpr uint16_t kWorkHistogram = 3000;  // + bucket, 0..1999
 }  // namespace slot

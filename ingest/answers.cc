@@ -35,6 +35,8 @@ http::status HttpStatusOf(StatusCode code) {
       return http::status::conflict;
     case StatusCode::kNoSpace:
       return http::status::insufficient_storage;
+    case StatusCode::kOutOfRange:
+      return http::status::unprocessable_entity;
     case StatusCode::kResourceExhausted:
     case StatusCode::kUnavailable:
       return http::status::service_unavailable;

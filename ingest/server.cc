@@ -163,10 +163,11 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
           if (ec) return self->OnRead(ec, 0);
           const auto& opts = self->server_.options;
           const auto target = self->parser_->get().target();
-          const size_t limit = target.starts_with("/v1/media/") ? opts.max_media_bytes
-                               : target == "/v1/reports:batch" || target == "/v1/rules"
-                                   ? opts.max_batch_bytes
-                                   : opts.max_body_bytes;
+          // A geography is a document as large as a photo.
+          const size_t limit =
+              target.starts_with("/v1/media/") || target == "/v1/geography" ? opts.max_media_bytes
+              : target == "/v1/reports:batch" || target == "/v1/rules"      ? opts.max_batch_bytes
+                                                                            : opts.max_body_bytes;
           // The declared length, read from the field (Beast's optional-returning accessor
           // trips GCC's -Wmaybe-uninitialized at some optimisation levels).
           const auto field = self->parser_->get()[http::field::content_length];

@@ -327,8 +327,14 @@ void Generator::AddReport(int town, int64_t received) {
   const double s = rng_.Uniform();
   r.severity = s < 0.55 ? 1 : s < 0.85 ? 2 : s < 0.97 ? 3 : 4;
   r.text = std::string(TextFor(r.category));
-  r.lat = std::round((29.80 + rng_.Uniform() * 0.15) * 1e6) / 1e6;
-  r.lon = std::round((120.20 + rng_.Uniform() * 0.15) * 1e6) / 1e6;
+  // Inside the grid, or (about 2%) in another village's grid: a report written up later,
+  // or a worker who picked the wrong grid.
+  const int grid = r.grid.back() - '1';
+  int where = village;
+  if (rng_.Chance(0.02)) where = (village + 2 + static_cast<int>(rng_.Below(5))) % o_.villages;
+  const GridBox box = GridBoxOf(where, where == village ? grid : 0, o_.villages);
+  r.lat = std::round((box.south + rng_.Uniform() * (box.north - box.south)) * 1e6) / 1e6;
+  r.lon = std::round((box.west + rng_.Uniform() * (box.east - box.west)) * 1e6) / 1e6;
   r.attachments = static_cast<int>(rng_.Below(4));
   // Most reports arrive within a minute of being written; one in ten after an offline
   // spell of hours.
@@ -430,6 +436,48 @@ Status GeneratorOptions::Validate() const {
   if (villages < 1 || villages > 99) return InvalidArgument("villages must be 1-99", "villages");
   if (year < 2000 || year > 2100) return InvalidArgument("year must be 2000-2100", "year");
   return Status::Ok();
+}
+
+namespace {
+
+constexpr double kCentreLat = 29.87, kCentreLon = 120.28;
+constexpr double kVillageLat = 0.02, kVillageLon = 0.015;  // about 2,220 m × 1,450 m
+constexpr int kVillagesPerRow = 8;
+
+}  // namespace
+
+GridBox GridBoxOf(int village, int grid, int villages) {
+  const int rows = (villages + kVillagesPerRow - 1) / kVillagesPerRow;
+  const double south0 = kCentreLat - rows * kVillageLat / 2;
+  const double west0 = kCentreLon - kVillagesPerRow * kVillageLon / 2;
+  const double strip = kVillageLat / kGridsPerVillage;
+  GridBox b;
+  b.south = south0 + (village / kVillagesPerRow) * kVillageLat + grid * strip;
+  b.north = b.south + strip;
+  b.west = west0 + (village % kVillagesPerRow) * kVillageLon;
+  b.east = b.west + kVillageLon;
+  return b;
+}
+
+std::string TownGeography(const GeneratorOptions& options) {
+  std::string out = "{\"type\": \"FeatureCollection\", \"version\": \"gen-" +
+                    std::to_string(options.seed) + "-" + std::to_string(options.villages) +
+                    "\",\n \"features\": [";
+  char buf[512];
+  for (int v = 0; v < options.villages; ++v) {
+    for (int g = 0; g < kGridsPerVillage; ++g) {
+      const GridBox b = GridBoxOf(v, g, options.villages);
+      std::snprintf(buf, sizeof buf,
+                    "%s\n  {\"type\": \"Feature\", \"properties\": {\"grid\": \"V%02d-G%d\", "
+                    "\"village\": \"V%02d\"}, \"geometry\": {\"type\": \"Polygon\", "
+                    "\"coordinates\": [[[%.6f, %.6f], [%.6f, %.6f], [%.6f, %.6f], [%.6f, %.6f], "
+                    "[%.6f, %.6f]]]}}",
+                    v + g == 0 ? "" : ",", v + 1, g + 1, v + 1, b.west, b.south, b.east, b.south,
+                    b.east, b.north, b.west, b.north, b.west, b.south);
+      out += buf;
+    }
+  }
+  return out + "\n]}\n";
 }
 
 Status GenerateTownYear(const GeneratorOptions& options, const rules::Ruleset& rules,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "core/status.h"
 #include "engine/domain.h"
@@ -46,5 +47,20 @@ struct GeneratorOptions {
 // the office that owns each case and the deadlines are the rules' own.
 Status GenerateTownYear(const GeneratorOptions& options, const rules::Ruleset& rules,
                         const std::function<void(const engine::Command&)>& emit);
+
+// The synthetic town's layout (docs/generator.md "Place"): its villages as blocks in rows
+// of eight around 29.87° N, 120.28° E (1,450 m × 2,220 m each; 40 villages are some
+// 130 km²), each cut into kGridsPerVillage strips from south to north. Every town of a
+// province uses the same layout. Reports fall inside their grid, save a few (about 2%)
+// made from another village's grid.
+inline constexpr int kGridsPerVillage = 5;
+struct GridBox {
+  double south = 0, west = 0, north = 0, east = 0;  // degrees
+};
+// `village` and `grid` count from 0.
+GridBox GridBoxOf(int village, int grid, int villages);
+// The first town's geography as GeoJSON (rules/geography.h): one rectangle per grid,
+// village V01…, grid V01-G1…. Version "gen-SEED-VILLAGES".
+std::string TownGeography(const GeneratorOptions& options);
 
 }  // namespace wangge::io

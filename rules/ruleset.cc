@@ -111,6 +111,13 @@ static bool Matches(const Ruleset::Row& row, const RouteInput& in, const When& w
 Ruleset::Ruleset(Calendar calendar) : calendar_(std::move(calendar)) {}
 Ruleset::~Ruleset() = default;
 
+std::shared_ptr<const Ruleset> Ruleset::WithGeography(
+    std::shared_ptr<const Geography> geography) const {
+  auto copy = std::shared_ptr<Ruleset>(new Ruleset(*this));
+  copy->geography_ = std::move(geography);
+  return copy;
+}
+
 size_t Ruleset::row_count() const {
   size_t n = 0;
   for (const auto& t : tables_) n += t.rows.size();

@@ -33,6 +33,8 @@ struct TraceStep {
   std::string reason;  // the first condition that failed, or "matched"
 };
 
+class Geography;
+
 // Immutable; thread-safe.
 class Ruleset {
  public:
@@ -61,6 +63,13 @@ class Ruleset {
   const Calendar& calendar() const { return calendar_; }
   size_t row_count() const;
 
+  // The town's geography activated with this ruleset (rules/geography.h), or nullptr.
+  const Geography* geography() const { return geography_.get(); }
+  std::shared_ptr<const Geography> shared_geography() const { return geography_; }
+  // A copy of this ruleset that places reports with `geography`, which the caller loaded
+  // against this ruleset (Geography::Load's `rules`); nullptr: none.
+  std::shared_ptr<const Ruleset> WithGeography(std::shared_ptr<const Geography> geography) const;
+
   struct Table;
   struct Row;
 
@@ -78,6 +87,7 @@ class Ruleset {
   std::string fallback_office_;
   TimeLimit fallback_limit_;
   Calendar calendar_;
+  std::shared_ptr<const Geography> geography_;
 };
 
 }  // namespace wangge::rules

@@ -21,6 +21,20 @@ json::object RoutingJson(const engine::Routing& r) {
                                                   {"breach", std::move(breach)}}}};
 }
 
+// How the report was placed against the geography (engine/placement.h).
+json::object PlaceJson(const engine::Record& report, const audit::RoutingExplanation& e) {
+  const auto& rep = std::get<engine::Report>(report.body);
+  json::object o{{"how", std::string(engine::PlaceHowName(report.place.how))},
+                 {"geography", report.place.geography_version},
+                 {"grid", rep.grid},
+                 {"village", rep.village},
+                 {"lat", rep.lat},
+                 {"lon", rep.lon},
+                 {"distance_m", report.place.distance_m}};
+  o["located_grid"] = e.located_grid.empty() ? json::value(nullptr) : json::value(e.located_grid);
+  return o;
+}
+
 }  // namespace
 
 json::object ExplainJson(const engine::Record& report,
@@ -32,13 +46,15 @@ json::object ExplainJson(const engine::Record& report,
                                  {"matched", step.matched},
                                  {"reason", step.reason}});
   }
-  return json::object{{"case_id", std::string(engine::CaseIdOf(report))},
-                      {"report_seq", report.seq.value},
-                      {"rules_seq", explanation.rules_seq.value},
-                      {"matches_record", explanation.matches_record},
-                      {"recorded", RoutingJson(report.routing)},
-                      {"derived", RoutingJson(explanation.derived)},
-                      {"trace", std::move(trace)}};
+  json::object out{{"case_id", std::string(engine::CaseIdOf(report))},
+                   {"report_seq", report.seq.value},
+                   {"rules_seq", explanation.rules_seq.value},
+                   {"matches_record", explanation.matches_record},
+                   {"recorded", RoutingJson(report.routing)},
+                   {"derived", RoutingJson(explanation.derived)},
+                   {"trace", std::move(trace)}};
+  if (!report.place.geography_version.empty()) out["place"] = PlaceJson(report, explanation);
+  return out;
 }
 
 json::object WhatIfJson(const audit::WhatIfResult& r) {

@@ -50,6 +50,10 @@ json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
   if (c.closed_at.ms != 0) o["closed_at"] = FormatRfc3339(c.closed_at);
   if (c.satisfaction != 0) o["satisfaction"] = c.satisfaction;
   if (!c.report.text.empty()) o["text"] = c.report.text;
+  if (c.report.lat != 0 || c.report.lon != 0) {
+    o["lat"] = c.report.lat;
+    o["lon"] = c.report.lon;
+  }
   AddExtras(c.report, o);
   AddEvidence(c.evidence, o);
   return o;

@@ -29,6 +29,12 @@ Status ParseListQuery(boost::urls::params_view params, engine::CaseQuery& q) {
       q.office = value;
     } else if (key == "village") {
       q.village = value;
+    } else if (key == "grid") {
+      q.grid = value;
+    } else if (key == "open") {
+      if (value != "true" && value != "false")
+        return InvalidArgument("open must be true or false", key);
+      q.open_only = value == "true";
     } else if (key == "category") {
       q.category = value;
     } else if (key == "from" || key == "to") {

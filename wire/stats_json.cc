@@ -124,6 +124,7 @@ json::object StatsJson(const engine::StatsQuery& q, const engine::StatsResult& r
     o["extension_rate"] = OrNull(Rate(row.Get(slot::kExtended), total), 4);
     o["cancelled"] = row.Get(slot::kCancelled);
     o["evidence_flagged"] = row.Get(slot::kEvidenceFlagged);
+    o["location_mismatch"] = row.Get(slot::kLocationMismatch);
     o["backlog"] = std::move(backlog);
     rows.push_back(std::move(o));
   }
@@ -168,15 +169,15 @@ std::string StatsCsv(const engine::StatsQuery&, const engine::StatsResult& r) {
       "period,key,total,closed,closure_rate,on_time,on_time_rate,overdue_open,open,"
       "closure_hours_mean,closure_hours_p50,closure_hours_p90,closure_hours_p99,"
       "working_hours_p50,working_hours_p90,satisfaction_rate,rework_rate,extension_rate,"
-      "cancelled,evidence_flagged\n";
+      "cancelled,evidence_flagged,location_mismatch\n";
   for (const auto& row : r.rows) {
     const int64_t total = row.Get(slot::kTotal), closed = row.Get(slot::kClosed);
     std::optional<double> mean;
     if (closed > 0) {
       mean = static_cast<double>(row.Get(slot::kCloseMsSum)) / static_cast<double>(closed) / 3.6e6;
     }
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row.period,
-                       CsvQuote(row.key), total, closed, Cell(Rate(closed, total), 4),
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                       row.period, CsvQuote(row.key), total, closed, Cell(Rate(closed, total), 4),
                        row.Get(slot::kOnTime), Cell(Rate(row.Get(slot::kOnTime), closed), 4),
                        row.overdue_open, row.Get(slot::kOpen), Cell(mean, 2),
                        Cell(row.ClosureHours(0.5, false), 2), Cell(row.ClosureHours(0.9, false), 2),
@@ -185,7 +186,7 @@ std::string StatsCsv(const engine::StatsQuery&, const engine::StatsResult& r) {
                        Cell(Rate(row.Get(slot::kSatisfied), row.Get(slot::kRated)), 4),
                        Cell(Rate(row.Get(slot::kRework), closed), 4),
                        Cell(Rate(row.Get(slot::kExtended), total), 4), row.Get(slot::kCancelled),
-                       row.Get(slot::kEvidenceFlagged));
+                       row.Get(slot::kEvidenceFlagged), row.Get(slot::kLocationMismatch));
   }
   return out;
 }

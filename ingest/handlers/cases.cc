@@ -1,6 +1,7 @@
 // The routes that read cases: one case with its history, a page of cases, and why a case
 // went where it went.
 #include "audit/explain.h"
+#include "engine/placement.h"
 #include "ingest/handlers/handlers.h"
 #include "ingest/handlers/submit.h"
 #include "wire/audit_json.h"
@@ -15,13 +16,20 @@ namespace {
 
 // The photos of a case per step that carries some (report, resolve, verify), each with
 // what is known of it and its evidence flags: "captured_before_report" (EXIF time more
-// than 24 h before the report), "reused" (another case references the same photo).
+// than 24 h before the report), "reused" (another case references the same photo),
+// "photo_outside_grid" (its EXIF position is far outside the case's grid in the geography
+// in force now; the case's own flags are those found when each record was written).
 Result<json::array> MediaOfSteps(const engine::Engine& engine,
                                  const std::vector<engine::HistoryStep>& steps) {
   json::array out;
   std::optional<TimeMs> reported;
+  std::string grid;
+  const auto rules = engine.active_rules();
   for (const auto& step : steps) {
-    if (const auto* r = std::get_if<engine::Report>(&step.record.body)) reported = r->reported_at;
+    if (const auto* r = std::get_if<engine::Report>(&step.record.body)) {
+      reported = r->reported_at;
+      grid = r->grid;
+    }
     const auto& hashes = engine::MediaOf(step.record);
     if (hashes.empty()) continue;
     const auto* t = std::get_if<engine::Transition>(&step.record.body);
@@ -31,7 +39,8 @@ Result<json::array> MediaOfSteps(const engine::Engine& engine,
       json::object item = info ? wire::MediaJson(hash, *info) : json::object{{"sha256", hash}};
       if (!info) item["missing"] = true;
       WANGGE_ASSIGN_OR_RETURN(auto cases, engine.MediaCases(hash));
-      const uint8_t bits = engine::PhotoFlags(info, reported.value_or(TimeMs{}), cases.size() > 1);
+      uint8_t bits = engine::PhotoFlags(info, reported.value_or(TimeMs{}), cases.size() > 1);
+      if (info) bits |= engine::PhotoPlaceFlags(info->lat, info->lon, grid, rules->geography());
       if (bits != 0) {
         json::array flags;
         for (auto name : engine::EvidenceFlagNames(bits)) flags.push_back(json::string(name));

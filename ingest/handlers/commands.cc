@@ -37,8 +37,9 @@ void AnswerAccepted(Exchange& ex, const Result<wire::Accepted>& r, json::object 
   }
   const engine::Outcome& o = *r->outcome;
   if (o.kind == engine::Outcome::Kind::kActivated) {
-    return ex.Answer(http::status::ok,
-                     json::object{{"version", o.state.ruleset_version}, {"seq", o.seq.value}});
+    json::object body{{"version", o.state.ruleset_version}, {"seq", o.seq.value}};
+    if (!o.geography_version.empty()) body["geography"] = o.geography_version;
+    return ex.Answer(http::status::ok, body);
   }
   json::object body = wire::CaseJson(ex.actor(), o.state);
   body["seq"] = o.seq.value;

@@ -1,5 +1,5 @@
-// The ruleset routes (GET /v1/rules, PUT /v1/rules) and the audit routes (the hash chain,
-// what-if).
+// The ruleset and geography routes (GET and PUT /v1/rules, /v1/geography) and the audit routes (the
+// hash chain, what-if).
 #include "audit/explain.h"
 #include "ingest/handlers/handlers.h"
 #include "ingest/handlers/submit.h"
@@ -35,12 +35,54 @@ void PutRules(Exchange& ex, const engine::Engine& engine, wire::CommandSink& sin
   }
   auto record = engine.ActiveRulesRecord();
   if (!record.ok()) return ex.Fail(record.status());
-  std::string calendar;
-  if (*record) calendar = std::get<engine::RulesActivation>((*record)->body).calendar;
+  std::string calendar, geography;
+  if (*record) {
+    const auto& a = std::get<engine::RulesActivation>((*record)->body);
+    calendar = a.calendar;
+    geography = a.geography;
+  }
   Submit(ex, sink,
          engine::Command{ex.actor(), std::nullopt,
-                         engine::RulesActivation{ex.request().body(), std::move(calendar), ""}},
+                         engine::RulesActivation{ex.request().body(), std::move(calendar), "",
+                                                 std::move(geography), ""}},
          "", "", [](Exchange& e, Result<wire::Accepted> r) { AnswerAccepted(e, r, {}); });
+}
+
+// GET /v1/geography: the active geography (GeoJSON) and the record that activated it.
+void GetGeography(Exchange& ex, const engine::Engine& engine) {
+  auto record = engine.ActiveRulesRecord();
+  if (!record.ok()) return ex.Fail(record.status());
+  const auto* a = *record ? &std::get<engine::RulesActivation>((*record)->body) : nullptr;
+  if (!a || a->geography.empty()) return ex.Fail(NotFound("no geography was ever activated"));
+  boost::system::error_code ec;
+  json::value geography = json::parse(a->geography, ec);
+  if (ec) return ex.Fail(Internal("the active geography is not JSON"));
+  ex.Answer(http::status::ok, json::object{{"version", a->geography_version},
+                                           {"ruleset", a->version},
+                                           {"activated_seq", (*record)->seq.value},
+                                           {"activated_at", FormatRfc3339((*record)->at)},
+                                           {"activated_by", (*record)->actor.id},
+                                           {"geography", std::move(geography)}});
+}
+
+// PUT /v1/geography: activates the body as the geography, with the ruleset and calendar in
+// force.
+void PutGeography(Exchange& ex, const engine::Engine& engine, wire::CommandSink& sink) {
+  if (ex.actor().role != engine::Role::kAdmin) {
+    return ex.Fail(PermissionDenied("only an admin may activate a geography"));
+  }
+  if (ex.request().body().empty()) {
+    return ex.Fail(InvalidArgument("the body must be a GeoJSON FeatureCollection", "body"));
+  }
+  auto record = engine.ActiveRulesRecord();
+  if (!record.ok()) return ex.Fail(record.status());
+  if (!*record) return ex.Fail(FailedPrecondition("no ruleset is active to check it against"));
+  const auto& a = std::get<engine::RulesActivation>((*record)->body);
+  Submit(
+      ex, sink,
+      engine::Command{ex.actor(), std::nullopt,
+                      engine::RulesActivation{a.ruleset, a.calendar, "", ex.request().body(), ""}},
+      "", "", [](Exchange& e, Result<wire::Accepted> r) { AnswerAccepted(e, r, {}); });
 }
 
 // GET /v1/audit/chain: a walk of the whole hash chain (~2M records/s: it holds this
@@ -88,6 +130,17 @@ void AddRulesRoutes(Routes& routes, const engine::Engine& engine, wire::CommandS
                       const auto method = ex.request().method();
                       if (method == http::verb::get) return GetRules(ex, engine);
                       if (method == http::verb::put) return PutRules(ex, engine, sink);
+                      ex.MethodNotAllowed("GET, PUT");
+                    }});
+  routes.push_back({Route::kRules,
+                    [](const auto& path) { return IsV1(path, "geography"); },
+                    true,
+                    false,
+                    {},
+                    [&engine, &sink](Exchange& ex) {
+                      const auto method = ex.request().method();
+                      if (method == http::verb::get) return GetGeography(ex, engine);
+                      if (method == http::verb::put) return PutGeography(ex, engine, sink);
                       ex.MethodNotAllowed("GET, PUT");
                     }});
 }

@@ -183,7 +183,7 @@ TEST(CodecTest, EvidenceFlagsRoundTripLastInRecordsAndCases) {
     EXPECT_EQ(case_back->evidence, r.evidence);
     // Only the encoder's bytes: no flags, unknown flags, or bytes after them.
     for (const std::string& bad :
-         {without + '\x04' + '\x00', without + '\x04' + '\x08', with + '\x00'}) {
+         {without + '\x04' + '\x00', without + '\x04' + '\x10', with + '\x00'}) {
       EXPECT_EQ(DecodeRecord(r.seq, bad).status().code(), StatusCode::kCorruption);
     }
   }
@@ -192,6 +192,46 @@ TEST(CodecTest, EvidenceFlagsRoundTripLastInRecordsAndCases) {
   report.evidence = evidence::kCapturedBeforeReport;
   Case c = CaseFromReport(report);
   EXPECT_EQ(c.evidence, evidence::kCapturedBeforeReport);
+}
+
+TEST(CodecTest, APlacementIsTheReportRecordsLastSectionAndOnlyItsOwnBytesDecode) {
+  Record r = ReportRecord();
+  std::get<Report>(r.body).media = {std::string(64, 'b')};
+  r.evidence = evidence::kLocationMismatch;
+  const std::string without = EncodeRecord(r);
+  r.place = Placement{"town-1", PlaceHow::kNamed, 1928};
+  const std::string with = EncodeRecord(r);
+  ASSERT_EQ(with.substr(0, without.size()), without);  // older bytes unchanged
+  auto back = DecodeRecord(r.seq, with);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  // The case keeps no placement: its bytes are those of the report alone.
+  Record plain = r;
+  plain.place = {};
+  EXPECT_EQ(EncodeCase(CaseFromReport(r)), EncodeCase(CaseFromReport(plain)));
+  std::string unknown_how = with;
+  unknown_how[unknown_how.size() - 5] = '\x04';
+  for (const std::string& bad : {with + '\x00', unknown_how, without + '\x05'}) {
+    EXPECT_EQ(DecodeRecord(r.seq, bad).status().code(), StatusCode::kCorruption);
+  }
+}
+
+TEST(CodecTest, ARulesActivationCarriesItsGeographyAfterItsOlderFields) {
+  Record r;
+  r.seq = Seq{3};
+  r.at = TimeMs{1'583'111'700'000};
+  r.actor = Actor{"admin", Role::kAdmin, ""};
+  r.body = RulesActivation{"{}", "{}", "v2", "", ""};
+  const std::string without = EncodeRecord(r);
+  std::get<RulesActivation>(r.body).geography = R"({"type":"FeatureCollection"})";
+  std::get<RulesActivation>(r.body).geography_version = "town-1";
+  const std::string with = EncodeRecord(r);
+  ASSERT_EQ(with.substr(0, without.size()), without);
+  auto back = DecodeRecord(r.seq, with);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  EXPECT_EQ(DecodeRecord(r.seq, without + '\x02').status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeRecord(r.seq, with + 'x').status().code(), StatusCode::kCorruption);
 }
 
 TEST(CodecTest, AFormatOneCaseStillDecodes) {

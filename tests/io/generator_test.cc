@@ -10,6 +10,7 @@
 #include "audit/replay.h"
 #include "engine/engine.h"
 #include "engine/rebuild.h"
+#include "rules/geography.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
@@ -30,6 +31,33 @@ GeneratorOptions WithReports(uint64_t reports, uint64_t seed = 1) {
   o.reports = reports;
   o.seed = seed;
   return o;
+}
+
+TEST(GeneratorTest, TheTownsGeographyChecksAndHoldsNearlyEveryReportInItsGrid) {
+  GeneratorOptions o = WithReports(4000, 3);
+  auto geo = rules::Geography::Load(TownGeography(o), "gen", rules::Ruleset::BuiltIn().get());
+  ASSERT_TRUE(geo.ok()) << geo.status().ToString();
+  EXPECT_EQ((*geo)->grids().size(), 200u);
+  EXPECT_EQ((*geo)->version(), "gen-3-40");
+  int reports = 0, inside = 0, near_border = 0;
+  for (const auto& c : Generate(o)) {
+    const auto* r = std::get_if<Report>(&c.body);
+    if (!r) continue;
+    ++reports;
+    const rules::GridArea* at = (*geo)->Locate(r->lat, r->lon);
+    ASSERT_NE(at, nullptr) << r->lat << "," << r->lon;  // every position is in some grid
+    if (at->grid != r->grid) continue;
+    ++inside;
+    // Within 100 m of another grid: a worker at a border.
+    const GridBox b = GridBoxOf(std::stoi(r->village.substr(1)) - 1, r->grid.back() - '1', 40);
+    const double to_edge_deg = std::min(r->lat - b.south, b.north - r->lat);
+    near_border += to_edge_deg * 111'195 < 100;
+  }
+  EXPECT_GE(reports, 4000);  // and the colleagues' repeats
+  // About 2% are made from another village's grid.
+  EXPECT_GT(inside, reports * 96 / 100);
+  EXPECT_LT(inside, reports * 995 / 1000);
+  EXPECT_GT(near_border, reports / 5);
 }
 
 TEST(GeneratorTest, SameSeedSameStreamOtherSeedOtherStream) {

@@ -6,45 +6,21 @@
 #include <gtest/gtest.h>
 
 #include "rules/ruleset.h"
+#include "tests/testing/town_geography.h"
 
 namespace wangge::rules {
 namespace {
 
-constexpr double kLat0 = 29.85, kLon0 = 120.25, kSide = 0.01;  // about 1 km squares
+constexpr double kLat0 = testing::kGeoLat0, kLon0 = testing::kGeoLon0, kSide = testing::kGeoSide;
 
-// A square grid feature: its south-west corner is cell (row, col) of a block of squares.
 std::string Square(int row, int col, const std::string& grid, const std::string& village,
                    double grow = 0) {
-  const double s = kLat0 + row * kSide - grow, w = kLon0 + col * kSide - grow;
-  const double n = s + kSide + 2 * grow, e = w + kSide + 2 * grow;
-  char ring[512];
-  std::snprintf(ring, sizeof ring, "[[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]",
-                w, s, e, s, e, n, w, n, w, s);
-  return R"({"type":"Feature","properties":{"grid":")" + grid + R"(","village":")" + village +
-         R"("},"geometry":{"type":"Polygon","coordinates":[)" + ring + "]}}";
+  return testing::GeoSquare(row, col, grid, village, grow);
 }
-
 std::string Collection(const std::vector<std::string>& features) {
-  std::string out = R"({"type":"FeatureCollection","version":"town-2026",)"
-                    "\n"
-                    R"("features":[)";
-  for (size_t i = 0; i < features.size(); ++i) out += (i ? ",\n" : "\n") + features[i];
-  return out + "]}";
+  return testing::GeoCollection(features);
 }
-
-// rows × cols squares; grid "Vvv-Gn", villages by row.
-std::string Block(int rows, int cols) {
-  std::vector<std::string> features;
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < cols; ++c) {
-      char village[16], grid[48];
-      std::snprintf(village, sizeof village, "V%02d", r % 30 + 1);
-      std::snprintf(grid, sizeof grid, "%s-G%d", village, r / 30 * cols + c + 1);
-      features.push_back(Square(r, c, grid, village));
-    }
-  }
-  return Collection(features);
-}
+std::string Block(int rows, int cols) { return testing::GeoBlock(rows, cols); }
 
 TEST(GeographyTest, EveryPositionIsLocatedAsAScanOfEveryGridLocatesIt) {
   auto geo = Geography::Load(Block(6, 8), "town.geojson", Ruleset::BuiltIn().get());

@@ -189,6 +189,45 @@ TEST(CliTest, GeoCheckAndLocate) {
   EXPECT_EQ(Wangge("geo check " + dir.Sub("missing.geojson")).exit_code, 2);
 }
 
+// The generated town's geography checks, activates through the log, and places the
+// reports imported after it; `case` shows the placement.
+TEST(CliTest, GenGeographyActivatesAndPlacesLaterReports) {
+  wangge::testing::TempDir dir;
+  const std::string geo = dir.Sub("town.geojson"), y1 = dir.Sub("y1"), y2 = dir.Sub("y2");
+  const std::string data = dir.Sub("data");
+  ASSERT_EQ(Wangge("gen --reports 200 --seed 5 --out " + y1 + " --geography-out " + geo).exit_code,
+            0);
+  CliRun check = Wangge("geo check " + geo);
+  EXPECT_NE(check.output.find("OK, version gen-5-40, 200 grids in 40 villages"), std::string::npos)
+      << check.output;
+  ASSERT_EQ(Wangge("import --data " + data + " --create " + y1).exit_code, 0);
+  // A file that does not check changes nothing.
+  std::ofstream(dir.Sub("bad.geojson")) << R"({"type": "FeatureCollection"})";
+  CliRun bad = Wangge("geo activate " + dir.Sub("bad.geojson") + " --data " + data);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("bad.geojson:1:1"), std::string::npos) << bad.output;
+  CliRun activate = Wangge("geo activate " + geo + " --data " + data);
+  ASSERT_EQ(activate.exit_code, 0) << activate.output;
+  EXPECT_NE(activate.output.find("activated geography gen-5-40 (200 grids) with ruleset"),
+            std::string::npos)
+      << activate.output;
+
+  ASSERT_EQ(Wangge("gen --reports 50 --seed 6 --out " + y2).exit_code, 0);
+  ASSERT_EQ(Wangge("import --data " + data + " " + y2).exit_code, 0);
+  std::ifstream lines(y2);
+  std::string line, id;
+  while (id.empty() && std::getline(lines, line)) {
+    auto v = boost::json::parse(line).as_object();
+    if (v.contains("report")) id = std::string(v.at("report").at("client_id").as_string());
+  }
+  ASSERT_FALSE(id.empty());
+  CliRun c = Wangge("case --data " + data + " " + id);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find(" m from grid "), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("in geography gen-5-40"), std::string::npos) << c.output;
+  EXPECT_EQ(Wangge("info --data " + data + " --check").exit_code, 0);
+}
+
 TEST(CliTest, TokenAddPrintsTheTokenOnceAndStoresItsHash) {
   wangge::testing::TempDir dir;
   const std::string file = dir.Sub("tokens");
@@ -217,7 +256,7 @@ TEST(CliTest, StatsFromTheCommandEqualStatsFromTheServer) {
   const std::string year = dir.Sub("year.ndjson"), data = dir.Sub("data");
   ASSERT_EQ(Wangge("gen --reports 600 --seed 5 --out " + year).exit_code, 0);
   ASSERT_EQ(Wangge("import --data " + data + " --create --no-sync " + year).exit_code, 0);
-  const std::string as_of = "2021-01-10T00:00:00+08:00";
+  const std::string as_of = "2021-06-01T00:00:00+08:00";  // after the last event
   const std::string query = "--from 2020-02-01 --to 2020-11-30 --group-by office --as-of " + as_of;
   CliRun cli = Wangge("stats --data " + data + " --json " + query);
   ASSERT_EQ(cli.exit_code, 0) << cli.output;
@@ -241,7 +280,7 @@ TEST(CliTest, StatsFromTheCommandEqualStatsFromTheServer) {
   ASSERT_TRUE(server.Start().ok());
   const auto res = wangge::testing::Fetch(
       server.port(), boost::beast::http::verb::get,
-      "/v1/stats?from=2020-02-01&to=2020-11-30&group_by=office&as_of=2021-01-10T00:00:00%2B08:00",
+      "/v1/stats?from=2020-02-01&to=2020-11-30&group_by=office&as_of=2021-06-01T00:00:00%2B08:00",
       wangge::testing::Bearer(made->first));
   server.Stop();
   (*engine)->Stop();
