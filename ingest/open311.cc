@@ -438,8 +438,9 @@ Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service) 
         "value", {Node::Text("key", std::to_string(level)), Node::Text("name", name)}));
   }
   std::vector<Node> attributes;
-  attributes.push_back(attribute("village", "singlevaluelist", true, 1,
-                                 "村（社区） village or community where it is",
+  attributes.push_back(attribute("village", "singlevaluelist", false, 1,
+                                 "村（社区） village or community where it is; without it, lat and "
+                                 "long locate the request in its grid",
                                  std::move(villages)));
   attributes.push_back(attribute("grid", "string", false, 2,
                                  "网格 grid code, e.g. V07-G3; without one: VILLAGE-311", {}));
@@ -478,10 +479,14 @@ Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedR
     WANGGE_ASSIGN_OR_RETURN(r.lat, Coordinate(lat, "lat", 90));
     WANGGE_ASSIGN_OR_RETURN(r.lon, Coordinate(lon, "long", 180));
   }
-  if (r.village.empty()) {
-    return InvalidArgument("attribute[village] is required", "attribute[village]");
+  // Without a village, the position places the request (the geography in force: the
+  // sequencer answers 422 when it cannot; docs/place.md).
+  const bool to_locate = r.village.empty() && r.grid.empty() && (r.lat != 0 || r.lon != 0);
+  if (r.village.empty() && !to_locate) {
+    return InvalidArgument("attribute[village] is required, unless lat and long locate the request",
+                           "attribute[village]");
   }
-  if (r.grid.empty()) r.grid = r.village + "-311";
+  if (r.grid.empty() && !to_locate) r.grid = r.village + "-311";
   r.channel = "open311";
   r.attachments = r.media_url.empty() ? 0 : 1;
   // What the engine will check once the server sets the id and time: answered here, so

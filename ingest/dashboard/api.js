@@ -57,3 +57,29 @@ export async function overdue(filters, want = 20, maxPages = 20) {
   }
   return { cases, complete: cases.length >= want };
 }
+
+// The active geography's GeoJSON, or null when none is active (404).
+export async function geography() {
+  try {
+    return (await get('/v1/geography')).geography;
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+}
+
+// Cases received in the window under the one filter and `extra` conditions, following
+// `next` until `want` cases or `maxPages` pages.
+export async function cases(filters, extra, want, maxPages = 10) {
+  const { from, to, office, village, category } = filters;
+  const out = [];
+  let after = '';
+  for (let page = 0; page < maxPages && out.length < want; ++page) {
+    const body = await get('/v1/cases', { limit: Math.min(500, want - out.length), from, to, office,
+                                          village, category, after, ...extra });
+    out.push(...body.cases);
+    if (!body.next) return { cases: out, complete: true };
+    after = body.next;
+  }
+  return { cases: out, complete: out.length >= want };
+}

@@ -24,6 +24,10 @@ const LABELS = {
     role: '角色', action: '动作', note: '说明', matches_record: '与记录一致', yes: '是', no: '否',
     table: '规则表', row: '行', matched: '命中', reason: '原因', escalation: '督办链',
     more_pages: '（结果已截断）', age: '账龄', text: '描述', channel: '来源', updated: '已实时更新',
+    map: '网格地图', shade_by: '着色', shade_open: '未办结案件', shade_overdue: '超期案件',
+    map_hint: '悬停查看网格数据，点击网格查看其未办结案件；圆点为有位置的未办结案件。',
+    no_geography: '尚未启用网格地理数据（wangge geo activate）。', worker: '网格员',
+    grid_cases: '网格未办结案件', no_cases: '该网格在所选期间没有未办结案件。',
   },
   en: {
     title: 'Grid case closure dashboard', logout: 'Log out', login_title: 'Log in', login: 'Log in',
@@ -50,6 +54,10 @@ const LABELS = {
     matches_record: 'Matches the record', yes: 'yes', no: 'no', table: 'Table', row: 'Row',
     matched: 'Matched', reason: 'Reason', escalation: 'Escalation', more_pages: '(truncated)', age: 'Age',
     text: 'Description', channel: 'Channel', updated: 'Updated live at',
+    map: 'Grid map', shade_by: 'Shade by', shade_open: 'open cases', shade_overdue: 'overdue cases',
+    map_hint: 'Hover a grid for its figures, click it for its open cases; dots are open cases with a position.',
+    no_geography: 'No geography is active yet (wangge geo activate).', worker: 'Worker',
+    grid_cases: 'Open cases of grid', no_cases: 'This grid has no open case in the window.',
   },
 };
 

@@ -3,10 +3,12 @@
 import * as api from './api.js';
 import { setLanguage, t } from './i18n.js';
 import * as view from './views.js';
+import { drawMap } from './map.js';
 
 const ROLES = new Set(['supervisor', 'auditor', 'admin']);
 const SCOPES = ['office', 'village', 'category'];  // the stats API takes one at a time
-const state = { me: null, names: null, generation: 0, live: false };
+const state = { me: null, names: null, geography: undefined, generation: 0, live: false };
+const MAP_POINTS = 3000;  // open cases drawn on the map at most
 const $ = (id) => document.getElementById(id);
 
 function params() { return new URLSearchParams(location.search); }
@@ -108,9 +110,13 @@ function syncForm(f) {
 async function showDashboard(generation) {
   const f = filters();
   syncForm(f);
-  const [headline, byOffice, byVillage, trend, grids, overdue] = await Promise.all([
+  if (state.geography === undefined) state.geography = await api.geography();
+  const selected = params().get('grid') ?? '';
+  const [headline, byOffice, byVillage, trend, grids, overdue, points, gridCases] = await Promise.all([
     api.stats(f), api.stats(f, { group_by: 'office' }), api.stats(f, { group_by: 'village' }),
     api.stats(f, { interval: f.interval }), api.stats(f, { group_by: 'grid' }), api.overdue(f),
+    state.geography ? api.cases(f, { open: 'true' }, MAP_POINTS) : null,
+    state.geography && selected ? api.cases(f, { grid: selected, open: 'true' }, 200) : null,
   ]);
   if (generation !== state.generation) return;  // a newer view was asked for meanwhile
   show('dashboard');
@@ -121,9 +127,27 @@ async function showDashboard(generation) {
   view.trend(trend.rows);
   view.backlog(row);
   view.heat(grids.rows);
+  showMap(grids.rows, points, selected, gridCases);
   view.overdueList(overdue, state.names, Date.parse(headline.as_of), (id) => urlWith({ case: id }));
   document.body.dataset.state = 'ready';
   if (!state.live) follow(generation);
+}
+
+function showMap(rows, points, selected, gridCases) {
+  $('map-none').hidden = Boolean(state.geography);
+  $('map').hidden = !state.geography;
+  $('map-grid').hidden = !gridCases;
+  if (!state.geography) return;
+  const shade = params().get('shade') === 'overdue' ? 'overdue' : 'open';
+  $('map-shade').value = shade;
+  const located = points.cases.filter((c) => c.lat !== undefined && c.lon !== undefined);
+  drawMap($('map'), state.geography, rows, located, {
+    shade, selected, onSelect: (grid) => go(urlWith({ grid: grid === selected ? '' : grid })),
+  });
+  if (gridCases) {
+    $('map-grid-title').textContent = `${t('grid_cases')} ${selected}`;
+    view.caseList('map-cases', gridCases, state.names, (id) => urlWith({ case: id }));
+  }
 }
 
 // Live updates: a long-poll of GET /v1/feed; any new record the caller may see redraws the
@@ -137,8 +161,10 @@ async function follow(generation) {
       next ??= (await api.get('/v1/feed')).next;
       const body = await api.get('/v1/feed', { after: next, wait: '30s', limit: 1000 });
       next = body.next;
-      if (generation !== state.generation) generation = state.generation;
-      else if (body.records.length > 0) {
+      // A newer view may have loaded since the poll began; records may still have come
+      // after it did, so any record redraws the view in force.
+      generation = state.generation;
+      if (body.records.length > 0) {
         $('live').textContent = `${t('updated')} ${new Date().toLocaleTimeString()}`;
         await showDashboard(generation);
         document.body.dataset.updates = String(Number(document.body.dataset.updates ?? 0) + 1);
@@ -181,6 +207,7 @@ function wire() {
     if (SCOPES.includes(name) && e.target.value) for (const k of SCOPES) if (k !== name) changes[k] = '';
     go(urlWith(changes));
   });
+  $('map-shade').addEventListener('change', (e) => go(urlWith({ shade: e.target.value === 'overdue' ? 'overdue' : '' })));
   for (const b of form.querySelectorAll('[data-preset]')) {
     b.addEventListener('click', () => go(urlWith(preset(b.dataset.preset))));
   }

@@ -102,6 +102,21 @@ export function heat(rows) {
   }));
 }
 
+// A list of cases (the map's selected grid): id, status, category, office, deadline.
+export function caseList(tableId, result, names, caseHref) {
+  const table = document.getElementById(tableId);
+  if (result.cases.length === 0) {
+    return table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { class: 'muted' }, t('no_cases')))));
+  }
+  const head = el('tr', {}, ...['case_id', 'status', 'category', 'office', 'deadline'].map((k) => el('th', {}, t(k))));
+  const rows = result.cases.map((c) => el('tr', { dataset: { case: c.case_id } },
+    el('td', {}, el('a', { href: caseHref(c.case_id), dataset: { case: c.case_id } }, c.case_id)),
+    el('td', {}, statusName(c.status)), el('td', {}, nameOf(names.categories, c.category)),
+    el('td', {}, nameOf(names.offices, c.office)), el('td', {}, shortTime(c.deadline))));
+  const foot = result.complete ? [] : [el('tr', {}, el('td', { class: 'muted' }, t('more_pages')))];
+  table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...rows, ...foot));
+}
+
 export function overdueList(result, names, now, caseHref) {
   const table = document.getElementById('overdue');
   if (result.cases.length === 0) {

@@ -112,7 +112,7 @@ TEST_F(DashboardHttpTest, EveryFileThePageNamesIsServed) {
       if (named.insert(file).second) pending.push_back(file);
     }
   }
-  for (const char* f : {"app.css", "main.js", "api.js", "views.js", "charts.js", "i18n.js",
+  for (const char* f : {"app.css", "main.js", "api.js", "views.js", "charts.js", "i18n.js", "map.js",
                         "vendor/chart.min.js", "favicon.svg"}) {
     EXPECT_TRUE(named.contains(f)) << f;
   }

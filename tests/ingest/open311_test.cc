@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include "tests/testing/http_fixture.h"
+#include "tests/testing/town_geography.h"
 
 namespace wangge::ingest {
 namespace {
@@ -146,14 +147,14 @@ TEST_F(Open311Test, AServiceDefinitionListsItsAttributes) {
   auto village = def["attributes"].at(0);
   EXPECT_EQ(std::string_view(village["code"]), "village");
   EXPECT_EQ(std::string_view(village["datatype"]), "singlevaluelist");
-  EXPECT_TRUE(bool(village["required"]));
+  EXPECT_FALSE(bool(village["required"]));  // lat and long may locate the request instead
   EXPECT_EQ(std::string_view(village["values"].at(6)["key"]), "V07");
   EXPECT_EQ(std::string_view(def["attributes"].at(2)["code"]), "severity");
   auto root = Xml(Get("services/env.garbage.xml"));
   EXPECT_STREQ(root.name(), "service_definition");
   auto attribute = root.child("attributes").child("attribute");
   EXPECT_STREQ(attribute.child("code").text().get(), "village");
-  EXPECT_STREQ(attribute.child("required").text().get(), "true");
+  EXPECT_STREQ(attribute.child("required").text().get(), "false");
   EXPECT_STREQ(attribute.child("values").child("value").child("key").text().get(), "V01");
   ExpectError(Get("services/no.such.json"), 404, "service_code no.such");
   ExpectError(Get("services/no.such.xml"), 404, "service_code no.such");
@@ -192,6 +193,21 @@ TEST_F(Open311Test, APostedRequestIsAnOpen311CaseRoutedByTheRules) {
             std::string::npos);
 }
 
+// A request with a position and no village is located by the geography in force.
+TEST_F(Open311Test, APositionWithoutAVillageIsLocatedInItsGrid) {
+  const std::string located_body = "api_key=" + worker_ + "&service_code=env.garbage&lat=" +
+                                   std::to_string(testing::GeoCellLat(6)) +
+                                   "&long=" + std::to_string(testing::GeoCellLon(2));
+  EXPECT_EQ(Post("json", located_body).status, 422);  // no geography yet
+  ASSERT_EQ(Call(http::verb::put, "/v1/geography", admin_, testing::GeoBlock(8, 4)).status, 200);
+  const std::string id = Created(Post("json", located_body));
+  auto c = Json(Call(http::verb::get, "/v1/cases/" + id, supervisor_));
+  EXPECT_EQ(std::string_view(c["village"]), "V07");
+  EXPECT_EQ(std::string_view(c["grid"]), "V07-G3");
+  auto none = Post("json", "api_key=" + worker_ + "&service_code=env.garbage&address_string=x");
+  EXPECT_EQ(none.status, 400) << none.body;
+}
+
 TEST_F(Open311Test, AnIdempotencyKeyMakesRetriesFindTheSameRequest) {
   const std::string first = Created(Post("json", Body(), {{"Idempotency-Key", "k-1"}}));
   const uint64_t head = engine_->head().seq.value;
@@ -224,7 +240,8 @@ TEST_F(Open311Test, BadPostsGetTheSpecsErrorsAndWriteNothing) {
       {key + "&service_code=env.garbage&attribute%5Bvillage%5D=V07", 400, "location is required"},
       {key + "&service_code=env.garbage&lat=29.8&attribute%5Bvillage%5D=V07", 400, "go together"},
       {key + "&service_code=env.garbage&lat=91&long=1&attribute%5Bvillage%5D=V07", 400, "lat"},
-      {key + "&service_code=env.garbage&lat=1&long=1", 400, "attribute[village] is required"},
+      {key + "&service_code=env.garbage&address_string=x", 400, "attribute[village] is required"},
+      {key + "&service_code=env.garbage&lat=1&long=1", 422, "no geography is active"},
       {key + all + "&attribute%5Bvillage%5D=V07", 400, "given twice"},
       {key + "&service_code=env.garbage&lat=1&long=1&attribute%5Bvillage%5D=X9", 400, "village"},
       {key + all + "&attribute%5Bseverity%5D=5", 400, "attribute[severity]"},

@@ -125,6 +125,16 @@ async function checkTiles(page, filters, unit = '小时') {
   return before;
 }
 
+// The map shades every grid of the geography by its open cases under the view's filters.
+async function checkMapShading(page, filters) {
+  const rows = (await api('/v1/stats', { ...filters, group_by: 'grid' })).rows;
+  const shaded = await page.$$eval('#map path.grid', (ps) => ps.map((p) => [p.dataset.grid, Number(p.dataset.value)]));
+  assert.ok(shaded.length > 0, 'the map has grids');
+  for (const [grid, value] of shaded) {
+    assert.equal(value, rows.find((r) => r.key === grid)?.open ?? 0, `map shading of ${grid} for ${JSON.stringify(filters)}`);
+  }
+}
+
 async function checkGroupTable(page, tableId, filters, groupBy) {
   const rows = (await api('/v1/stats', { ...filters, group_by: groupBy })).rows;
   const shown = await page.$$eval(`#${tableId} tbody tr`, (trs) => trs.map((tr) =>
@@ -222,6 +232,49 @@ try {
     assert.deepEqual(shown, overdue, 'overdue cases, oldest deadline first');
   });
 
+  await step('the map draws every grid; a click lists its open cases; a new report appears on it live', async () => {
+    const { features } = (await api('/v1/geography')).geography;
+    assert.equal(features.length, 200, 'the demo town: 40 villages of 5 grids');
+    assert.equal(await page.locator('#map path.grid').count(), features.length);
+    await checkMapShading(page, {});
+    assert.match(await page.textContent('#map path.grid[data-grid="V07-G3"] title'), /^V07-G3 · V07\n报告数 /);
+    assert.ok(Number(await page.getAttribute('#map', 'data-points')) > 0, 'open cases are drawn as points');
+
+    await page.click('#map path.grid[data-grid="V07-G3"]');
+    await settled(page, 'grid=V07-G3');
+    // The page's list: the grid's open cases (up to 200), over as many pages as that takes.
+    const listed = [];
+    for (let after = '', page = 0; page < 10 && listed.length < 200; ++page) {
+      const body = await api('/v1/cases', { grid: 'V07-G3', open: 'true', limit: 200 - listed.length, after });
+      listed.push(...body.cases.map((c) => c.case_id));
+      if (!body.next) break;
+      after = body.next;
+    }
+    const shown = await page.$$eval('#map-cases tbody tr[data-case]', (trs) => trs.map((tr) => tr.dataset.case));
+    assert.ok(listed.length > 0, 'V07-G3 has open cases');
+    assert.deepEqual(shown, listed, "the grid's cases");
+    assert.equal(await page.getAttribute('#map path.grid.selected', 'data-grid'), 'V07-G3');
+
+    // A report with a position and no grid: located in V07-G3, drawn without a reload.
+    const ring = features.find((f) => f.properties.grid === 'V07-G3').geometry.coordinates[0].slice(0, -1);
+    const lon = ring.reduce((a, p) => a + p[0], 0) / ring.length, lat = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+    const points = Number(await page.getAttribute('#map', 'data-points'));
+    const res = await fetch(`${base}/v1/reports`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens.worker}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_id: 'ui-map-1', category: 'env.garbage', severity: 2, text: '河道漂浮垃圾',
+                             lat, lon, reported_at: new Date().toISOString() }),
+    });
+    assert.equal(res.status, 201);
+    assert.equal((await res.json()).grid, 'V07-G3');
+    await page.waitForFunction((n) => Number(document.querySelector('#map').dataset.points) === n + 1, points,
+                               { timeout: 10_000 });
+    await page.waitForSelector('#map-cases tr[data-case="ui-map-1"]', { timeout: 10_000 });
+    await page.click('#map path.grid[data-grid="V07-G3"]');  // a second click clears the choice
+    await page.waitForURL((u) => !u.href.includes('grid='));
+    await expectState(page, 'ready');
+  });
+
   let office;
   await step('choosing an office puts it in the URL and the figures follow', async () => {
     const byOffice = (await api('/v1/stats', { group_by: 'office' })).rows;
@@ -230,6 +283,7 @@ try {
     await settled(page, `office=${office}`);
     await checkTiles(page, { office });
     await checkGroupTable(page, 'table-village', { office }, 'village');
+    await checkMapShading(page, { office });
     const ids = (await api('/v1/cases', { overdue: 'true', limit: 20, office })).cases.map((c) => c.case_id);
     assert.deepEqual(await page.$$eval('#overdue tbody tr[data-case]', (trs) => trs.map((tr) => tr.dataset.case)), ids);
   });
