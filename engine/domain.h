@@ -146,11 +146,11 @@ Routing RoutingOf(rules::Decision d);
 // with; activating only a new geography repeats the ruleset in force, and activating
 // only a new ruleset repeats the geography in force (engine/engine.h).
 struct RulesActivation {
-  std::string ruleset;            // ruleset JSON
-  std::string calendar;           // calendar JSON; empty in a command means the built-in one
-  std::string version;            // filled by the sequencer from the loaded ruleset
-  std::string geography;          // GeoJSON (rules/geography.h); empty: none
-  std::string geography_version;  // filled by the sequencer from the loaded geography
+  std::string ruleset;                 // ruleset JSON
+  std::string calendar;                // calendar JSON; empty in a command means the built-in one
+  std::string version;                 // filled by the sequencer from the loaded ruleset
+  std::string geography = {};          // GeoJSON (rules/geography.h); empty: none
+  std::string geography_version = {};  // filled by the sequencer from the loaded geography
   friend bool operator==(const RulesActivation&, const RulesActivation&) = default;
 };
 

@@ -57,7 +57,7 @@ struct Outcome {
   Kind kind = Kind::kCreated;
   Seq seq;     // the record's sequence (for a duplicate, the case's creating record)
   Case state;  // the case after the command; for an activation, only ruleset_version
-  std::string geography_version;  // an activation's geography; empty: none
+  std::string geography_version = {};  // an activation's geography; empty: none
 };
 
 // The meta key holding the sequence of the record that activated the current ruleset.
