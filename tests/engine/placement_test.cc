@@ -15,6 +15,7 @@
 #include "engine/stats.h"
 #include "rules/geography.h"
 #include "tests/testing/builders.h"
+#include "tests/testing/engine_fixture.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/town_geography.h"
@@ -24,20 +25,8 @@ namespace {
 
 const Actor kAdmin{"admin", Role::kAdmin, ""};
 
-class PlacementTest : public ::testing::Test {
+class PlacementTest : public testing::EngineFixture {
  protected:
-  void SetUp() override { Open(true); }
-
-  void Open(bool create = false) {
-    engine_.reset();
-    EngineOptions o;
-    o.store.path = dir_.Sub("data");
-    o.store.create_if_missing = create;
-    auto e = Engine::Open(o, clock_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-  }
-
   // 8 rows of villages V01-V08, 4 grids each (V07-G3 is cell (6, 2)).
   void ActivateTown(const std::string& version = "town-1") {
     auto r = engine_->ActivateGeography(testing::GeoBlock(8, 4, version), kAdmin);
@@ -66,10 +55,6 @@ class PlacementTest : public ::testing::Test {
                     .ok());
     return out.value_or(Record{});
   }
-
-  testing::TempDir dir_;
-  testing::FakeClock clock_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(PlacementTest, AReportWithoutAGridIsLocatedAndTheRecordKeepsTheDecision) {

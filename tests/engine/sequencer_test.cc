@@ -15,6 +15,7 @@
 #include "engine/media.h"
 #include "engine/stats.h"
 #include "tests/testing/builders.h"
+#include "tests/testing/engine_fixture.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 
@@ -24,20 +25,8 @@ namespace {
 using testing::ReportCommand;
 using testing::TransitionCommand;
 
-class SequencerTest : public ::testing::Test {
+class SequencerTest : public testing::EngineFixture {
  protected:
-  void SetUp() override { Open(true); }
-
-  void Open(bool create = false) {
-    engine_.reset();
-    EngineOptions o;
-    o.store.path = dir_.Sub("data");
-    o.store.create_if_missing = create;
-    auto e = Engine::Open(o, clock_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-  }
-
   Result<Outcome> Run(Command c) { return engine_->sequencer().Submit(std::move(c)).get(); }
 
   void ExpectConsistent() {
@@ -65,10 +54,6 @@ class SequencerTest : public ::testing::Test {
     set.Put(storage::Family::kMeta, storage::kFormatKey, v);
     ASSERT_TRUE((*store)->Write(set).ok());
   }
-
-  testing::TempDir dir_;
-  testing::FakeClock clock_;  // 2020-03-02 09:15 +08:00, a Monday
-  std::unique_ptr<Engine> engine_;
 };
 
 // A new store's first record activates the built-in ruleset; commands follow it.
