@@ -145,6 +145,8 @@ struct Import311Args {
   std::string format;
   std::string rules;
   std::string file;
+  std::string geography;                // a city's polygons (GeoJSON)
+  std::string geography_name = "name";  // the property naming each polygon
 };
 
 int RunImport311(const Import311Args& args) {
@@ -152,6 +154,16 @@ int RunImport311(const Import311Args& args) {
   if (!format) return Fail(InvalidArgument("--format must be la, nyc or boston", "format"));
   auto read = io::Read311File(args.file, *format);
   if (!read.ok()) return Fail(read.status());
+  const std::string base = args.file.substr(args.file.find_last_of('/') + 1);
+  io::CityGeography city;
+  if (!args.geography.empty()) {
+    auto text = ReadWholeFile(args.geography);
+    if (!text.ok()) return Fail(text.status());
+    auto converted =
+        io::GeographyFromPolygons(*text, args.geography, args.geography_name, "311-geo-" + base);
+    if (!converted.ok()) return Fail(converted.status());
+    city = std::move(converted).value();
+  }
   std::string ruleset;
   if (!args.rules.empty()) {
     auto text = ReadWholeFile(args.rules);
@@ -160,13 +172,14 @@ int RunImport311(const Import311Args& args) {
     auto check = rules::Ruleset::Load(ruleset, args.rules, rules::Calendar::BuiltIn());
     if (!check.ok()) return Fail(check.status());
   } else {
-    const std::string base = args.file.substr(args.file.find_last_of('/') + 1);
-    ruleset = io::RulesetFromAgencies(read->requests, "311-" + args.format + "-" + base);
+    ruleset =
+        io::RulesetFromAgencies(read->requests, "311-" + args.format + "-" + base, city.areas);
   }
   SystemClock clock;
   auto engine = cli::OpenForWriting(args.data, args.create, !args.no_sync, clock);
   if (!engine.ok()) return Fail(engine.status());
-  auto report = io::Import311(**engine, *read, ruleset, args.rules.empty(), &std::cerr);
+  auto report =
+      io::Import311(**engine, *read, ruleset, args.rules.empty(), &std::cerr, city.geojson);
   (*engine)->Stop();
   if (!report.ok()) return Fail(report.status());
   for (const auto& line : read->problems.lines) std::cerr << line << "\n";
@@ -248,6 +261,14 @@ void AddDataCommands(CLI::App& app, Command& chosen) {
   import311_cmd->add_option("--rules", i311.rules,
                             "Ruleset mapping 311.* categories to offices (default: a ruleset "
                             "built from the export's agency column)");
+  import311_cmd->add_option(
+      "--geography", i311.geography,
+      "A city's polygons (GeoJSON, such as its neighbourhoods): requests are located in them by "
+      "position, each polygon a grid of the area it names");
+  import311_cmd
+      ->add_option("--geography-name", i311.geography_name,
+                   "The polygons' property that names each area")
+      ->capture_default_str();
   import311_cmd->add_option("file", i311.file, "The CSV export")->required();
 
   OnChosen(gen_cmd, chosen, [gen_ptr] { return RunGen(*gen_ptr); });

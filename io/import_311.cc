@@ -1,4 +1,3 @@
-#include "wire/json_writer.h"
 #include "io/import_311.h"
 
 #include <algorithm>
@@ -14,7 +13,9 @@
 #include <fmt/format.h>
 
 #include "io/importer.h"
+#include "rules/geography.h"
 #include "rules/ruleset.h"
+#include "wire/json_writer.h"
 
 namespace wangge::io {
 namespace {
@@ -364,8 +365,8 @@ Result<Read311> Read311Stream(std::istream& in, const std::string& name, Format3
   return out;
 }
 
-std::string RulesetFromAgencies(const std::vector<Request311>& requests,
-                                const std::string& version) {
+std::string RulesetFromAgencies(const std::vector<Request311>& requests, const std::string& version,
+                                const std::vector<std::string>& areas) {
   namespace json = boost::json;
   std::map<std::string, std::map<std::string, uint64_t>> by_category;  // category -> agency -> n
   std::map<std::string, uint64_t> by_agency;
@@ -388,6 +389,12 @@ std::string RulesetFromAgencies(const std::vector<Request311>& requests,
     offices.push_back(json::object{{"id", AgencyOffice(agency)},
                                    {"name", agency.empty() ? std::string("unknown") : agency},
                                    {"level", "line"}});
+  }
+  for (size_t i = 0; i < areas.size(); ++i) {
+    offices.push_back(json::object{{"id", "area-" + std::to_string(i + 1)},
+                                   {"name", areas[i]},
+                                   {"level", "village"},
+                                   {"village", areas[i]}});
   }
   json::array rows;
   for (const auto& [category, agencies] : by_category) {
@@ -416,13 +423,18 @@ std::string RulesetFromAgencies(const std::vector<Request311>& requests,
 
 Result<Import311Report> Import311(engine::Engine& engine, const Read311& read,
                                   const std::string& ruleset_json, bool owner_from_agency,
-                                  std::ostream* progress) {
+                                  std::ostream* progress, const std::string& geography_json) {
   const engine::Actor admin{"import-311", engine::Role::kAdmin, ""};
   if (!ruleset_json.empty()) {
     WANGGE_ASSIGN_OR_RETURN(auto activated, engine.ActivateRules(ruleset_json, "", admin));
     (void)activated;
   }
+  if (!geography_json.empty()) {
+    WANGGE_ASSIGN_OR_RETURN(auto activated, engine.ActivateGeography(geography_json, admin));
+    (void)activated;
+  }
   const auto rules = engine.active_rules();
+  const rules::Geography* geography = rules->geography();
   const engine::Actor reporter{"311", engine::Role::kWorker, ""};
   const engine::Actor supervisor{"311-close", engine::Role::kSupervisor, ""};
   CommandFeeder feeder(engine, 8192, "line", 50);
@@ -430,9 +442,16 @@ Result<Import311Report> Import311(engine::Engine& engine, const Read311& read,
   uint64_t done = 0;
   for (const auto& req : read.requests) {
     const TimeMs at = req.report.reported_at;
-    submit(engine::Command{reporter, at, req.report}, req.line);
-    rules::Decision d = rules->Route({req.report.category, req.report.severity, req.report.village,
-                                      req.report.grid, at, req.report.text, reporter.id});
+    engine::Report report = req.report;
+    const rules::GridArea* area = nullptr;
+    if (geography && (report.lat != 0 || report.lon != 0)) {
+      area = geography->Locate(report.lat, report.lon);
+    }
+    if (area) report.village.clear(), report.grid.clear();  // the engine locates it
+    submit(engine::Command{reporter, at, std::move(report)}, req.line);
+    rules::Decision d = rules->Route(
+        {req.report.category, req.report.severity, area ? area->village : req.report.village,
+         area ? area->grid : req.report.grid, at, req.report.text, reporter.id});
     std::string office = d.office;
     if (owner_from_agency && AgencyOffice(req.agency) != office) {
       office = AgencyOffice(req.agency);

@@ -52,9 +52,24 @@ Result<Read311> Read311Stream(std::istream& in, const std::string& name, Format3
                               size_t max_problems = 50);
 
 // A ruleset that routes every request type to the agency that owns most of its
-// requests in `requests` (the most common agency by default), 72 calendar hours.
-std::string RulesetFromAgencies(const std::vector<Request311>& requests,
-                                const std::string& version);
+// requests in `requests` (the most common agency by default), 72 calendar hours. Each of
+// `areas` (CityGeography) is declared as a village with an office of its own ("area-N"),
+// so that a geography of those areas checks against the ruleset.
+std::string RulesetFromAgencies(const std::vector<Request311>& requests, const std::string& version,
+                                const std::vector<std::string>& areas = {});
+
+// A city's polygons as a wangge geography (rules/geography.h).
+struct CityGeography {
+  std::string geojson;             // grid and village properties, version set
+  std::vector<std::string> areas;  // the distinct names, in file order
+};
+// Each feature of `geojson` (a FeatureCollection, such as a city's published
+// neighbourhoods) becomes a grid of village `properties[name_property]` (a string or a
+// number); features sharing a name become grids "NAME", "NAME #2"… of one village.
+// kInvalidArgument naming `source` and the feature.
+Result<CityGeography> GeographyFromPolygons(std::string_view geojson, const std::string& source,
+                                            const std::string& name_property,
+                                            const std::string& version);
 
 // The office id for an agency name ("agency-bos").
 std::string AgencyOffice(std::string_view agency);
@@ -64,12 +79,15 @@ struct Import311Report {
   std::vector<std::string> errors;  // commands the engine refused
 };
 
-// Activates `ruleset_json` (unless empty) and submits each request as a report, then
-// accept, resolve and close at its closing time. With `owner_from_agency`, a request the
-// ruleset routes elsewhere than its own agency is reassigned there by the command centre
-// at once, so each case ends with the export's owner and the log says how it got there.
+// Activates `ruleset_json` (unless empty) and `geography_json` (unless empty), and submits
+// each request as a report, then accept, resolve and close at its closing time. With
+// `owner_from_agency`, a request the ruleset routes elsewhere than its own agency is
+// reassigned there by the command centre at once, so each case ends with the export's
+// owner and the log says how it got there. With a geography, a request whose position
+// lies in one of its grids is sent without village and grid, so the engine locates it
+// (docs/place.md); one outside them all keeps the export's neighbourhood.
 Result<Import311Report> Import311(engine::Engine& engine, const Read311& read,
                                   const std::string& ruleset_json, bool owner_from_agency,
-                                  std::ostream* progress);
+                                  std::ostream* progress, const std::string& geography_json = {});
 
 }  // namespace wangge::io

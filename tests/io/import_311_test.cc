@@ -186,6 +186,57 @@ constexpr const char* kLaHeader =
     "SRNumber,CreatedDate,UpdatedDate,ActionTaken,Owner,RequestType,Status,ClosedDate,"
     "NCName,ZipCode,Latitude,Longitude\n";
 
+// A city's polygons locate the requests: here New York cut in two at 73.95° W, the
+// western half named by a string and the eastern by a number.
+TEST(Import311Test, ACitysPolygonsLocateTheRequestsByPosition) {
+  const std::string path = (TestData() / "311" / "nyc311_2023-02-28_sample1200.csv").string();
+  auto read = Read311File(path, Format311::kNewYork);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  auto box = [](double w, double e) {
+    return "[[[" + std::to_string(w) + ",40.4],[" + std::to_string(e) + ",40.4],[" +
+           std::to_string(e) + ",41.0],[" + std::to_string(w) + ",41.0],[" + std::to_string(w) +
+           ",40.4]]]";
+  };
+  const std::string polygons =
+      R"({"type":"FeatureCollection","features":[)"
+      R"({"type":"Feature","properties":{"boro":"West"},"geometry":{"type":"Polygon","coordinates":)" +
+      box(-74.3, -73.95) +
+      R"(}},{"type":"Feature","properties":{"boro":2},"geometry":{"type":"Polygon","coordinates":)" +
+      box(-73.95, -73.6) + "}}]}";
+  EXPECT_FALSE(GeographyFromPolygons(polygons, "nyc.geojson", "name", "v").ok());
+  auto city = GeographyFromPolygons(polygons, "nyc.geojson", "boro", "nyc-halves");
+  ASSERT_TRUE(city.ok()) << city.status().ToString();
+  EXPECT_EQ(city->areas, (std::vector<std::string>{"West", "2"}));
+
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  engine::EngineOptions o;
+  o.store.path = dir.Sub("data");
+  o.store.create_if_missing = true;
+  o.store.sync = false;
+  auto eng = engine::Engine::Open(o, clock);
+  ASSERT_TRUE(eng.ok());
+  auto report = Import311(**eng, *read, RulesetFromAgencies(read->requests, "nyc", city->areas),
+                          true, nullptr, city->geojson);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->rejected, 0u);
+  auto state = engine::RebuildInMemory((*eng)->log());
+  ASSERT_TRUE(state.ok());
+  size_t located = 0;
+  for (const auto& req : read->requests) {
+    const auto& c = state->cases.at(req.report.client_id);
+    const double lat = req.report.lat, lon = req.report.lon;
+    if (lat < 40.4 || lat > 41.0 || lon < -74.3 || lon > -73.6) {
+      EXPECT_EQ(c.report.grid, req.report.grid) << req.line;  // the export's, kept
+      continue;
+    }
+    ++located;
+    EXPECT_EQ(c.report.grid, lon < -73.95 ? "West" : "2") << req.line;
+    EXPECT_EQ(c.report.village, c.report.grid) << req.line;
+  }
+  EXPECT_GT(located, read->requests.size() * 9 / 10);
+}
+
 TEST(Import311Test, MessyRowsAreCountedWithTheirLineNumbers) {
   std::string csv = kLaHeader;
   csv +=
