@@ -163,5 +163,65 @@ TEST(GeographyTest, Gcj02MatchesThePublishedPointsAndInvertsToACentimetre) {
   EXPECT_EQ(paris.lon, 2.3522);
 }
 
+// A ring of [lon, lat] corners, closed.
+std::string Ring(double w, double s, double e, double n) {
+  char ring[256];
+  std::snprintf(ring, sizeof ring, "[[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]",
+                w, s, e, s, e, n, w, n, w, s);
+  return ring;
+}
+
+std::string Feature(const std::string& grid, const std::string& type, const std::string& coords) {
+  return R"({"type":"Feature","properties":{"grid":")" + grid +
+         R"(","village":"V01"},"geometry":{"type":")" + type + R"(","coordinates":)" + coords +
+         "}}";
+}
+
+TEST(GeographyTest, AHoleBelongsToTheGridThatFillsIt) {
+  // "ring" is a 3 km square with a 1 km hole; "core" fills the hole.
+  const std::string json =
+      Collection({Feature("ring", "Polygon",
+                          "[" + Ring(120.20, 29.80, 120.23, 29.83) + "," +
+                              Ring(120.21, 29.81, 120.22, 29.82) + "]"),
+                  Feature("core", "Polygon", "[" + Ring(120.21, 29.81, 120.22, 29.82) + "]")});
+  auto geo = Geography::Load(json, "holes.geojson", nullptr);
+  ASSERT_TRUE(geo.ok()) << geo.status().ToString();
+  EXPECT_EQ((*geo)->Locate(29.815, 120.215)->grid, "core");
+  EXPECT_EQ((*geo)->Locate(29.805, 120.205)->grid, "ring");
+  EXPECT_EQ((*geo)->LocateByScan(29.815, 120.215)->grid, "core");
+  // The hole's border is the shared border of both: the first in the file answers.
+  EXPECT_EQ((*geo)->Locate(29.81, 120.215)->grid, "ring");
+}
+
+TEST(GeographyTest, AMultiPolygonGridIsOneGridOfSeveralParts) {
+  const std::string json = Collection({Feature("split", "MultiPolygon",
+                                               "[[" + Ring(120.20, 29.80, 120.21, 29.81) + "],[" +
+                                                   Ring(120.30, 29.80, 120.31, 29.81) + "]]")});
+  auto geo = Geography::Load(json, "multi.geojson", nullptr);
+  ASSERT_TRUE(geo.ok()) << geo.status().ToString();
+  EXPECT_EQ((*geo)->Locate(29.805, 120.205)->grid, "split");
+  EXPECT_EQ((*geo)->Locate(29.805, 120.305)->grid, "split");
+  EXPECT_EQ((*geo)->Locate(29.805, 120.25), nullptr);
+  // Between the parts, 0.01° from the nearer one.
+  const double d = *(*geo)->DistanceTo("split", 29.805, 120.29);
+  EXPECT_NEAR(d, 0.01 * 6'371'008.8 * M_PI / 180 * std::cos(29.805 * M_PI / 180), 1.0);
+}
+
+// Not needed in China, but a grid at the antimeridian must load and answer sensibly.
+TEST(GeographyTest, GridsAtTheAntimeridianLoadAndLocate) {
+  const std::string json =
+      Collection({Feature("east", "Polygon", "[" + Ring(179.99, -17.0, 180.0, -16.99) + "]"),
+                  Feature("west", "Polygon", "[" + Ring(-180.0, -17.0, -179.99, -16.99) + "]")});
+  auto geo = Geography::Load(json, "fiji.geojson", nullptr);
+  ASSERT_TRUE(geo.ok()) << geo.status().ToString();
+  EXPECT_EQ((*geo)->Locate(-16.995, 179.995)->grid, "east");
+  EXPECT_EQ((*geo)->Locate(-16.995, -179.995)->grid, "west");
+  EXPECT_EQ((*geo)->Locate(-16.995, 180.0)->grid, "east");
+  const Location near = (*geo)->Nearest(-16.98, 179.995);
+  ASSERT_NE(near.grid, nullptr);
+  EXPECT_TRUE(std::isfinite(near.distance_m));
+  EXPECT_GT(near.distance_m, 0);
+}
+
 }  // namespace
 }  // namespace wangge::rules
