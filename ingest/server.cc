@@ -56,7 +56,7 @@ struct HttpServer::Impl {
   // Work the handlers started whose answer is not written yet.
   std::atomic<int> in_flight{0};
   std::shared_ptr<spdlog::logger> access;  // null without options.access_log
-  bool running = false;
+  std::atomic<bool> running = false;       // read by the accept handler on the pool's threads
 
   void Accept();
 };
@@ -313,7 +313,9 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (ec == net::error::operation_aborted) return;
+      // Stop closed the acceptor, perhaps between two accepts: no further accept, or
+      // each would fail at once and spin.
+      if (ec == net::error::operation_aborted || !running) return;
       spdlog::warn("accept failed: {}", ec.message());
     } else {
       auto session = std::make_shared<Session>(std::move(socket), *this);

@@ -90,6 +90,16 @@ TEST_F(GeographyHttpTest, AReportIsLocatedOrRefusedByItsPosition) {
                   At("far", testing::GeoCellLat(0), testing::GeoCellLon(0), "V07-G3"));
   ASSERT_EQ(far.status, 201) << far.body;
   EXPECT_EQ(json::parse(far.body).at("evidence_flags"), json::parse(R"(["location_mismatch"])"));
+  // A batch: each line placed on its own; the one outside every grid is its own error.
+  auto batch = Call(http::verb::post, "/v1/reports:batch", worker_,
+                    At("b-in", testing::GeoCellLat(1), testing::GeoCellLon(1)) + "\n" +
+                        At("b-out", testing::kGeoLat0 - 0.005, testing::GeoCellLon(0)) + "\n");
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  auto results = json::parse(batch.body).at("results").as_array();
+  EXPECT_EQ(results.at(0).at("status").as_string(), "created") << batch.body;
+  EXPECT_EQ(results.at(1).at("error").at("code").as_string(), "out_of_range") << batch.body;
+  EXPECT_EQ(json::parse(Call(http::verb::get, "/v1/cases/b-in", supervisor_).body).at("grid"),
+            "V02-G2");
   auto explained = Call(http::verb::get, "/v1/cases/located/explain", supervisor_);
   ASSERT_EQ(explained.status, 200) << explained.body;
   auto e = json::parse(explained.body);
