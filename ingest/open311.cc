@@ -5,12 +5,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <pugixml.hpp>
 #include <random>
 
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include "core/sha256.h"
 #include "wire/json_writer.h"
@@ -90,7 +92,7 @@ Node Field(std::string name, const std::string& value) {
 }
 
 // A form or query string as decoded pairs ('+' is a space), in order. Only malformed
-// text is an error here ("malformed …"); repeated names are left to RepeatedName.
+// text is an error here ("malformed …"); repeated names are left to MergeRepeated.
 // Form bodies in the field carry bytes a URL query may not, raw: "attribute[village]=V07"
 // from curl --data-urlencode, or UTF-8 from a hand-written client. They are escaped
 // before parsing, so they read as the client meant.
@@ -127,12 +129,56 @@ Result<std::vector<std::pair<std::string, std::string>>> Pairs(std::string_view 
   return out;
 }
 
-Status RepeatedName(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  std::set<std::string> seen;
-  for (const auto& [key, value] : pairs) {
-    if (!seen.insert(key).second) return InvalidArgument(key + " is given twice", key);
+// Parameters the spec lets a client repeat: their values merge, comma separated, in the
+// order given.
+bool IsListParam(std::string_view key) {
+  return key == "service_request_id" || key == "service_code" || key == "status";
+}
+
+// Merges repeated list parameters into their first place and drops later media_urls (a
+// request keeps one); any other parameter given twice is 400.
+Status MergeRepeated(std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::map<std::string, size_t> first;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [key, value] : pairs) {
+    auto [it, fresh] = first.emplace(key, out.size());
+    if (fresh) {
+      out.emplace_back(std::move(key), std::move(value));
+    } else if (IsListParam(key)) {
+      std::string& merged = out[it->second].second;
+      if (!value.empty()) merged += (merged.empty() ? "" : ",") + value;
+    } else if (key == "media_url") {
+      spdlog::debug("open311: a repeated media_url is ignored: {}", value.substr(0, 200));
+    } else if (!key.starts_with("attribute[") || !value.empty()) {
+      return InvalidArgument(key + " is given twice", key);
+    }
   }
+  pairs = std::move(out);
   return Status::Ok();
+}
+
+// The W3C date-time profiles Open311 clients send (a date; minutes; seconds; fractions;
+// "Z" or an offset) as a time. A date alone is midnight China Standard Time, the
+// jurisdiction's own time.
+Result<TimeMs> ParseW3cTime(const std::string& key, std::string value) {
+  if (value.size() == 10) value += "T00:00:00+08:00";
+  // Minutes without seconds: "2026-12-01T09:30+08:00" or "…T09:30Z".
+  if (value.size() > 16 && value[13] == ':' &&
+      (value[16] == 'Z' || value[16] == '+' || value[16] == '-')) {
+    value.insert(16, ":00");
+  }
+  auto t = ParseRfc3339(value);
+  if (t.ok()) return *t;
+  if (value.size() > 19 && value.find(' ', 19) != std::string::npos) {
+    return InvalidArgument(key +
+                               " has a space where its offset's + should be: a + in a query "
+                               "string means a space, so send it as %2B",
+                           key);
+  }
+  return InvalidArgument(key +
+                             " must be a W3C date-time: 2026-11-25, 2026-11-25T09:00+08:00, "
+                             "2026-11-25T09:00:00Z or 2026-11-25T09:00:00.5+08:00",
+                         key);
 }
 
 Result<double> Coordinate(const std::string& text, const char* name, double limit) {
@@ -172,15 +218,15 @@ const std::pair<int, const char*> kSeverities[] = {
 Status ApplyAttribute(const std::string& code, const std::string& value, const Catalog& catalog,
                       engine::Report& r) {
   const std::string name = "attribute[" + code + "]";
+  // Clients send every attribute of a service; one the user left empty is absent.
+  if (value.empty()) return Status::Ok();
   if (code == "village") {
     const bool known = std::any_of(catalog.villages.begin(), catalog.villages.end(),
                                    [&](const auto& v) { return v.first == value; });
     if (!known) return InvalidArgument(name + " is not a village of this jurisdiction", name);
     r.village = value;
   } else if (code == "grid") {
-    if (value.empty() || value.size() > 128) {
-      return InvalidArgument(name + " must be 1-128 bytes", name);
-    }
+    if (value.size() > 128) return InvalidArgument(name + " must be 1-128 bytes", name);
     r.grid = value;
   } else if (code == "severity") {
     if (value.size() != 1 || value[0] < '1' || value[0] > '4') {
@@ -188,7 +234,7 @@ Status ApplyAttribute(const std::string& code, const std::string& value, const C
     }
     r.severity = value[0] - '0';
   } else {
-    return InvalidArgument(name + " is not an attribute of this service", name);
+    spdlog::debug("open311: {} is not an attribute of this service; ignored", name.substr(0, 100));
   }
   return Status::Ok();
 }
@@ -229,7 +275,7 @@ Status ApplyParam(const std::string& key, const std::string& value, const Catalo
              key == "last_name") {
     WANGGE_RETURN_IF_ERROR(CheckLength(value, 128, key));
   } else {
-    return InvalidArgument("unknown parameter " + key, key);
+    spdlog::debug("open311: unknown parameter {} ignored", key.substr(0, 100));
   }
   return Status::Ok();
 }
@@ -248,7 +294,8 @@ std::string StatusNotes(const engine::Case& c, const Catalog& catalog) {
     case engine::CaseStatus::kClosed:
       return "已办结";
     case engine::CaseStatus::kCancelled:
-      return "已作废";
+      // Reads as closed, as the spec has no other state: the note says it was not fixed.
+      return "已作废，未处置 cancelled, not fixed";
   }
   return "";
 }
@@ -457,7 +504,7 @@ Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedR
   for (const auto& [key, value] : pairs) {
     if (key == "api_key" && out.api_key.empty()) out.api_key = value;
   }
-  WANGGE_RETURN_IF_ERROR(RepeatedName(pairs));
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
   std::string lat, lon;
   out.report.severity = 2;  // unless attribute[severity] says otherwise
   for (const auto& [key, value] : pairs) {
@@ -510,7 +557,7 @@ std::string RequestId(const std::string& actor, std::string_view idempotency_key
 
 Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
   WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(query));
-  WANGGE_RETURN_IF_ERROR(RepeatedName(pairs));
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
   std::optional<TimeMs> start, end;
   const auto split = [](const std::string& v) {
     std::vector<std::string> out;
@@ -556,20 +603,16 @@ Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
       }
       if (open != closed) q.open = open;
     } else if (key == "start_date" || key == "end_date") {
-      auto t = ParseRfc3339(value);
-      if (!t.ok()) {
-        return InvalidArgument(key +
-                                   " must be a W3C date-time with an offset, e.g. "
-                                   "2026-11-25T09:00:00+08:00",
-                               key);
-      }
-      (key == "start_date" ? start : end) = *t;
+      WANGGE_ASSIGN_OR_RETURN(TimeMs t, ParseW3cTime(key, value));
+      (key == "start_date" ? start : end) = t;
     } else if (key == "page") {
       WANGGE_RETURN_IF_ERROR(count(value, key, 1, 1'000'000, q.page));
     } else if (key == "page_size") {
       WANGGE_RETURN_IF_ERROR(count(value, key, 1, kMaxPageSize, q.page_size));
     } else {
-      return InvalidArgument("unknown parameter " + key, key);
+      // lat, long, radius, device ids and the like: clients send them; wangge does not
+      // filter on them.
+      spdlog::debug("open311: unknown parameter {} ignored", key.substr(0, 100));
     }
   }
   if (!start && !end) end = now;

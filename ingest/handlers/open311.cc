@@ -3,6 +3,8 @@
 // access policy.
 #include "ingest/open311.h"
 
+#include <spdlog/spdlog.h>
+
 #include "core/mutex.h"
 #include "engine/access.h"
 #include "ingest/handlers/handlers.h"
@@ -57,12 +59,14 @@ class Open311Handlers final : public Open311Routes {
     if (t.resource == "requests") {
       return GetRequests(ex, t, **catalog, std::string(ex.encoded_query()));
     }
-    // discovery, services, tokens: only jurisdiction_id may be given, and a token's key.
+    // discovery, services, tokens: jurisdiction_id, and a token's key. Clients send more
+    // (an api_key everywhere, device ids): ignored.
     std::string jurisdiction, api_key;
     for (const auto& p : ex.params()) {
       const bool key = t.resource == "tokens" && p.key == "api_key";
       if (p.key != "jurisdiction_id" && !key) {
-        return Open311Error(ex, t.format, InvalidArgument("unknown parameter " + p.key));
+        spdlog::debug("open311: unknown parameter {} ignored", std::string(p.key).substr(0, 100));
+        continue;
       }
       (key ? api_key : jurisdiction) = p.value;
     }
