@@ -615,6 +615,11 @@ Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
       spdlog::debug("open311: unknown parameter {} ignored", key.substr(0, 100));
     }
   }
+  if (q.page * q.page_size > kMaxListDepth) {
+    return InvalidArgument("page × page_size may be at most " + std::to_string(kMaxListDepth) +
+                               "; narrow the window instead",
+                           "page");
+  }
   if (!start && !end) end = now;
   q.end = end ? *end : TimeMs{start->ms + kMaxWindowMs};
   q.start = start ? *start : TimeMs{q.end.ms - kMaxWindowMs};

@@ -100,9 +100,14 @@ struct Query {
   std::set<std::string> service_codes;
   std::optional<bool> open;  // status=open or closed; both or none: any
   TimeMs start, end;         // requested_datetime window, both inclusive
-  size_t page = 1, page_size = 50;
+  // Lists come newest first by requested_datetime; page counts from 1. By default one
+  // page holds up to 1,000 requests, the spec's suggestion, so a client that does not page
+  // gets the newest 1,000 of the window.
+  size_t page = 1, page_size = 1000;
 };
 inline constexpr size_t kMaxPageSize = 1000;
+// The deepest request a list answers (page × page_size): a list keeps that many in memory.
+inline constexpr size_t kMaxListDepth = 100'000;
 inline constexpr int64_t kMaxWindowMs = 90LL * 86'400'000;
 // Parses GET requests' parameters. No dates: the 90 days up to `now`; one date: 90 days
 // from or up to it; both: at most 90 days apart.

@@ -63,6 +63,10 @@ struct HttpServer::Impl {
 
 namespace {
 
+// The header an Open311 list may send: 1,000 ids of 37 bytes with commas (38 KB), and
+// room for its other fields.
+constexpr size_t kLongTargetBytes = 64 * 1024;
+
 // One connection. Requests are handled one at a time: the next is read only after
 // the response to the last one is written.
 class Session final : public Exchange, public std::enable_shared_from_this<Session> {
@@ -156,13 +160,18 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
     parser_.emplace();
     const auto& o = server_.options;
     parser_->body_limit(std::max({o.max_body_bytes, o.max_batch_bytes, o.max_media_bytes}));
-    parser_->header_limit(static_cast<uint32_t>(o.max_header_bytes));
+    // Read under the larger limit of Open311 lists, whose target may carry 1,000 request
+    // ids; every other route is held to max_header_bytes once its target is known.
+    parser_->header_limit(static_cast<uint32_t>(std::max(o.max_header_bytes, kLongTargetBytes)));
     stream_.expires_after(o.idle_timeout);
     http::async_read_header(
-        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t n) {
           if (ec) return self->OnRead(ec, 0);
           const auto& opts = self->server_.options;
           const auto target = self->parser_->get().target();
+          if (n > opts.max_header_bytes && !target.starts_with("/open311/v2/requests")) {
+            return self->OnRead(http::error::header_limit, 0);
+          }
           // A geography is a document as large as a photo.
           const size_t limit =
               target.starts_with("/v1/media/") || target == "/v1/geography" ? opts.max_media_bytes

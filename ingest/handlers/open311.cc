@@ -3,6 +3,9 @@
 // access policy.
 #include "ingest/open311.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <spdlog/spdlog.h>
 
 #include "core/mutex.h"
@@ -225,8 +228,8 @@ class Open311Handlers final : public Open311Routes {
   }
 
   // Walks the cases the caller may see (the Open311 id range for a public reader)
-  // received in the window, and returns page `q.page` of the matches, in
-  // service_request_id order.
+  // received in the window, and returns page `q.page` of the matches, newest first by
+  // requested_datetime (then by id). Keeps the newest page × page_size seen so far.
   Result<std::vector<open311::Node>> List(Exchange& ex, const std::optional<engine::Actor>& actor,
                                           const open311::Query& q,
                                           const open311::Catalog& catalog) {
@@ -238,21 +241,33 @@ class Open311Handlers final : public Open311Routes {
     if (!actor) list.id_prefix = open311::kIdPrefix;
     if (actor && actor->role == engine::Role::kWorker) list.reporter = actor->id;
     if (actor && actor->role == engine::Role::kHandler) list.office = actor->office;
-    const size_t skip = (q.page - 1) * q.page_size;
-    size_t matched = 0;
-    std::vector<open311::Node> out;
+    const size_t depth = q.page * q.page_size;
+    // A min-heap on (received_at, id): its top is the oldest kept, dropped first.
+    auto newer = [](const engine::Case& a, const engine::Case& b) {
+      return std::tie(a.received_at.ms, a.id) > std::tie(b.received_at.ms, b.id);
+    };
+    std::vector<engine::Case> kept;
     for (int calls = 0; calls < kMaxOpen311Scans; ++calls) {
       WANGGE_ASSIGN_OR_RETURN(engine::CasePage page, engine_.ListCases(list));
-      for (const engine::Case& c : page.cases) {
+      for (engine::Case& c : page.cases) {
         if (c.received_at < q.start || c.received_at > q.end || !Open311Visible(actor, c)) continue;
         if (!q.service_codes.empty() && !q.service_codes.contains(c.report.category)) continue;
         if (q.open && *q.open != c.open()) continue;
-        if (matched++ >= skip) {
-          out.push_back(open311::RequestNode(c, catalog, Open311Address(actor, c)));
+        kept.push_back(std::move(c));
+        std::push_heap(kept.begin(), kept.end(), newer);
+        if (kept.size() > depth) {
+          std::pop_heap(kept.begin(), kept.end(), newer);
+          kept.pop_back();
         }
-        if (out.size() == q.page_size) return out;
       }
-      if (page.next.empty()) return out;
+      if (page.next.empty()) {
+        std::sort(kept.begin(), kept.end(), newer);
+        std::vector<open311::Node> out;
+        for (size_t i = (q.page - 1) * q.page_size; i < kept.size(); ++i) {
+          out.push_back(open311::RequestNode(kept[i], catalog, Open311Address(actor, kept[i])));
+        }
+        return out;
+      }
       list.after = page.next;
     }
     return Unavailable("the search examined too many cases; narrow it (service_code, dates)");

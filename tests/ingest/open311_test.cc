@@ -228,6 +228,35 @@ TEST_F(Open311Test, BlankOptionalAttributesAndUnknownParametersAreAbsent) {
   EXPECT_EQ(Get("services/env.garbage.xml?api_key=x&deviceid=y").status, 200);
 }
 
+// The default list: newest first by requested_datetime, up to 1,000, no paging needed;
+// and a list of 1,000 ids fits the target, though 8 KiB stays the limit elsewhere.
+TEST_F(Open311Test, ListsAreNewestFirstAndTakeAThousandIds) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 60; ++i) {
+    ids.push_back(Created(Post("json", Body())));
+    clock_.Advance(60'000);
+  }
+  auto r = Get("requests.json?api_key=" + supervisor_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> listed;
+  for (auto item : Json(r).get_array())
+    listed.emplace_back(std::string_view(item["service_request_id"]));
+  EXPECT_EQ(listed, std::vector<std::string>(ids.rbegin(), ids.rend()));  // all 60, newest first
+  // Page 2 of 25: the 26th to the 50th newest.
+  auto page = Json(Get("requests.json?page_size=25&page=2&api_key=" + supervisor_));
+  EXPECT_EQ(std::string_view(page.at(0)["service_request_id"]), ids[60 - 26]);
+  ExpectError(Get("requests.json?page_size=1000&page=101"), 400, "page");
+
+  std::string many = ids[0] + "," + ids[59];
+  for (int i = 0; i < 998; ++i) many += ",o311-" + std::string(32, static_cast<char>('a' + i % 6));
+  auto found = Get("requests.xml?api_key=" + supervisor_ + "&service_request_id=" + many);
+  ASSERT_EQ(found.status, 200) << found.body.substr(0, 300);
+  size_t n = 0;
+  for ([[maybe_unused]] auto item : Xml(found).children("request")) ++n;
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(Fetch(http::verb::get, "/v1/cases?village=" + std::string(9000, 'a'), {}).status, 431);
+}
+
 TEST_F(Open311Test, ACancelledRequestReadsAsClosedAndSaysItWasNotFixed) {
   const std::string id = Created(Post("json", Body()));
   ASSERT_EQ(Call(http::verb::post, "/v1/cases/" + id + "/transitions", supervisor_,
