@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "ingest/open311.h"
 #include "wire/json_writer.h"
 
 namespace wangge::ingest {
@@ -73,11 +74,36 @@ void SetRetryAfter(Response& res) {
   if (res.result() == http::status::insufficient_storage) res.set(http::field::retry_after, "30");
 }
 
-Response Error(const Request& req, const Status& s) {
+namespace {
+
+Response NativeError(const Request& req, http::status status, const Status& s) {
   json::object err{{"code", std::string(StatusCodeName(s.code()))},
                    {"message", ValidUtf8(s.message())}};
   if (!s.field().empty()) err["field"] = ValidUtf8(s.field());
-  Response res = Json(req, HttpStatusOf(s.code()), json::object{{"error", std::move(err)}});
+  return Json(req, status, json::object{{"error", std::move(err)}});
+}
+
+// The spec's error list for an Open311 target, whatever went wrong with the request.
+Response Open311Error(const Request& req, http::status status, const Status& s) {
+  std::string_view path = req.target();
+  path = path.substr(0, path.find('?'));
+  const open311::Format format =
+      path.ends_with(".xml") ? open311::Format::kXml : open311::Format::kJson;
+  Response res{status, req.version()};
+  res.set(http::field::content_type, open311::ContentType(format));
+  res.keep_alive(req.keep_alive());
+  res.body() =
+      open311::Render(open311::Errors(static_cast<int>(status), ValidUtf8(s.message())), format);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+Response Error(const Request& req, const Status& s, std::optional<http::status> status) {
+  const http::status code = status.value_or(HttpStatusOf(s.code()));
+  Response res = req.target().starts_with("/open311/") ? Open311Error(req, code, s)
+                                                       : NativeError(req, code, s);
   if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
   SetRetryAfter(res);
   return res;

@@ -2,6 +2,7 @@
 // each error kind (docs/api.md "Errors").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,12 @@ http::status HttpStatusOf(StatusCode code);
 // A JSON answer to `req` (its HTTP version and keep-alive).
 Response Json(const Request& req, http::status status, const boost::json::value& body);
 
-// {"error": {"code", "message", "field"?}} with the status of its kind; 401 names the
-// Bearer scheme; 503 and 507 say when to retry.
-Response Error(const Request& req, const Status& s);
+// {"error": {"code", "message", "field"?}} with the status of its kind, or `status` when
+// given; 401 names the Bearer scheme; 503 and 507 say when to retry. Under /open311/ the
+// body is the spec's error list instead, in the format the target asks for (.xml, else
+// JSON), with the HTTP status as its code.
+Response Error(const Request& req, const Status& s,
+               std::optional<http::status> status = std::nullopt);
 
 // `s` with each byte that starts no well-formed UTF-8 sequence replaced by U+FFFD. Error
 // messages echo request text (a path, a query value), and an answer must stay valid JSON.

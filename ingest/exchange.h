@@ -70,14 +70,10 @@ class Exchange {
     Send(Json(request(), status, body));
   }
   void Fail(const Status& s) { Send(Error(request(), s)); }
-  void Fail(const Status& s, http::status status) {
-    Response res = Error(request(), s);
-    res.result(status);
-    Send(std::move(res));
-  }
+  void Fail(const Status& s, http::status status) { Send(Error(request(), s, status)); }
   void MethodNotAllowed(const char* allowed) {
-    Response res = Error(request(), InvalidArgument("method not allowed"));
-    res.result(http::status::method_not_allowed);
+    Response res =
+        Error(request(), InvalidArgument("method not allowed"), http::status::method_not_allowed);
     res.set(http::field::allow, allowed);
     Send(std::move(res));
   }

@@ -257,6 +257,23 @@ TEST_F(Open311Test, ListsAreNewestFirstAndTakeAThousandIds) {
   EXPECT_EQ(Fetch(http::verb::get, "/v1/cases?village=" + std::string(9000, 'a'), {}).status, 431);
 }
 
+// 405, 413 and 431 come from the server before any Open311 code runs: they still answer
+// in the spec's error form, in the format the target names.
+TEST_F(Open311Test, EveryErrorUnderOpen311IsTheSpecsErrorList) {
+  auto wrong_method = Fetch(http::verb::delete_, "/open311/v2/services.xml");
+  EXPECT_EQ(wrong_method.content_type, "text/xml; charset=utf-8");
+  ExpectError(wrong_method, 405, "method not allowed");
+  ExpectError(Post("json", Body("&description=" + std::string(70'000, 'x'))), 413, "too large");
+  ExpectError(
+      Fetch(http::verb::get, "/open311/v2/services.json", {{"X-Big", std::string(9'000, 'a')}}),
+      431, "header too large");
+  ExpectError(Fetch(http::verb::get, "/open311/v1/services.xml"), 404,
+              "Open311 is at /open311/v2/");
+  // The native API keeps its own form.
+  auto native = Fetch(http::verb::delete_, "/v1/rules");
+  EXPECT_NE(native.body.find(R"("error":{)"), std::string::npos) << native.body;
+}
+
 TEST_F(Open311Test, ACancelledRequestReadsAsClosedAndSaysItWasNotFixed) {
   const std::string id = Created(Post("json", Body()));
   ASSERT_EQ(Call(http::verb::post, "/v1/cases/" + id + "/transitions", supervisor_,
