@@ -367,8 +367,9 @@ Status ParseTarget(const std::vector<std::string>& segments, Target& target) {
   const std::string stem = dot == std::string::npos ? last : last.substr(0, dot);
   const std::string resource = segments.size() == 2 ? segments[0] : stem;
   const bool listed = resource == "discovery" || resource == "services" || resource == "requests" ||
-                      resource == "tokens";
-  if (!listed || (segments.size() == 2 && resource == "discovery") ||
+                      resource == "tokens" || resource == "servicerequestupdates";
+  if (!listed ||
+      (segments.size() == 2 && (resource == "discovery" || resource == "servicerequestupdates")) ||
       (segments.size() == 1 && resource == "tokens")) {
     return NotFound("no such Open311 resource");
   }
@@ -656,6 +657,86 @@ Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view
 
 Node Requests(std::vector<Node> requests) {
   return Node::List("service_requests", std::move(requests));
+}
+
+Status ParseUpdatesQuery(std::string_view query, TimeMs now, UpdatesQuery& q) {
+  WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(query));
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
+  std::optional<TimeMs> start, end;
+  for (const auto& [key, value] : pairs) {
+    if (key == "jurisdiction_id") {
+      q.jurisdiction_id = value;
+    } else if (key == "api_key") {
+      q.api_key = value;
+    } else if (key == "start_date" || key == "end_date") {
+      WANGGE_ASSIGN_OR_RETURN(TimeMs t, ParseW3cTime(key, value));
+      (key == "start_date" ? start : end) = t;
+    } else {
+      spdlog::debug("open311: unknown parameter {} ignored", key.substr(0, 100));
+    }
+  }
+  if (!start && !end) end = now;
+  q.end = end ? *end : TimeMs{start->ms + kMaxWindowMs};
+  q.start = start ? *start : TimeMs{q.end.ms - kMaxWindowMs};
+  if (q.start > q.end) return InvalidArgument("start_date is after end_date", "start_date");
+  if (q.end.ms - q.start.ms > kMaxWindowMs) {
+    return InvalidArgument("start_date and end_date are more than 90 days apart", "start_date");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// What a citizen is told of each action that changes what they see; nullptr for others.
+const char* UpdateText(engine::Action a) {
+  switch (a) {
+    case engine::Action::kAccept:
+      return "已受理 accepted";
+    case engine::Action::kReturn:
+      return "已退回，待重新分派 returned for reassignment";
+    case engine::Action::kResolve:
+      return "已办理，待核实 resolved, awaiting verification";
+    case engine::Action::kVerify:
+      return "已核实办结 verified and closed";
+    case engine::Action::kClose:
+      return "已办结 closed";
+    case engine::Action::kReopen:
+      return "已重新办理 reopened";
+    case engine::Action::kCancel:
+      return "已作废，未处置 cancelled, not fixed";
+    case engine::Action::kEscalate:
+      return "已督办 escalated";
+    case engine::Action::kExtend:
+      return "已延期 extended";
+    case engine::Action::kReassign:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<Node> UpdateNode(const engine::Record& record, const engine::Case& after,
+                               std::string_view request_id, const std::string& media_base) {
+  const auto* t = std::get_if<engine::Transition>(&record.body);
+  const char* text = t ? UpdateText(t->action) : nullptr;
+  if (!text) return std::nullopt;
+  std::string description = text;
+  if (t->action == engine::Action::kExtend && t->until) {
+    description += "，新期限 " + FormatRfc3339(*t->until);
+  }
+  return Node::Object("request_update",
+                      {Node::Text("update_id", std::to_string(record.seq.value)),
+                       Node::Text("service_request_id", std::string(request_id)),
+                       Node::Text("status", after.open() ? "open" : "closed"),
+                       Node::Text("updated_datetime", FormatRfc3339(record.at)),
+                       Node::Text("description", description),
+                       t->media.empty() ? Node::Null("media_url")
+                                        : Node::Text("media_url", media_base + t->media[0])});
+}
+
+Node Updates(std::vector<Node> updates) {
+  return Node::List("service_request_updates", std::move(updates));
 }
 
 Node Posted(const std::string& id, const std::string& notice) {

@@ -113,6 +113,27 @@ inline constexpr int64_t kMaxWindowMs = 90LL * 86'400'000;
 // from or up to it; both: at most 90 days apart.
 Status ParseQuery(std::string_view query, TimeMs now, Query& q);
 
+// GET servicerequestupdates (the updates extension of GeoReport v2): the window, on the
+// updates' times, as for requests (no date: the 90 days up to `now`), and the key.
+// Parameters the spec does not define are ignored, as for requests.
+struct UpdatesQuery {
+  std::string jurisdiction_id;
+  std::string api_key;
+  TimeMs start, end;  // both inclusive
+};
+Status ParseUpdatesQuery(std::string_view query, TimeMs now, UpdatesQuery& q);
+// The most updates one answer lists: the newest.
+inline constexpr size_t kMaxUpdates = 1000;
+
+// The update a record of a request is, or nullopt for a record that changed nothing a
+// citizen sees (the report itself, a reassignment, a deadline timer). `request_id` is the
+// request as the reader addresses it; `media_base` prefixes the first photo's path
+// (/v1/media/HASH). update_id is the record's sequence: stable across restarts and
+// replays.
+std::optional<Node> UpdateNode(const engine::Record& record, const engine::Case& after,
+                               std::string_view request_id, const std::string& media_base);
+Node Updates(std::vector<Node> updates);
+
 // The request case `c` is, under `id` (how the reader addresses it: engine/access.h).
 Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id);
 Node Requests(std::vector<Node> requests);

@@ -51,6 +51,10 @@ class Open311Handlers final : public Open311Routes {
     if (Status s = open311::ParseTarget(rest, t); !s.ok()) return Open311Error(ex, t.format, s);
     const auto method = ex.request().method();
     const bool get = method == http::verb::get;
+    if (t.resource == "servicerequestupdates") {
+      if (!get) return ex.MethodNotAllowed("GET");
+      return GetUpdates(ex, t.format, std::string(ex.encoded_query()));
+    }
     if (t.resource == "requests" && t.id.empty()) {
       if (method == http::verb::post) return PostRequest(ex, t.format);
       if (!get) return ex.MethodNotAllowed("GET, POST");
@@ -273,6 +277,71 @@ class Open311Handlers final : public Open311Routes {
     return Unavailable("the search examined too many cases; narrow it (service_code, dates)");
   }
   static constexpr int kMaxOpen311Scans = 200;  // ListCases calls: 2M index entries
+
+  // GET servicerequestupdates: the updates of the requests the caller may see, in the
+  // window, newest first, at most kMaxUpdates.
+  void GetUpdates(Exchange& ex, open311::Format format, const std::string& query) {
+    open311::UpdatesQuery q;
+    if (Status s = open311::ParseUpdatesQuery(query, ex.clock().Now(), q); !s.ok()) {
+      return Open311Error(ex, format, s);
+    }
+    if (Status s = CheckJurisdiction(ex, q.jurisdiction_id); !s.ok())
+      return Open311Error(ex, format, s);
+    auto reader = Open311Reader(ex, q.api_key);
+    if (!reader.ok()) return Open311Error(ex, format, reader.status());
+    const std::string media_base =
+        "http://" + std::string(ex.request()[http::field::host]) + "/v1/media/";
+    auto updates = ListUpdates(ex, *reader, q, media_base);
+    if (!updates.ok()) return Open311Error(ex, format, updates.status());
+    SendOpen311(ex, format, http::status::ok, open311::Updates(std::move(*updates)));
+  }
+
+  // Walks the cases the caller may see that were received by the window's end and
+  // changed since its start, and reads the history of each.
+  Result<std::vector<open311::Node>> ListUpdates(Exchange& ex,
+                                                 const std::optional<engine::Actor>& reader,
+                                                 const open311::UpdatesQuery& q,
+                                                 const std::string& media_base) {
+    engine::CaseQuery list;
+    list.as_of = ex.clock().Now();
+    list.limit = 500;
+    list.to_day = ShanghaiDay(q.end);
+    if (!reader) list.id_prefix = open311::kIdPrefix;
+    if (reader && reader->role == engine::Role::kWorker) list.reporter = reader->id;
+    if (reader && reader->role == engine::Role::kHandler) list.office = reader->office;
+    struct Found {
+      int64_t at;
+      uint64_t seq;
+      open311::Node node;
+    };
+    std::vector<Found> found;
+    for (int calls = 0; calls < kMaxOpen311Scans; ++calls) {
+      WANGGE_ASSIGN_OR_RETURN(engine::CasePage page, engine_.ListCases(list));
+      for (const engine::Case& c : page.cases) {
+        if (c.updated_at < q.start || c.received_at > q.end || !Open311Visible(reader, c)) continue;
+        WANGGE_ASSIGN_OR_RETURN(auto steps, engine_.CaseHistory(c.id));
+        for (const auto& step : steps) {
+          const TimeMs at = step.record.at;
+          if (at < q.start || at > q.end) continue;
+          auto node =
+              open311::UpdateNode(step.record, step.after, Open311Address(reader, c), media_base);
+          if (node) found.push_back({at.ms, step.record.seq.value, std::move(*node)});
+        }
+      }
+      if (page.next.empty()) {
+        std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+          return std::tie(a.at, a.seq) > std::tie(b.at, b.seq);
+        });
+        std::vector<open311::Node> out;
+        for (size_t i = 0; i < found.size() && i < open311::kMaxUpdates; ++i) {
+          out.push_back(std::move(found[i].node));
+        }
+        return out;
+      }
+      list.after = page.next;
+    }
+    return Unavailable("the search examined too many cases; narrow the dates");
+  }
 
  private:
   // The Open311 catalog of the active ruleset, rebuilt when another is activated.

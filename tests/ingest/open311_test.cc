@@ -12,7 +12,9 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "core/sha256.h"
 #include "tests/testing/http_fixture.h"
+#include "tests/testing/images.h"
 #include "tests/testing/town_geography.h"
 
 namespace wangge::ingest {
@@ -272,6 +274,72 @@ TEST_F(Open311Test, EveryErrorUnderOpen311IsTheSpecsErrorList) {
   // The native API keeps its own form.
   auto native = Fetch(http::verb::delete_, "/v1/rules");
   EXPECT_NE(native.body.find(R"("error":{)"), std::string::npos) << native.body;
+}
+
+// The updates extension: one item per record a citizen would notice, newest first, with
+// ids that survive a restart.
+TEST_F(Open311Test, UpdatesListWhatCitizensSeeWithStableIds) {
+  const std::string fixed = Created(Post("json", Body()));
+  const std::string dropped = Created(Post("json", Body()));
+  auto act = [&](const std::string& id, const std::string& token, const std::string& body) {
+    clock_.Advance(60'000);
+    auto r = Call(http::verb::post, "/v1/cases/" + id + "/transitions", token, body);
+    EXPECT_EQ(r.status, 200) << body << ": " << r.body;
+  };
+  const std::string photo = testing::MakeImage("jpeg", 16, 16, 81);
+  ASSERT_EQ(
+      Fetch(http::verb::put, "/v1/media/" + Sha256Hex(photo), testing::Bearer(handler_), photo)
+          .status,
+      201);
+  act(fixed, handler_, R"({"action":"accept"})");
+  act(fixed, handler_,
+      R"({"action":"resolve","note":"清理完毕","media":[")" + Sha256Hex(photo) + R"("]})");
+  act(fixed, worker_, R"({"action":"verify","satisfaction":5})");
+  act(dropped, supervisor_, R"({"action":"cancel","note":"重复"})");
+
+  auto list = [&](const std::string& format) {
+    return Get("servicerequestupdates." + format + "?api_key=" + worker_);
+  };
+  auto json = list("json");
+  ASSERT_EQ(json.status, 200) << json.body;
+  auto items = Json(json).get_array();
+  std::vector<std::pair<std::string, std::string>> seen;  // (request, status)
+  std::vector<std::string> update_ids;
+  for (auto item : items) {
+    seen.emplace_back(std::string_view(item["service_request_id"]),
+                      std::string_view(item["status"]));
+    update_ids.emplace_back(std::string_view(item["update_id"]));
+  }
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{
+                      {dropped, "closed"}, {fixed, "closed"}, {fixed, "open"}, {fixed, "open"}}));
+  EXPECT_NE(std::string(std::string_view(items.at(0)["description"])).find("cancelled, not fixed"),
+            std::string::npos);
+  EXPECT_NE(
+      std::string(std::string_view(items.at(2)["media_url"])).find("/v1/media/" + Sha256Hex(photo)),
+      std::string::npos);
+  EXPECT_TRUE(items.at(3)["media_url"].is_null());
+  size_t xml_items = 0;
+  for ([[maybe_unused]] auto u : Xml(list("xml")).children("request_update")) ++xml_items;
+  EXPECT_EQ(xml_items, 4u);
+  // A window that ends before the verification leaves it and the cancel out.
+  auto early = Json(Get("servicerequestupdates.json?api_key=" + worker_ +
+                        "&end_date=2020-03-02T09:17:30%2B08:00"));
+  EXPECT_EQ(early.get_array().size(), 2u);
+  // Another worker's key sees none of them; a public reader (--open311-public) sees all.
+  EXPECT_EQ(Json(Get("servicerequestupdates.json?api_key=" + other_worker_)).get_array().size(),
+            0u);
+  EXPECT_EQ(Json(Get("servicerequestupdates.json")).get_array().size(), 4u);
+  ExpectError(Fetch(http::verb::delete_, "/open311/v2/servicerequestupdates.json"), 405, "method");
+
+  ReopenEngine();
+  ServerOptions so;
+  so.port = 0;
+  so.open311_public = true;
+  StartServer(so);
+  std::vector<std::string> again;
+  for (auto item : Json(list("json")).get_array())
+    again.emplace_back(std::string_view(item["update_id"]));
+  EXPECT_EQ(again, update_ids);
 }
 
 TEST_F(Open311Test, ACancelledRequestReadsAsClosedAndSaysItWasNotFixed) {
