@@ -1,5 +1,6 @@
 // libFuzzer target: Open311 GeoReport v2 input (ingest/open311.h). The same bytes are
-// read as a POST requests form, as a GET requests query string and as a resource path.
+// read as a POST requests form, as a GET requests query string, as a GET
+// servicerequestupdates query string and as a resource path.
 // Parsing must never crash; a form it accepts must be a valid report once the server
 // sets its id and time; a query it accepts must have a window of at most 90 days and a
 // page size of 1-1000.
@@ -28,6 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ParseQuery(text, TimeMs{1'764'000'000'000}, q).ok()) {
     if (q.start > q.end || q.end.ms - q.start.ms > kMaxWindowMs) std::abort();
     if (q.page_size < 1 || q.page_size > kMaxPageSize || q.page < 1) std::abort();
+    if (q.page * q.page_size > kMaxListDepth) std::abort();
+  }
+  UpdatesQuery u;
+  if (ParseUpdatesQuery(text, TimeMs{1'764'000'000'000}, u).ok()) {
+    if (u.start > u.end || u.end.ms - u.start.ms > kMaxWindowMs) std::abort();
   }
   std::vector<std::string> segments;
   size_t from = 0;
