@@ -556,6 +556,20 @@ std::string RequestId(const std::string& actor, std::string_view idempotency_key
   return std::string(kIdPrefix) + HexOf(sha.Of(input, "")).substr(0, 32);
 }
 
+// The window of a list: no date, the 90 days up to `now`; one date, 90 days from or up
+// to it; both, at most 90 days apart.
+Status Window(std::optional<TimeMs> start, std::optional<TimeMs> end, TimeMs now, TimeMs& from,
+              TimeMs& to) {
+  if (!start && !end) end = now;
+  to = end ? *end : TimeMs{start->ms + kMaxWindowMs};
+  from = start ? *start : TimeMs{to.ms - kMaxWindowMs};
+  if (from > to) return InvalidArgument("start_date is after end_date", "start_date");
+  if (to.ms - from.ms > kMaxWindowMs) {
+    return InvalidArgument("start_date and end_date are more than 90 days apart", "start_date");
+  }
+  return Status::Ok();
+}
+
 Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
   WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(query));
   WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
@@ -621,14 +635,7 @@ Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
                                "; narrow the window instead",
                            "page");
   }
-  if (!start && !end) end = now;
-  q.end = end ? *end : TimeMs{start->ms + kMaxWindowMs};
-  q.start = start ? *start : TimeMs{q.end.ms - kMaxWindowMs};
-  if (q.start > q.end) return InvalidArgument("start_date is after end_date", "start_date");
-  if (q.end.ms - q.start.ms > kMaxWindowMs) {
-    return InvalidArgument("start_date and end_date are more than 90 days apart", "start_date");
-  }
-  return Status::Ok();
+  return Window(start, end, now, q.start, q.end);
 }
 
 Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id) {
@@ -675,14 +682,7 @@ Status ParseUpdatesQuery(std::string_view query, TimeMs now, UpdatesQuery& q) {
       spdlog::debug("open311: unknown parameter {} ignored", key.substr(0, 100));
     }
   }
-  if (!start && !end) end = now;
-  q.end = end ? *end : TimeMs{start->ms + kMaxWindowMs};
-  q.start = start ? *start : TimeMs{q.end.ms - kMaxWindowMs};
-  if (q.start > q.end) return InvalidArgument("start_date is after end_date", "start_date");
-  if (q.end.ms - q.start.ms > kMaxWindowMs) {
-    return InvalidArgument("start_date and end_date are more than 90 days apart", "start_date");
-  }
-  return Status::Ok();
+  return Window(start, end, now, q.start, q.end);
 }
 
 namespace {

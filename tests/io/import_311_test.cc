@@ -73,17 +73,22 @@ int64_t LowerMedian(std::vector<int64_t> v) {
   return v[(v.size() - 1) / 2];
 }
 
+// An engine on a new directory in `dir`, without fsync.
+Result<std::unique_ptr<engine::Engine>> OpenNew(testing::TempDir& dir, testing::FakeClock& clock) {
+  engine::EngineOptions o;
+  o.store.path = dir.Sub("data");
+  o.store.create_if_missing = true;
+  o.store.sync = false;
+  return engine::Engine::Open(o, clock);
+}
+
 // Imports `read` into a new directory and checks, per office, the closed cases' count and
 // median duration (seconds) against `expected`, computed from the CSV by the test.
 void ImportAndCompare(const Read311& read, const std::string& town,
                       const std::map<std::string, std::vector<int64_t>>& expected) {
   testing::TempDir dir;
   testing::FakeClock clock;
-  engine::EngineOptions o;
-  o.store.path = dir.Sub("data");
-  o.store.create_if_missing = true;
-  o.store.sync = false;
-  auto eng = engine::Engine::Open(o, clock);
+  auto eng = OpenNew(dir, clock);
   ASSERT_TRUE(eng.ok());
   auto report = Import311(**eng, read, RulesetFromAgencies(read.requests, town), true, nullptr);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -210,11 +215,7 @@ TEST(Import311Test, ACitysPolygonsLocateTheRequestsByPosition) {
 
   testing::TempDir dir;
   testing::FakeClock clock;
-  engine::EngineOptions o;
-  o.store.path = dir.Sub("data");
-  o.store.create_if_missing = true;
-  o.store.sync = false;
-  auto eng = engine::Engine::Open(o, clock);
+  auto eng = OpenNew(dir, clock);
   ASSERT_TRUE(eng.ok());
   auto report = Import311(**eng, *read, RulesetFromAgencies(read->requests, "nyc", city->areas),
                           true, nullptr, city->geojson);
