@@ -231,20 +231,28 @@ class Open311Handlers final : public Open311Routes {
     SendOpen311(ex, t.format, http::status::ok, open311::Requests(std::move(*listed)));
   }
 
+  // The listing of the cases `reader` may see through the indexes: the Open311 id range
+  // for a public reader, a worker's own reports, a handler's office. Open311Visible still
+  // judges each case.
+  static engine::CaseQuery CasesOf(Exchange& ex, const std::optional<engine::Actor>& reader) {
+    engine::CaseQuery list;
+    list.as_of = ex.clock().Now();
+    list.limit = 500;
+    if (!reader) list.id_prefix = open311::kIdPrefix;
+    if (reader && reader->role == engine::Role::kWorker) list.reporter = reader->id;
+    if (reader && reader->role == engine::Role::kHandler) list.office = reader->office;
+    return list;
+  }
+
   // Walks the cases the caller may see (the Open311 id range for a public reader)
   // received in the window, and returns page `q.page` of the matches, newest first by
   // requested_datetime (then by id). Keeps the newest page × page_size seen so far.
   Result<std::vector<open311::Node>> List(Exchange& ex, const std::optional<engine::Actor>& actor,
                                           const open311::Query& q,
                                           const open311::Catalog& catalog) {
-    engine::CaseQuery list;
-    list.as_of = ex.clock().Now();
-    list.limit = 500;
+    engine::CaseQuery list = CasesOf(ex, actor);
     list.from_day = ShanghaiDay(q.start);
     list.to_day = ShanghaiDay(q.end);
-    if (!actor) list.id_prefix = open311::kIdPrefix;
-    if (actor && actor->role == engine::Role::kWorker) list.reporter = actor->id;
-    if (actor && actor->role == engine::Role::kHandler) list.office = actor->office;
     const size_t depth = q.page * q.page_size;
     // A min-heap on (received_at, id): its top is the oldest kept, dropped first.
     auto newer = [](const engine::Case& a, const engine::Case& b) {
@@ -302,13 +310,8 @@ class Open311Handlers final : public Open311Routes {
                                                  const std::optional<engine::Actor>& reader,
                                                  const open311::UpdatesQuery& q,
                                                  const std::string& media_base) {
-    engine::CaseQuery list;
-    list.as_of = ex.clock().Now();
-    list.limit = 500;
+    engine::CaseQuery list = CasesOf(ex, reader);
     list.to_day = ShanghaiDay(q.end);
-    if (!reader) list.id_prefix = open311::kIdPrefix;
-    if (reader && reader->role == engine::Role::kWorker) list.reporter = reader->id;
-    if (reader && reader->role == engine::Role::kHandler) list.office = reader->office;
     struct Found {
       int64_t at;
       uint64_t seq;
