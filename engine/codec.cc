@@ -78,14 +78,16 @@ void PutMedia(std::string& out, const std::vector<std::string>& media, uint8_t e
 
 // From the tag just read: only the encoder's own bytes, a non-empty list and known,
 // non-zero flags. Leaves `tag` as the next section's tag, already read, or 0 at the end.
-bool GetMedia(ByteReader& r, uint8_t& tag, std::vector<std::string>& media, uint8_t& evidence) {
+// `allowed`: the flags this kind of record or case may carry.
+bool GetMedia(ByteReader& r, uint8_t& tag, std::vector<std::string>& media, uint8_t& evidence,
+              uint8_t allowed = evidence::kAll) {
   // Tag 0 is never written: it stands for the end.
   auto next = [&] { return r.done() ? (tag = 0, true) : r.U8(tag) && tag != 0; };
   if (tag == kMediaTag) {
     if (!GetStrings(r, media) || media.empty() || !next()) return false;
   }
   if (tag == kEvidenceTag) {
-    if (!r.U8(evidence) || evidence == 0 || (evidence & ~evidence::kAll) != 0 || !next()) {
+    if (!r.U8(evidence) || evidence == 0 || (evidence & ~allowed) != 0 || !next()) {
       return false;
     }
   }
@@ -109,6 +111,8 @@ bool GetPlace(ByteReader& r, uint8_t tag, Placement& place) {
     return false;
   }
   place.how = static_cast<PlaceHow>(how);
+  // Only a named grid is measured (engine/placement.h).
+  if (place.how != PlaceHow::kNamed && place.distance_m != 0) return false;
   return r.done();
 }
 
@@ -242,7 +246,10 @@ bool GetTransition(ByteReader& r, Transition& t, uint8_t& evidence) {
   if (has_until) t.until = until;
   if (r.done()) return true;
   uint8_t tag;
-  return r.U8(tag) && tag != 0 && GetMedia(r, tag, t.media, evidence) && tag == 0;
+  // A transition's flags come from its photos alone: never location_mismatch.
+  return r.U8(tag) && tag != 0 &&
+         GetMedia(r, tag, t.media, evidence, evidence::kAll & ~evidence::kLocationMismatch) &&
+         tag == 0;
 }
 
 }  // namespace
@@ -314,8 +321,9 @@ Result<Record> DecodeRecord(Seq seq, std::string_view payload) {
       return bad("bad rules activation");
     }
     uint8_t tag = 0;
-    if (!r.done() && (!r.U8(tag) || tag != kGeographyTag || !r.String(a.geography_version) ||
-                      !r.String(a.geography) || a.geography.empty())) {
+    if (!r.done() &&
+        (!r.U8(tag) || tag != kGeographyTag || !r.String(a.geography_version) ||
+         a.geography_version.empty() || !r.String(a.geography) || a.geography.empty())) {
       return bad("bad geography in rules activation");
     }
     record.body = std::move(a);

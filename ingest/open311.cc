@@ -135,21 +135,25 @@ bool IsListParam(std::string_view key) {
   return key == "service_request_id" || key == "service_code" || key == "status";
 }
 
-// Merges repeated list parameters into their first place and drops later media_urls (a
-// request keeps one); any other parameter given twice is 400.
-Status MergeRepeated(std::vector<std::pair<std::string, std::string>>& pairs) {
+// Merges repeated parameters: in a query (`query`), the list parameters' values join,
+// comma separated, in the order given. Elsewhere an empty value (a blank attribute)
+// yields to a value, and a later media_url is dropped (a request keeps one); any other
+// parameter given twice with values is 400.
+Status MergeRepeated(std::vector<std::pair<std::string, std::string>>& pairs, bool query) {
   std::map<std::string, size_t> first;
   std::vector<std::pair<std::string, std::string>> out;
   for (auto& [key, value] : pairs) {
     auto [it, fresh] = first.emplace(key, out.size());
+    std::string* kept = fresh ? nullptr : &out[it->second].second;
     if (fresh) {
       out.emplace_back(std::move(key), std::move(value));
-    } else if (IsListParam(key)) {
-      std::string& merged = out[it->second].second;
-      if (!value.empty()) merged += (merged.empty() ? "" : ",") + value;
+    } else if (query && IsListParam(key)) {
+      if (!value.empty()) *kept += (kept->empty() ? "" : ",") + value;
+    } else if (value.empty() || kept->empty()) {
+      if (kept->empty()) *kept = std::move(value);
     } else if (key == "media_url") {
       spdlog::debug("open311: a repeated media_url is ignored: {}", value.substr(0, 200));
-    } else if (!key.starts_with("attribute[") || !value.empty()) {
+    } else {
       return InvalidArgument(key + " is given twice", key);
     }
   }
@@ -158,10 +162,13 @@ Status MergeRepeated(std::vector<std::pair<std::string, std::string>>& pairs) {
 }
 
 // The W3C date-time profiles Open311 clients send (a date; minutes; seconds; fractions;
-// "Z" or an offset) as a time. A date alone is midnight China Standard Time, the
-// jurisdiction's own time.
+// "Z" or an offset) as a time. A date alone is its whole day in China Standard Time, the
+// jurisdiction's own time: from its first millisecond as a start_date, to its last as an
+// end_date.
 Result<TimeMs> ParseW3cTime(const std::string& key, std::string value) {
-  if (value.size() == 10) value += "T00:00:00+08:00";
+  if (value.size() == 10) {
+    value += key == "end_date" ? "T23:59:59.999+08:00" : "T00:00:00+08:00";
+  }
   // Minutes without seconds: "2026-12-01T09:30+08:00" or "…T09:30Z".
   if (value.size() > 16 && value[13] == ':' &&
       (value[16] == 'Z' || value[16] == '+' || value[16] == '-')) {
@@ -505,7 +512,7 @@ Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedR
   for (const auto& [key, value] : pairs) {
     if (key == "api_key" && out.api_key.empty()) out.api_key = value;
   }
-  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs, /*query=*/false));
   std::string lat, lon;
   out.report.severity = 2;  // unless attribute[severity] says otherwise
   for (const auto& [key, value] : pairs) {
@@ -572,7 +579,7 @@ Status Window(std::optional<TimeMs> start, std::optional<TimeMs> end, TimeMs now
 
 Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
   WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(query));
-  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs, /*query=*/true));
   std::optional<TimeMs> start, end;
   const auto split = [](const std::string& v) {
     std::vector<std::string> out;
@@ -668,7 +675,7 @@ Node Requests(std::vector<Node> requests) {
 
 Status ParseUpdatesQuery(std::string_view query, TimeMs now, UpdatesQuery& q) {
   WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(query));
-  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs));
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(pairs, /*query=*/true));
   std::optional<TimeMs> start, end;
   for (const auto& [key, value] : pairs) {
     if (key == "jurisdiction_id") {

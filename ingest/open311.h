@@ -106,8 +106,9 @@ struct Query {
   size_t page = 1, page_size = 1000;
 };
 inline constexpr size_t kMaxPageSize = 1000;
-// The deepest request a list answers (page × page_size): a list keeps that many in memory.
-inline constexpr size_t kMaxListDepth = 100'000;
+// The deepest request a list answers (page × page_size): a list keeps that many cases in
+// memory while it walks the window.
+inline constexpr size_t kMaxListDepth = 10'000;
 inline constexpr int64_t kMaxWindowMs = 90LL * 86'400'000;
 // Parses GET requests' parameters. No dates: the 90 days up to `now`; one date: 90 days
 // from or up to it; both: at most 90 days apart.

@@ -21,6 +21,14 @@ std::string PropertyText(simdjson::dom::element v) {
   return {};
 }
 
+// At most `max` bytes of UTF-8 `text`, cut before a character, never inside one.
+std::string Prefix(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
 }  // namespace
 
 Result<CityGeography> GeographyFromPolygons(std::string_view geojson, const std::string& source,
@@ -37,7 +45,7 @@ Result<CityGeography> GeographyFromPolygons(std::string_view geojson, const std:
   }
   CityGeography out;
   json::array converted;
-  std::set<std::string> seen;
+  std::set<std::string> seen, villages;
   size_t i = 0;
   for (simdjson::dom::element f : features) {
     const std::string where = source + ": features[" + std::to_string(i++) + "]";
@@ -45,13 +53,13 @@ Result<CityGeography> GeographyFromPolygons(std::string_view geojson, const std:
     if (f["properties"][name_property].get(name) || f["geometry"].get(geometry)) {
       return InvalidArgument(where + ": no properties." + name_property + " or no geometry");
     }
-    const std::string area = PropertyText(name).substr(0, 100);
+    const std::string area = Prefix(PropertyText(name), 100);
     if (area.empty()) return InvalidArgument(where + ": properties." + name_property + " is empty");
     // A name given to several features is one area of several polygons: a grid may be
     // named only once, so the later ones are numbered.
     std::string grid = area;
     for (int n = 2; !seen.insert(grid).second; ++n) grid = area + " #" + std::to_string(n);
-    if (grid == area) out.areas.push_back(area);
+    if (villages.insert(area).second) out.areas.push_back(area);
     converted.push_back(
         json::object{{"type", "Feature"},
                      {"properties", json::object{{"grid", grid}, {"village", area}}},

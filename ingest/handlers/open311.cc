@@ -331,10 +331,16 @@ class Open311Handlers final : public Open311Routes {
           if (node) found.push_back({at.ms, step.record.seq.value, std::move(*node)});
         }
       }
+      // Only the newest kMaxUpdates are answered: keep no more than twice that.
+      const auto newer = [](const Found& a, const Found& b) {
+        return std::tie(a.at, a.seq) > std::tie(b.at, b.seq);
+      };
+      if (found.size() > 2 * open311::kMaxUpdates) {
+        std::nth_element(found.begin(), found.begin() + open311::kMaxUpdates, found.end(), newer);
+        found.resize(open311::kMaxUpdates);
+      }
       if (page.next.empty()) {
-        std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
-          return std::tie(a.at, a.seq) > std::tie(b.at, b.seq);
-        });
+        std::sort(found.begin(), found.end(), newer);
         std::vector<open311::Node> out;
         for (size_t i = 0; i < found.size() && i < open311::kMaxUpdates; ++i) {
           out.push_back(std::move(found[i].node));

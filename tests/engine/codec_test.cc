@@ -211,7 +211,10 @@ TEST(CodecTest, APlacementIsTheReportRecordsLastSectionAndOnlyItsOwnBytesDecode)
   EXPECT_EQ(EncodeCase(CaseFromReport(r)), EncodeCase(CaseFromReport(plain)));
   std::string unknown_how = with;
   unknown_how[unknown_how.size() - 5] = '\x04';
-  for (const std::string& bad : {with + '\x00', unknown_how, without + '\x05'}) {
+  std::string located_with_distance = with;  // a located report is never measured
+  located_with_distance[located_with_distance.size() - 5] = '\x02';
+  for (const std::string& bad :
+       {with + '\x00', unknown_how, located_with_distance, without + '\x05'}) {
     EXPECT_EQ(DecodeRecord(r.seq, bad).status().code(), StatusCode::kCorruption);
   }
 }

@@ -225,6 +225,11 @@ TEST_F(Open311Test, BlankOptionalAttributesAndUnknownParametersAreAbsent) {
                               "&service_code=env.garbage&address_string=x&attribute%5Bvillage%5D="),
               400, "attribute[village] is required");
   ExpectError(Post("json", Body("&attribute%5Bvillage%5D=V08")), 400, "given twice");
+  // A blank one beside a value, in either order, is the value; list parameters do not
+  // merge in a POST.
+  EXPECT_EQ(Post("json", Body("&attribute%5Bgrid%5D=&attribute%5Bgrid%5D=V07-G2")).status, 200);
+  EXPECT_EQ(Post("json", Body("&attribute%5Bgrid%5D=V07-G2&attribute%5Bgrid%5D=")).status, 200);
+  ExpectError(Post("json", Body("&service_code=food.stall")), 400, "service_code is given twice");
   // api_key on the service list, where it means nothing.
   EXPECT_EQ(Get("services.json?api_key=" + worker_).status, 200);
   EXPECT_EQ(Get("services/env.garbage.xml?api_key=x&deviceid=y").status, 200);
@@ -500,6 +505,10 @@ TEST_F(Open311Test, ListsFilterByIdCodeStatusAndDatesAndPage) {
               (std::set<std::string>{ids[1], ids[2]}))
         << start;
   }
+  // A date as end_date is its whole day.
+  auto days = listed("start_date=2020-03-03&end_date=2020-03-04");
+  EXPECT_EQ(std::set<std::string>(days.begin(), days.end()),
+            (std::set<std::string>{ids[1], ids[2]}));
   // A "+" sent raw decodes as a space: the error says so.
   ExpectError(Get("requests.json?start_date=2020-03-03T00:00:00+08:00"), 400, "%2B");
   EXPECT_EQ(listed("service_request_id=" + ids[1] + "," + ids[2] + ",native-1"),

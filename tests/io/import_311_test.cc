@@ -212,6 +212,20 @@ TEST(Import311Test, ACitysPolygonsLocateTheRequestsByPosition) {
   auto city = GeographyFromPolygons(polygons, "nyc.geojson", "boro", "nyc-halves");
   ASSERT_TRUE(city.ok()) << city.status().ToString();
   EXPECT_EQ(city->areas, (std::vector<std::string>{"West", "2"}));
+  // Names shared by several polygons, one of them like a numbered grid: every village is
+  // declared.
+  const std::string feature = R"({"type":"Feature","properties":{"boro":"NAME"},)"
+                              R"("geometry":{"type":"Polygon","coordinates":)" +
+                              box(-74.3, -74.2) + "}}";
+  auto named = [&](const std::string& n) {
+    std::string f = feature;
+    return f.replace(f.find("NAME"), 4, n);
+  };
+  auto shared = GeographyFromPolygons(R"({"type":"FeatureCollection","features":[)" + named("A") +
+                                          "," + named("A") + "," + named("A #2") + "]}",
+                                      "shared.geojson", "boro", "v");
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ(shared->areas, (std::vector<std::string>{"A", "A #2"}));
 
   testing::TempDir dir;
   testing::FakeClock clock;
