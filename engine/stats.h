@@ -54,12 +54,12 @@ inline constexpr uint16_t kSatisfied = 5;  // rated 4 or 5
 inline constexpr uint16_t kRework = 6;     // closed after at least one reopen
 inline constexpr uint16_t kExtended = 7;   // not cancelled, extended at least once
 inline constexpr uint16_t kCancelled = 8;
-inline constexpr uint16_t kCloseMsSum = 9;        // receipt to closure, wall clock
-inline constexpr uint16_t kCloseWorkMsSum = 10;   // the same in working time
-inline constexpr uint16_t kEvidenceFlagged = 11;  // not cancelled, any evidence flag
+inline constexpr uint16_t kCloseMsSum = 9;         // receipt to closure, wall clock
+inline constexpr uint16_t kCloseWorkMsSum = 10;    // the same in working time
+inline constexpr uint16_t kEvidenceFlagged = 11;   // not cancelled, any evidence flag
 inline constexpr uint16_t kLocationMismatch = 12;  // not cancelled, flagged location_mismatch
-inline constexpr uint16_t kWallHistogram = 1000;  // + bucket, 0..1999
-inline constexpr uint16_t kWorkHistogram = 3000;  // + bucket, 0..1999
+inline constexpr uint16_t kWallHistogram = 1000;   // + bucket, 0..1999
+inline constexpr uint16_t kWorkHistogram = 3000;   // + bucket, 0..1999
 }  // namespace slot
 
 // Closure-time histogram. Bucket 0 holds durations under one second; bucket 1 + k holds

@@ -112,8 +112,8 @@ TEST_F(DashboardHttpTest, EveryFileThePageNamesIsServed) {
       if (named.insert(file).second) pending.push_back(file);
     }
   }
-  for (const char* f : {"app.css", "main.js", "api.js", "views.js", "charts.js", "i18n.js", "map.js",
-                        "vendor/chart.min.js", "favicon.svg"}) {
+  for (const char* f : {"app.css", "main.js", "api.js", "views.js", "charts.js", "i18n.js",
+                        "map.js", "vendor/chart.min.js", "favicon.svg"}) {
     EXPECT_TRUE(named.contains(f)) << f;
   }
   EXPECT_TRUE(MetricsShow(R"(wangge_http_requests_total{route="dashboard",code="200"} )" +
