@@ -43,7 +43,7 @@ Result<RoutingExplanation> ExplainRouting(const storage::EventLog& log, const Re
                                          report.at, body->text, report.actor.id},
                        out.trace));
   out.matches_record = out.derived == report.routing;
-  if (const rules::Geography* g = ruleset->geography(); g && (body->lat != 0 || body->lon != 0)) {
+  if (const rules::Geography* g = ruleset->geography(); g && body->has_position()) {
     if (const rules::GridArea* at = g->Locate(body->lat, body->lon)) out.located_grid = at->grid;
   }
   if (report.place.how == engine::PlaceHow::kLocated) {

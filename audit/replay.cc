@@ -39,6 +39,7 @@ using engine::StatsDelta;
 using engine::StatsOf;
 using engine::TimerKeys;
 using engine::WriteCaseChange;
+using engine::WriteCommentKey;
 namespace {
 
 using storage::Family;
@@ -130,6 +131,9 @@ Result<std::vector<std::string>> CheckDerivedState(const storage::Store& store,
     if (c.open()) want_due.insert(DueKey(c.deadline, id));
     want_owner.insert(OwnerKey(c.office, c.status, id));
     want_dedupe.insert(DedupeEntry(c));
+  }
+  for (const auto& [key, seq] : state.comment_keys) {
+    want_dedupe.insert(key + '\0' + EncodeU64(seq.value));
   }
 
   size_t stored = 0;
@@ -223,6 +227,7 @@ class Replayer {
     }
     set_.Put(storage::Family::kHistory, HistoryKey(id, seq), {});
     WriteMediaRefs(set_, record, id);
+    WriteCommentKey(set_, record, id);
     return Status::Ok();
   }
 

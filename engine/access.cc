@@ -22,6 +22,10 @@ bool SeesEveryCase(const Actor& actor) {
 }
 
 bool RoleMayAct(Role role, Action action) {
+  // Everyone who works a case may comment on it; MaySee decides which cases.
+  if (action == Action::kComment) {
+    return role == Role::kWorker || role == Role::kHandler || role == Role::kSupervisor;
+  }
   switch (role) {
     case Role::kWorker:
       return action == Action::kVerify || action == Action::kReopen;

@@ -37,6 +37,20 @@ std::string DedupeKey(std::string_view reporter, std::string_view client_id) {
   return key;
 }
 
+std::string CommentKey(std::string_view actor, std::string_view case_id, std::string_view key) {
+  std::string out = DedupeKey(actor, case_id);
+  PutU8(out, 0);
+  out.append(key);
+  return out;
+}
+
+void WriteCommentKey(storage::WriteSet& set, const Record& record, std::string_view case_id) {
+  const auto* t = std::get_if<Transition>(&record.body);
+  if (!t || t->action != Action::kComment || t->key.empty()) return;
+  set.Put(Family::kDedupe, CommentKey(record.actor.id, case_id, t->key),
+          EncodeU64(record.seq.value));
+}
+
 std::string HistoryKey(std::string_view case_id, Seq seq) {
   std::string key;
   key.reserve(case_id.size() + 9);

@@ -21,6 +21,12 @@ std::string OwnerKey(std::string_view office, CaseStatus status, std::string_vie
 // client id in its reporter's namespace: two reporters' keys never meet.
 std::string DedupeKey(std::string_view reporter, std::string_view client_id);
 
+// dedupe, for a comment with a key: actor + 0x00 + case id + 0x00 + key -> the comment's
+// sequence (u64 BE). Two separators, so it never meets a report's key (ids hold no 0x00).
+std::string CommentKey(std::string_view actor, std::string_view case_id, std::string_view key);
+// Adds the dedupe entry of `record` when it is a comment with a key, on case `case_id`.
+void WriteCommentKey(storage::WriteSet& set, const Record& record, std::string_view case_id);
+
 // history: case id + 0x00 + sequence (u64 BE); one per record of the case.
 std::string HistoryKey(std::string_view case_id, Seq seq);
 

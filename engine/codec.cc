@@ -59,6 +59,10 @@ constexpr uint8_t kCaseIdTag = 2;
 constexpr uint8_t kMediaTag = 3;
 constexpr uint8_t kEvidenceTag = 4;
 constexpr uint8_t kPlaceTag = 5;
+// Transitions: a comment's idempotency key and media_url (either may be empty, not both).
+constexpr uint8_t kCommentTag = 6;
+// Reports, right after the extras: the sender's position was (0, 0) (Report::zero_position).
+constexpr uint8_t kZeroPositionTag = 7;
 // The optional section of a rules activation: the geography.
 constexpr uint8_t kGeographyTag = 1;
 
@@ -123,6 +127,7 @@ void PutTrailer(std::string& out, const Report& rep, std::string_view case_id, u
     PutString(out, rep.address);
     PutString(out, rep.address_id);
     PutString(out, rep.media_url);
+    if (rep.zero_position) PutU8(out, kZeroPositionTag);
   }
   if (!case_id.empty() && case_id != rep.client_id) {
     PutU8(out, kCaseIdTag);
@@ -144,6 +149,12 @@ bool GetTrailer(ByteReader& r, Report& rep, std::string& case_id, uint8_t& evide
     }
     if (r.done()) return (tag = 0, true);
     if (!r.U8(tag) || tag == 0) return false;
+    if (tag == kZeroPositionTag) {
+      if (rep.lat != 0 || rep.lon != 0) return false;
+      rep.zero_position = true;
+      if (r.done()) return (tag = 0, true);
+      if (!r.U8(tag) || tag == 0) return false;
+    }
   }
   if (tag == kCaseIdTag) {
     // Only the encoder's own bytes: a case id section names an id other than the client id.
@@ -227,6 +238,11 @@ void PutTransition(std::string& out, const Transition& t, uint8_t evidence) {
   PutU8(out, t.until ? 1 : 0);
   PutTime(out, t.until.value_or(TimeMs{}));
   PutMedia(out, t.media, evidence);
+  if (!t.key.empty() || !t.media_url.empty()) {
+    PutU8(out, kCommentTag);
+    PutString(out, t.key);
+    PutString(out, t.media_url);
+  }
 }
 
 bool GetTransition(ByteReader& r, Transition& t, uint8_t& evidence) {
@@ -247,9 +263,13 @@ bool GetTransition(ByteReader& r, Transition& t, uint8_t& evidence) {
   if (r.done()) return true;
   uint8_t tag;
   // A transition's flags come from its photos alone: never location_mismatch.
-  return r.U8(tag) && tag != 0 &&
-         GetMedia(r, tag, t.media, evidence, evidence::kAll & ~evidence::kLocationMismatch) &&
-         tag == 0;
+  if (!r.U8(tag) || tag == 0 ||
+      !GetMedia(r, tag, t.media, evidence, evidence::kAll & ~evidence::kLocationMismatch)) {
+    return false;
+  }
+  if (tag == 0) return true;
+  return tag == kCommentTag && t.action == Action::kComment && r.String(t.key) &&
+         r.String(t.media_url) && !(t.key.empty() && t.media_url.empty()) && r.done();
 }
 
 }  // namespace

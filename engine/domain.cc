@@ -46,7 +46,7 @@ constexpr std::array<std::pair<CaseStatus, std::string_view>, 6> kStatuses = {{
     {CaseStatus::kCancelled, "cancelled"},
 }};
 
-constexpr std::array<std::pair<Action, std::string_view>, 10> kActions = {{
+constexpr std::array<std::pair<Action, std::string_view>, 11> kActions = {{
     {Action::kAccept, "accept"},
     {Action::kReturn, "return"},
     {Action::kReassign, "reassign"},
@@ -57,6 +57,7 @@ constexpr std::array<std::pair<Action, std::string_view>, 10> kActions = {{
     {Action::kEscalate, "escalate"},
     {Action::kExtend, "extend"},
     {Action::kCancel, "cancel"},
+    {Action::kComment, "comment"},
 }};
 
 constexpr size_t kMaxIdBytes = 128;
@@ -170,10 +171,14 @@ Status ValidateReport(const Report& r) {
   if (!std::isfinite(r.lon) || r.lon < -180 || r.lon > 180) {
     return InvalidArgument("lon must be -180..180", "lon");
   }
-  if (to_locate && r.lat == 0 && r.lon == 0) {
+  if (to_locate && !r.has_position()) {
     return InvalidArgument(
         "a report names its village and grid, or gives lat and lon (not 0, 0) to be located",
         "grid");
+  }
+  if (r.zero_position && (r.lat != 0 || r.lon != 0 || !r.has_extras())) {
+    return InvalidArgument(
+        "a zero position goes only with lat 0 and lon 0 from an outside interface", "lat");
   }
   if (r.attachments < 0 || r.attachments > 100) {
     return InvalidArgument("attachments must be 0-100", "attachments");
@@ -218,6 +223,18 @@ Routing RoutingOf(rules::Decision d) {
                  std::move(d.escalation)};
 }
 
+Status ValidateCommentFields(const Transition& t) {
+  if (t.action != Action::kComment) {
+    if (!t.key.empty()) return InvalidArgument("key goes only with comment", "key");
+    if (!t.media_url.empty()) {
+      return InvalidArgument("media_url goes only with comment", "media_url");
+    }
+    return Status::Ok();
+  }
+  WANGGE_RETURN_IF_ERROR(CheckOptionalText(t.key, 200, "key"));
+  return CheckOptionalText(t.media_url, kMaxUrlBytes, "media_url");
+}
+
 Status SameReport(const Report& stored, const Report& retry) {
   const auto differs = [&](const char* field) {
     return Status(StatusCode::kAlreadyExists,
@@ -234,6 +251,7 @@ Status SameReport(const Report& stored, const Report& retry) {
   if (stored.text != retry.text) return differs("text");
   if (stored.lat != retry.lat) return differs("lat");
   if (stored.lon != retry.lon) return differs("lon");
+  if (stored.zero_position != retry.zero_position) return differs("lat");
   const bool stamped = stored.channel == "open311" && retry.channel == "open311";
   if (!stamped && stored.reported_at != retry.reported_at) return differs("reported_at");
   if (stored.attachments != retry.attachments) return differs("attachments");

@@ -50,6 +50,7 @@ enum class Action : uint8_t {
   kEscalate = 8,
   kExtend = 9,
   kCancel = 10,
+  kComment = 11,  // a note or photo on the case; changes nothing else, from any status
 };
 
 std::string_view RoleName(Role r);
@@ -74,6 +75,7 @@ struct Report {
   std::string grid;
   int severity = 1;  // 1..4
   std::string text;
+  // (0, 0) means no position, unless `zero_position` says the sender gave exactly that.
   double lat = 0;
   double lon = 0;
   TimeMs reported_at;  // device time; may lag the receive time after offline bursts
@@ -84,12 +86,16 @@ struct Report {
   std::string address;     // a street address, as given
   std::string address_id;  // the sender's own address id
   std::string media_url;   // a photo or video the sender keeps
+  // An outside interface's sender gave lat 0 and lon 0 as its position (Open311 clients
+  // may): kept so that it reads back as sent. Only with lat == lon == 0 and extras.
+  bool zero_position = false;
   // Photos stored beforehand (PUT /v1/media), by SHA-256 in lowercase hex; at most
   // kMaxMedia. The record holds the hashes, so the log's chain covers the evidence.
   std::vector<std::string> media;
   bool has_extras() const {
     return !channel.empty() || !address.empty() || !address_id.empty() || !media_url.empty();
   }
+  bool has_position() const { return lat != 0 || lon != 0 || zero_position; }
   friend bool operator==(const Report&, const Report&) = default;
 };
 
@@ -120,9 +126,18 @@ struct Transition {
   int satisfaction = 0;            // 1..5 with verify, else 0
   std::string to_office;           // with reassign
   std::optional<TimeMs> until;     // with extend
-  std::vector<std::string> media;  // with resolve and verify: photos, as Report::media
+  std::vector<std::string> media;  // with resolve, verify and comment: photos, as Report::media
+  // With comment only. `key`: the sender's idempotency key (1-200 bytes; empty: none): a
+  // comment with a key its sender used on the case before is a retry, recorded once.
+  // `media_url`: a photo the sender keeps elsewhere, as Report::media_url.
+  std::string key = {};
+  std::string media_url = {};
   friend bool operator==(const Transition&, const Transition&) = default;
 };
+
+// Checks a transition's comment fields: `key` and `media_url` only with a comment, each
+// within its bounds and free of control characters. kInvalidArgument naming the field.
+Status ValidateCommentFields(const Transition& t);
 
 // The routing decision recorded with a report, so that replay applies the decision
 // that was made rather than re-deriving it under changed code.

@@ -43,12 +43,19 @@ Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
         return InvalidArgument(std::string(ActionName(t.action)) + " needs a note", "note");
       }
       break;
+    case Action::kComment:
+      if (t.note.empty() && t.media.empty() && t.media_url.empty()) {
+        return InvalidArgument("comment needs a note, media or a media_url", "note");
+      }
+      break;
     default:
       break;
   }
-  if (!t.media.empty() && t.action != Action::kResolve && t.action != Action::kVerify) {
-    return InvalidArgument("media goes only with resolve and verify", "media");
+  const bool comment = t.action == Action::kComment;
+  if (!t.media.empty() && t.action != Action::kResolve && t.action != Action::kVerify && !comment) {
+    return InvalidArgument("media goes only with resolve, verify and comment", "media");
   }
+  WANGGE_RETURN_IF_ERROR(ValidateCommentFields(t));
   WANGGE_RETURN_IF_ERROR(ValidateMedia(t.media));
   if (t.satisfaction != 0 && t.action != Action::kVerify) {
     return InvalidArgument("satisfaction goes only with verify", "satisfaction");
@@ -92,6 +99,8 @@ std::optional<CaseStatus> NextStatus(CaseStatus from, Action action) {
     case Action::kCancel:
       if (open) return S::kCancelled;
       break;
+    case Action::kComment:
+      return from;
   }
   return std::nullopt;
 }
@@ -174,6 +183,8 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
       break;
     case Action::kCancel:
       out.closed_at = record.at;
+      break;
+    case Action::kComment:
       break;
   }
   return out;

@@ -38,8 +38,7 @@ Result<Placed> Locate(Report& report, const rules::Geography* geography) {
 
 Result<Placed> PlaceReport(Report& report, const rules::Geography* geography) {
   if (report.grid.empty()) return Locate(report, geography);
-  const bool has_position = report.lat != 0 || report.lon != 0;
-  if (!geography || !has_position) return Placed{};
+  if (!geography || !report.has_position()) return Placed{};
   Placed out;
   out.place.geography_version = geography->version();
   const std::optional<double> d = geography->DistanceTo(report.grid, report.lat, report.lon);

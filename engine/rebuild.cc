@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "engine/case_index.h"
 #include "engine/codec.h"
 #include "engine/lifecycle.h"
 #include "rules/calendar.h"
@@ -69,6 +70,10 @@ Result<RebuiltState> RebuildInMemory(const storage::EventLog& log, Seq until) {
     }
     it->second = std::move(next).value();
     state.history.emplace_back(id, seq);
+    const auto* t = std::get_if<Transition>(&record->body);
+    if (t && t->action == Action::kComment && !t->key.empty()) {
+      state.comment_keys.emplace_back(CommentKey(record->actor.id, id, t->key), seq);
+    }
     return true;
   }));
   if (!failure.ok()) return failure;

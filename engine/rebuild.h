@@ -19,6 +19,8 @@ struct RebuiltState {
   Seq rules_seq;                                     // the last rules activation
   std::map<std::string, Case, std::less<>> cases;    // by client id
   std::vector<std::pair<std::string, Seq>> history;  // (client id, record) for each case record
+  // The dedupe entries of comments with a key (engine/case_index.h CommentKey -> sequence).
+  std::vector<std::pair<std::string, Seq>> comment_keys;
   // Working time from receipt to closure of each closed case, under the calendar in
   // force at its closing record.
   std::map<std::string, int64_t, std::less<>> work_ms;

@@ -49,7 +49,8 @@ struct Sequencer::Batch {
   std::shared_ptr<const rules::Ruleset> rules;
   bool rules_changed = false;
   std::map<std::string, Touched, std::less<>> touched;
-  // Idempotency keys of the cases created in this batch (DedupeKey -> case id).
+  // Idempotency keys written in this batch: DedupeKey -> case id for the cases created,
+  // CommentKey -> sequence (u64 BE) for the comments recorded.
   std::map<std::string, std::string, std::less<>> created;
   // Photos stored and deleted in this batch, and those uploaded in it, stored or not (a
   // collection of orphans in the batch spares them), by hash.
@@ -661,6 +662,15 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   WANGGE_ASSIGN_OR_RETURN(const Case* current, LoadCase(id, batch));
   // A case the actor may not see is answered as if it did not exist.
   if (!current || !MaySee(cmd.actor, *current)) return NotFound("no case " + t.case_id);
+  const bool keyed = t.action == Action::kComment && !t.key.empty();
+  const std::string comment_key = keyed ? CommentKey(cmd.actor.id, id, t.key) : std::string();
+  if (keyed) {
+    WANGGE_ASSIGN_OR_RETURN(auto known, LoadKey(comment_key, batch));
+    if (known) {
+      if (known->size() != 8) return Corruption("comment key of case " + id + " is malformed");
+      return Outcome{Outcome::Kind::kDuplicate, Seq{DecodeU64(*known)}, *current};
+    }
+  }
 
   Record record;
   record.at = cmd.at.value_or(clock_.Now());
@@ -679,6 +689,8 @@ Result<Outcome> Sequencer::ApplyTransitionCommand(const Command& cmd, const Tran
   ++batch.records;
   batch.set.Put(storage::Family::kHistory, HistoryKey(id, record.seq), {});
   WriteMediaRefs(batch.set, record, id);
+  WriteCommentKey(batch.set, record, id);
+  if (keyed) batch.created.emplace(comment_key, EncodeU64(record.seq.value));
   auto& touched = batch.touched.find(id)->second;
   if (next.status == CaseStatus::kClosed && current->status != CaseStatus::kClosed) {
     // Under the calendar in force at this record, as replay computes it.

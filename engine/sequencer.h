@@ -49,9 +49,10 @@ struct SequencerOptions {
 // What happened to one command.
 struct Outcome {
   enum class Kind : uint8_t {
-    kCreated = 1,    // a new case (201)
-    kDuplicate = 2,  // the reporter sent this report before; nothing written (200)
-    kApplied = 3,    // a transition was recorded (200)
+    kCreated = 1,  // a new case (201)
+    kDuplicate =
+        2,         // a retry: a report, or a comment with a key, sent before; nothing written (200)
+    kApplied = 3,  // a transition was recorded (200)
     kActivated = 4,  // a ruleset became active (200)
   };
   Kind kind = Kind::kCreated;

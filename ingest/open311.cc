@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/sha256.h"
+#include "ingest/multipart.h"
 #include "wire/json_writer.h"
 #include "wire/query_params.h"
 
@@ -113,7 +114,7 @@ std::string EscapeForQuery(std::string_view text) {
   return out;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Pairs(std::string_view text) {
+Result<Fields> Pairs(std::string_view text) {
   const std::string target = EscapeForQuery(text);  // the view below points into it
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return InvalidArgument("malformed form data: " + url.error().message());
@@ -505,8 +506,51 @@ Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service) 
                                              Node::List("attributes", std::move(attributes))});
 }
 
+Result<Form> ReadForm(std::string_view content_type, std::string_view body) {
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  const auto is = [&](std::string_view want) {
+    std::string_view t = type;
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    return t.size() == want.size() &&
+           std::equal(t.begin(), t.end(), want.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  Form form;
+  if (content_type.empty() || is("application/x-www-form-urlencoded")) {
+    WANGGE_ASSIGN_OR_RETURN(form.fields, Pairs(body));
+    return form;
+  }
+  if (!is("multipart/form-data")) {
+    return InvalidArgument(
+        "send the form as application/x-www-form-urlencoded or multipart/form-data",
+        "Content-Type");
+  }
+  WANGGE_ASSIGN_OR_RETURN(auto parts, ParseMultipart(content_type, body));
+  for (FormPart& part : parts) {
+    const bool file = !part.filename.empty() || part.content_type.starts_with("image/");
+    if (part.name == "media" && file) {
+      if (form.photo) return InvalidArgument("media may carry one photo", "media");
+      form.photo = std::string(part.body);
+      continue;
+    }
+    if (!simdjson::validate_utf8(part.name.data(), part.name.size())) {
+      return InvalidArgument("malformed form data: parameter names must be UTF-8", "form");
+    }
+    if (!simdjson::validate_utf8(part.body.data(), part.body.size())) {
+      return InvalidArgument("malformed form data: parameters must be UTF-8", part.name);
+    }
+    form.fields.emplace_back(std::move(part.name), std::string(part.body));
+  }
+  return form;
+}
+
 Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedRequest& out) {
   WANGGE_ASSIGN_OR_RETURN(auto pairs, Pairs(body));
+  return ParsePostedRequest(std::move(pairs), catalog, out);
+}
+
+Status ParsePostedRequest(Fields pairs, const Catalog& catalog, PostedRequest& out) {
   out.form = true;
   // The key first, so the caller can judge it whatever else is wrong.
   for (const auto& [key, value] : pairs) {
@@ -533,10 +577,12 @@ Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedR
   if (!lat.empty()) {
     WANGGE_ASSIGN_OR_RETURN(r.lat, Coordinate(lat, "lat", 90));
     WANGGE_ASSIGN_OR_RETURN(r.lon, Coordinate(lon, "long", 180));
+    // (0, 0) is a position too when a client sends it: kept, so it reads back as sent.
+    r.zero_position = r.lat == 0 && r.lon == 0;
   }
   // Without a village, the position places the request (the geography in force: the
   // sequencer answers 422 when it cannot; docs/place.md).
-  const bool to_locate = r.village.empty() && r.grid.empty() && (r.lat != 0 || r.lon != 0);
+  const bool to_locate = r.village.empty() && r.grid.empty() && r.has_position();
   if (r.village.empty() && !to_locate) {
     return InvalidArgument("attribute[village] is required, unless lat and long locate the request",
                            "attribute[village]");
@@ -645,7 +691,8 @@ Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
   return Window(start, end, now, q.start, q.end);
 }
 
-Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id) {
+Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id,
+                 const std::string& media_base) {
   const engine::Report& r = c.report;
   const auto* service = catalog.FindService(r.category);
   std::vector<Node> f = {Node::Text("service_request_id", std::string(id)),
@@ -662,10 +709,13 @@ Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view
                          Field("address", r.address),
                          Field("address_id", r.address_id),
                          Node::Null("zipcode")};
-  const bool located = r.lat != 0 || r.lon != 0;
+  const bool located = r.has_position();
   f.push_back(located ? Node::Number("lat", r.lat) : Node::Null("lat"));
   f.push_back(located ? Node::Number("long", r.lon) : Node::Null("long"));
-  f.push_back(Field("media_url", r.media_url));
+  // A reference the client sent stays as sent; a photo it uploaded is served here.
+  f.push_back(Field("media_url", !r.media_url.empty() || r.media.empty()
+                                     ? r.media_url
+                                     : media_base + r.media.front()));
   return Node::Object("request", std::move(f));
 }
 
@@ -715,6 +765,8 @@ const char* UpdateText(engine::Action a) {
       return "已督办 escalated";
     case engine::Action::kExtend:
       return "已延期 extended";
+    case engine::Action::kComment:
+      return "留言 comment";
     case engine::Action::kReassign:
       return nullptr;
   }
@@ -732,18 +784,79 @@ std::optional<Node> UpdateNode(const engine::Record& record, const engine::Case&
   if (t->action == engine::Action::kExtend && t->until) {
     description += "，新期限 " + FormatRfc3339(*t->until);
   }
-  return Node::Object("request_update",
-                      {Node::Text("update_id", std::to_string(record.seq.value)),
-                       Node::Text("service_request_id", std::string(request_id)),
-                       Node::Text("status", after.open() ? "open" : "closed"),
-                       Node::Text("updated_datetime", FormatRfc3339(record.at)),
-                       Node::Text("description", description),
-                       t->media.empty() ? Node::Null("media_url")
-                                        : Node::Text("media_url", media_base + t->media[0])});
+  // A comment reads as its own words; one with only a photo keeps the label.
+  if (t->action == engine::Action::kComment && !t->note.empty()) description = t->note;
+  std::string media_url = t->media_url;
+  if (media_url.empty() && !t->media.empty()) media_url = media_base + t->media[0];
+  return Node::Object("request_update", {Node::Text("update_id", std::to_string(record.seq.value)),
+                                         Node::Text("service_request_id", std::string(request_id)),
+                                         Node::Text("status", after.open() ? "open" : "closed"),
+                                         Node::Text("updated_datetime", FormatRfc3339(record.at)),
+                                         Node::Text("description", description),
+                                         media_url.empty() ? Node::Null("media_url")
+                                                           : Node::Text("media_url", media_url)});
 }
 
 Node Updates(std::vector<Node> updates) {
   return Node::List("service_request_updates", std::move(updates));
+}
+
+Status ParsePostedUpdate(Fields fields, bool has_photo, PostedUpdate& out) {
+  for (const auto& [key, value] : fields) {
+    if (key == "api_key" && out.api_key.empty()) out.api_key = value;
+  }
+  WANGGE_RETURN_IF_ERROR(MergeRepeated(fields, /*query=*/false));
+  engine::Transition& t = out.comment;
+  t.action = engine::Action::kComment;
+  for (const auto& [key, value] : fields) {
+    if (key == "jurisdiction_id") {
+      out.jurisdiction_id = value;
+    } else if (key == "api_key") {
+      out.api_key = value;
+    } else if (key == "service_request_id") {
+      out.service_request_id = value;
+    } else if (key == "description") {
+      WANGGE_RETURN_IF_ERROR(CheckLength(value, 4000, key));
+      t.note = value;
+    } else if (key == "media_url") {
+      if (!value.empty()) WANGGE_RETURN_IF_ERROR(CheckMediaUrl(value));
+      t.media_url = value;
+    } else if (key == "update_id") {
+      if (value.size() > 200) return InvalidArgument("update_id is longer than 200 bytes", key);
+      t.key = value;
+    } else if (key == "updated_datetime") {
+      if (!value.empty()) WANGGE_RETURN_IF_ERROR(ParseW3cTime(key, value).status());
+    } else if (key == "status") {
+      std::string s;
+      for (char c : value) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!s.empty() && s != "open" && s != "closed") {
+        return InvalidArgument("status must be open or closed", key);
+      }
+    } else if (key == "email") {
+      if (!value.empty() && (value.size() > 254 || value.find('@') == std::string::npos)) {
+        return InvalidArgument("email is not an email address", key);
+      }
+    } else if (key == "phone" || key == "account_id" || key == "first_name" || key == "last_name" ||
+               key == "device_id") {
+      WANGGE_RETURN_IF_ERROR(CheckLength(value, 128, key));
+    } else {
+      spdlog::debug("open311: unknown parameter {} ignored", key.substr(0, 100));
+    }
+  }
+  if (out.service_request_id.empty()) {
+    return InvalidArgument("service_request_id is required", "service_request_id");
+  }
+  WANGGE_RETURN_IF_ERROR(engine::ValidateCaseId(out.service_request_id));
+  if (t.note.empty() && t.media_url.empty() && !has_photo) {
+    return InvalidArgument("an update needs a description, a media_url or a photo (media)",
+                           "description");
+  }
+  return engine::ValidateCommentFields(t);
+}
+
+Node UpdatePosted(uint64_t update_id) {
+  return Updates(
+      {Node::Object("request_update", {Node::Text("update_id", std::to_string(update_id))})});
 }
 
 Node Posted(const std::string& id, const std::string& notice) {

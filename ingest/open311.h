@@ -74,8 +74,22 @@ Node Discovery(const std::string& base_url, const std::string& changeset);
 Node Services(const Catalog& catalog);
 Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service);
 
-// A parsed POST requests body (application/x-www-form-urlencoded). Contact fields are
-// checked and then dropped: wangge keeps no personal contact data in its log.
+// A form's fields in the order sent (names and values decoded, in UTF-8).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// A POSTed form: application/x-www-form-urlencoded (also when the Content-Type is
+// missing) or multipart/form-data (RFC 7578: the text parts are its fields, and the part
+// named `media` that carries a filename or an image/* type is the photo, at most one).
+struct Form {
+  Fields fields;
+  std::optional<std::string> photo;  // the bytes of the `media` file part
+};
+// kInvalidArgument naming the problem (field "Content-Type" for another type, "media"
+// for a second photo, the parameter for one that is not UTF-8).
+Result<Form> ReadForm(std::string_view content_type, std::string_view body);
+
+// A parsed POST requests form. Contact fields are checked and then dropped: wangge keeps
+// no personal contact data in its log.
 struct PostedRequest {
   std::string jurisdiction_id;
   std::string api_key;
@@ -86,7 +100,29 @@ struct PostedRequest {
 };
 // Checks every field against the spec and the service's attributes. Errors name the
 // parameter; an unknown service_code is kNotFound.
+Status ParsePostedRequest(Fields fields, const Catalog& catalog, PostedRequest& out);
+// The same, for an application/x-www-form-urlencoded body.
 Status ParsePostedRequest(std::string_view body, const Catalog& catalog, PostedRequest& out);
+
+// A parsed POST servicerequestupdates form (the updates extension): a citizen's comment,
+// photo or both on a request, recorded as a comment on the case.
+struct PostedUpdate {
+  std::string jurisdiction_id;
+  std::string api_key;
+  std::string service_request_id;  // the request as the poster addresses it
+  // The comment: its note (`description`), media_url and key (the client's own
+  // `update_id`: a retry with the same one is recorded once). case_id is left empty.
+  engine::Transition comment;
+};
+// Checks every field the extension defines: `service_request_id` is required, and so is
+// one of `description`, `media_url` or (told by `has_photo`) a photo. `status` and
+// `updated_datetime` are checked and not used (a comment changes no status; the record
+// takes wangge's time); contact fields are checked and dropped; others are ignored.
+// Errors are kInvalidArgument naming the parameter.
+Status ParsePostedUpdate(Fields fields, bool has_photo, PostedUpdate& out);
+// The answer to a posted update: its update_id, the record's sequence (the same the
+// update has in GET servicerequestupdates).
+Node UpdatePosted(uint64_t update_id);
 
 // The client id of a posted request: from an Idempotency-Key (retries find the same
 // case) or random. Both begin "o311-", which is how GET requests finds Open311 cases.
@@ -129,14 +165,17 @@ inline constexpr size_t kMaxUpdates = 1000;
 // The update a record of a request is, or nullopt for a record that changed nothing a
 // citizen sees (the report itself, a reassignment, a deadline timer). `request_id` is the
 // request as the reader addresses it; `media_base` prefixes the first photo's path
-// (/v1/media/HASH). update_id is the record's sequence: stable across restarts and
+// (/open311/v2/media/HASH). update_id is the record's sequence: stable across restarts and
 // replays.
 std::optional<Node> UpdateNode(const engine::Record& record, const engine::Case& after,
                                std::string_view request_id, const std::string& media_base);
 Node Updates(std::vector<Node> updates);
 
 // The request case `c` is, under `id` (how the reader addresses it: engine/access.h).
-Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id);
+// `media_base` prefixes the hash of a photo the request carries (the media_url of a
+// request that was posted with its photo, and of updates: /open311/v2/media/HASH).
+Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id,
+                 const std::string& media_base);
 Node Requests(std::vector<Node> requests);
 Node Posted(const std::string& id, const std::string& notice);
 Node Token(const std::string& id);

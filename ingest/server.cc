@@ -159,7 +159,8 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
   void Read() {
     parser_.emplace();
     const auto& o = server_.options;
-    parser_->body_limit(std::max({o.max_body_bytes, o.max_batch_bytes, o.max_media_bytes}));
+    parser_->body_limit(
+        std::max({o.max_body_bytes, o.max_batch_bytes, o.max_media_bytes + o.max_body_bytes}));
     // Read under the larger limit of Open311 lists, whose target may carry 1,000 request
     // ids; every other route is held to max_header_bytes once its target is known.
     parser_->header_limit(static_cast<uint32_t>(std::max(o.max_header_bytes, kLongTargetBytes)));
@@ -172,11 +173,15 @@ class Session final : public Exchange, public std::enable_shared_from_this<Sessi
           if (n > opts.max_header_bytes && !target.starts_with("/open311/v2/requests")) {
             return self->OnRead(http::error::header_limit, 0);
           }
-          // A geography is a document as large as a photo.
+          // A geography is a document as large as a photo; an Open311 form may carry a
+          // photo (its handler holds a form without one to max_body_bytes).
+          const bool form = target.starts_with("/open311/v2/requests.") ||
+                            target.starts_with("/open311/v2/servicerequestupdates.");
           const size_t limit =
               target.starts_with("/v1/media/") || target == "/v1/geography" ? opts.max_media_bytes
-              : target == "/v1/reports:batch" || target == "/v1/rules"      ? opts.max_batch_bytes
-                                                                            : opts.max_body_bytes;
+              : form ? opts.max_media_bytes + opts.max_body_bytes
+              : target == "/v1/reports:batch" || target == "/v1/rules" ? opts.max_batch_bytes
+                                                                       : opts.max_body_bytes;
           // The declared length, read from the field (Beast's optional-returning accessor
           // trips GCC's -Wmaybe-uninitialized at some optimisation levels).
           const auto field = self->parser_->get()[http::field::content_length];

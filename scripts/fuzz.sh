@@ -17,10 +17,10 @@ cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DWANGGE_FUZZ=ON \
   -DWANGGE_BUILD_TESTS=OFF -DWANGGE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build-fuzz -j "$(nproc)" --target command_decoder_fuzz record_decoder_fuzz ruleset_loader_fuzz csv_311_fuzz http_body_fuzz export_line_fuzz \
   query_string_fuzz calendar_loader_fuzz control_request_fuzz open311_form_fuzz cluster_message_fuzz \
-  media_range_fuzz exif_fuzz geography_loader_fuzz
+  media_range_fuzz exif_fuzz geography_loader_fuzz multipart_fuzz
 mkdir -p build-fuzz/crashes
 for target in command_decoder record_decoder ruleset_loader csv_311 http_body export_line cluster_message \
-  query_string calendar_loader control_request open311_form media_range exif geography_loader; do
+  query_string calendar_loader control_request open311_form media_range exif geography_loader multipart; do
   work=build-fuzz/corpus/$target
   rm -rf "$work"
   mkdir -p "$work"

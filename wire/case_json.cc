@@ -50,7 +50,7 @@ json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
   if (c.closed_at.ms != 0) o["closed_at"] = FormatRfc3339(c.closed_at);
   if (c.satisfaction != 0) o["satisfaction"] = c.satisfaction;
   if (!c.report.text.empty()) o["text"] = c.report.text;
-  if (c.report.lat != 0 || c.report.lon != 0) {
+  if (c.report.has_position()) {
     o["lat"] = c.report.lat;
     o["lon"] = c.report.lon;
   }
@@ -75,6 +75,7 @@ json::object StepJson(const engine::HistoryStep& step) {
     if (!t->to_office.empty()) o["to_office"] = t->to_office;
     if (t->until) o["until"] = FormatRfc3339(*t->until);
     if (!t->media.empty()) o["media"] = json::value_from(t->media);
+    if (!t->media_url.empty()) o["media_url"] = t->media_url;
   } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
     o["action"] = std::string(engine::TimerKindName(f->kind));
     json::array notified;

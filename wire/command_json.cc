@@ -259,6 +259,8 @@ bool DecodeTransition(Ctx& ctx, od::value& v, Transition& t, std::string_view pr
         if (key == "satisfaction") return GetInt(ctx, x, f("satisfaction"), 1, 5, t.satisfaction);
         if (key == "to_office") return GetString(ctx, x, f("to_office"), t.to_office);
         if (key == "media") return GetMediaList(ctx, x, f("media"), t.media);
+        if (key == "key") return GetString(ctx, x, f("key"), t.key);
+        if (key == "media_url") return GetString(ctx, x, f("media_url"), t.media_url);
         if (key == "until") {
           TimeMs until;
           if (!GetTime(ctx, x, f("until"), until)) return false;
@@ -678,6 +680,14 @@ std::string EncodeCommand(const Command& command) {
       j.Open('[');
       for (const auto& h : t->media) j.String(h);
       j.Close(']');
+    }
+    if (!t->key.empty()) {
+      j.Key("key");
+      j.String(t->key);
+    }
+    if (!t->media_url.empty()) {
+      j.Key("media_url");
+      j.String(t->media_url);
     }
     j.Close();
   } else if (const auto* f = std::get_if<TimerFired>(&command.body)) {

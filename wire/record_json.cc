@@ -40,6 +40,8 @@ json::object RecordFields(const engine::Record& r) {
     if (t->satisfaction) o["satisfaction"] = t->satisfaction;
     if (!t->to_office.empty()) o["to_office"] = t->to_office;
     if (t->until) o["until"] = FormatRfc3339(*t->until);
+    if (!t->key.empty()) o["key"] = t->key;
+    if (!t->media_url.empty()) o["media_url"] = t->media_url;
   } else if (const auto* f = std::get_if<engine::TimerFired>(&r.body)) {
     o["case_id"] = f->case_id;
     o["action"] = std::string(engine::TimerKindName(f->kind));

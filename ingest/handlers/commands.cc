@@ -43,6 +43,7 @@ void AnswerAccepted(Exchange& ex, const Result<wire::Accepted>& r, json::object 
   }
   json::object body = wire::CaseJson(ex.actor(), o.state);
   body["seq"] = o.seq.value;
+  if (o.kind == engine::Outcome::Kind::kDuplicate) body["duplicate"] = true;
   ex.Answer(o.kind == engine::Outcome::Kind::kCreated ? http::status::created : http::status::ok,
             body);
 }
@@ -233,14 +234,14 @@ void PostTransition(Exchange& ex, wire::CommandSink& sink) {
   // as if it did not exist.
   t.case_id = id;
   std::string key;
-  if (sink.partitioned()) {
-    if (auto header = ex.request().find("Idempotency-Key"); header != ex.request().end()) {
-      if (header->value().empty() || header->value().size() > 200) {
-        return ex.Fail(
-            InvalidArgument("Idempotency-Key must be 1-200 characters", "Idempotency-Key"));
-      }
-      key = "t-" + ex.actor().id + "-" + std::string(header->value());
+  if (auto header = ex.request().find("Idempotency-Key"); header != ex.request().end()) {
+    if (header->value().empty() || header->value().size() > 200) {
+      return ex.Fail(
+          InvalidArgument("Idempotency-Key must be 1-200 characters", "Idempotency-Key"));
     }
+    // A comment keeps its key in the record: retries are found in any mode.
+    if (t.action == engine::Action::kComment && t.key.empty()) t.key = header->value();
+    if (sink.partitioned()) key = "t-" + ex.actor().id + "-" + std::string(header->value());
   }
   const std::string action(engine::ActionName(t.action));
   Submit(ex, sink, engine::Command{ex.actor(), std::nullopt, std::move(t)}, *town, key,

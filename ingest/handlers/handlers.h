@@ -38,6 +38,19 @@ void AddStatsRoute(Routes& routes, wire::FiguresSource& figures);
 // PUT, HEAD and GET /v1/media/{sha256} (photos; ingest/handlers/media.cc).
 void AddMediaRoutes(Routes& routes, engine::Engine& engine);
 
+// A photo that arrives inside another request (an Open311 form's file part), checked and
+// stored as PUT /v1/media stores one, off the I/O threads. `then` runs once on the
+// exchange's executor with the photo's SHA-256 once it is durable, or with why it was
+// refused and the HTTP status for that. The server's Stop waits for it.
+using PhotoThen = std::function<void(Exchange&, const Result<std::string>&, http::status)>;
+void StorePhoto(Exchange& ex, engine::Engine& engine, std::string bytes, PhotoThen then);
+
+// Answers a GET of photo `hash` as GET /v1/media/{hash} does (a range, a thumbnail with
+// ?size=, If-None-Match), when `may_see` lets the caller see a case that references it;
+// 404 otherwise.
+using CaseFilter = std::function<bool(const engine::Case&)>;
+void ServePhoto(Exchange& ex, engine::Engine& engine, std::string hash, CaseFilter may_see);
+
 // GET /v1/cases/{id}, GET /v1/cases, GET /v1/cases/{id}/explain.
 void AddCaseRoutes(Routes& routes, const engine::Engine& engine);
 
@@ -62,7 +75,7 @@ class Open311Routes {
  public:
   virtual ~Open311Routes();
 };
-std::unique_ptr<Open311Routes> AddOpen311Routes(Routes& routes, const engine::Engine& engine,
+std::unique_ptr<Open311Routes> AddOpen311Routes(Routes& routes, engine::Engine& engine,
                                                 wire::CommandSink& sink);
 
 // The route of the v1 API whose path is `v1/NAME` exactly.

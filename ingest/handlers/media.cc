@@ -72,27 +72,40 @@ std::string Header(const Request& req, http::field f) {
   return it == req.end() ? std::string() : std::string(it->value());
 }
 
-// Checks a whole file: the refusal, or the photo's metadata to store it with.
-std::variant<Response, MediaInfo> CheckWhole(const Exchange& ex, const std::string& hash,
-                                             const std::string& body) {
-  const auto& o = ex.options();
-  if (Sha256Hex(body) != hash) {
-    return Refuse(ex, InvalidArgument("the body's SHA-256 is not the one in the path", "sha256"));
-  }
-  ImageProbe probe = ProbeImage(body, o.max_media_pixels);
+// Why a photo is refused, and the HTTP status that says so.
+struct Refusal {
+  Status status;
+  http::status code;
+};
+
+// Checks a photo's bytes (`field` names them in errors): the refusal, or the metadata to
+// store it with.
+std::variant<Refusal, MediaInfo> CheckPhoto(const Exchange& ex, const std::string& body,
+                                            const char* field) {
+  ImageProbe probe = ProbeImage(body, ex.options().max_media_pixels);
   switch (probe.problem) {
     case ImageProblem::kType:
-      return Refuse(ex, InvalidArgument(probe.message, "body"),
-                    http::status::unsupported_media_type);
+      return Refusal{InvalidArgument(probe.message, field), http::status::unsupported_media_type};
     case ImageProblem::kPixels:
-      return Refuse(ex, InvalidArgument(probe.message, "body"), http::status::unprocessable_entity);
+      return Refusal{InvalidArgument(probe.message, field), http::status::unprocessable_entity};
     case ImageProblem::kMalformed:
-      return Refuse(ex, InvalidArgument(probe.message, "body"));
+      return Refusal{InvalidArgument(probe.message, field), http::status::bad_request};
     case ImageProblem::kNone:
       break;
   }
   probe.info.stored_at = ex.clock().Now();
   return probe.info;
+}
+
+// Checks a whole file: the refusal, or the photo's metadata to store it with.
+std::variant<Response, MediaInfo> CheckWhole(const Exchange& ex, const std::string& hash,
+                                             const std::string& body) {
+  if (Sha256Hex(body) != hash) {
+    return Refuse(ex, InvalidArgument("the body's SHA-256 is not the one in the path", "sha256"));
+  }
+  auto checked = CheckPhoto(ex, body, "body");
+  if (auto* r = std::get_if<Refusal>(&checked)) return Refuse(ex, r->status, r->code);
+  return std::get<MediaInfo>(checked);
 }
 
 // 201 when stored now, 200 when it already was.
@@ -211,19 +224,20 @@ void Head(Exchange& ex, engine::Engine& engine) {
   ex.Send(std::move(res));
 }
 
-// Whether `actor` may see a case that references `hash` (engine/access.h).
-Result<bool> MaySeeMedia(const engine::Engine& engine, const engine::Actor& actor,
+// Whether `may_see` lets the caller see a case that references `hash`.
+Result<bool> MaySeeMedia(const engine::Engine& engine, const CaseFilter& may_see,
                          std::string_view hash) {
   WANGGE_ASSIGN_OR_RETURN(auto ids, engine.MediaCases(hash));
   for (const auto& id : ids) {
     WANGGE_ASSIGN_OR_RETURN(auto c, engine.GetCase(id));
-    if (c && engine::MaySee(actor, *c)) return true;
+    if (c && may_see(*c)) return true;
   }
   return false;
 }
 
-Response GetBytes(Exchange& ex, engine::Engine& engine, const std::string& hash) {
-  auto seen = MaySeeMedia(engine, ex.actor(), hash);
+Response GetBytes(Exchange& ex, engine::Engine& engine, const std::string& hash,
+                  const CaseFilter& may_see) {
+  auto seen = MaySeeMedia(engine, may_see, hash);
   if (!seen.ok()) return Refuse(ex, seen.status());
   if (!*seen) return Refuse(ex, NotFound("no media " + hash));
   auto info = engine.GetMediaInfo(hash);
@@ -315,15 +329,51 @@ void HandleMedia(Exchange& ex, engine::Engine& engine) {
       return Put(ex, engine);
     case http::verb::head:
       return Head(ex, engine);
-    case http::verb::get:
-      return OffThread(
-          ex, [&engine, hash = ex.path()[2]](Exchange& e) { return GetBytes(e, engine, hash); });
+    case http::verb::get: {
+      // The one access policy: a case the caller may see references the photo.
+      const engine::Actor actor = ex.actor();
+      return ServePhoto(ex, engine, ex.path()[2],
+                        [actor](const engine::Case& c) { return engine::MaySee(actor, c); });
+    }
     default:
       return ex.MethodNotAllowed("GET, HEAD, PUT");
   }
 }
 
 }  // namespace
+
+void StorePhoto(Exchange& ex, engine::Engine& engine, std::string bytes, PhotoThen then) {
+  ex.WorkStarted();
+  boost::asio::post(MediaPool(), [self = ex.Keep(), &engine, bytes = std::move(bytes),
+                                  then = std::move(then)]() mutable {
+    // Runs `then` on the connection's executor, once.
+    auto finish = [self, then = std::move(then)](Result<std::string> hash, http::status code) {
+      self->Post([then, hash = std::move(hash), code](Exchange& x) { then(x, hash, code); });
+      self->WorkDone();
+    };
+    auto checked = CheckPhoto(*self, bytes, "media");
+    if (auto* r = std::get_if<Refusal>(&checked)) return finish(r->status, r->code);
+    const MediaInfo info = std::get<MediaInfo>(checked);
+    std::string hash = Sha256Hex(bytes);
+    engine.StoreMedia(hash, std::move(bytes), info,
+                      [finish = std::move(finish), hash](Result<bool> stored) {
+                        if (!stored.ok()) {
+                          return finish(stored.status(), HttpStatusOf(stored.status().code()));
+                        }
+                        finish(hash, http::status::ok);
+                      });
+  });
+}
+
+void ServePhoto(Exchange& ex, engine::Engine& engine, std::string hash, CaseFilter may_see) {
+  if (Status s = engine::ValidateMedia({hash}); !s.ok()) {
+    return ex.Fail(
+        InvalidArgument("a photo is named by its SHA-256 in 64 lowercase hex digits", "sha256"));
+  }
+  OffThread(ex, [&engine, hash = std::move(hash), may_see = std::move(may_see)](Exchange& e) {
+    return GetBytes(e, engine, hash, may_see);
+  });
+}
 
 void AddMediaRoutes(Routes& routes, engine::Engine& engine) {
   RouteEntry e;

@@ -20,8 +20,7 @@ Open311Routes::~Open311Routes() = default;
 
 class Open311Handlers final : public Open311Routes {
  public:
-  Open311Handlers(const engine::Engine& engine, wire::CommandSink& sink)
-      : engine_(engine), sink_(sink) {}
+  Open311Handlers(engine::Engine& engine, wire::CommandSink& sink) : engine_(engine), sink_(sink) {}
 
   static void SendOpen311(Exchange& ex, open311::Format format, http::status status,
                           const open311::Node& doc) {
@@ -37,7 +36,10 @@ class Open311Handlers final : public Open311Routes {
   // An error as the spec's error list, with the HTTP status as its code. (A bad api_key
   // is kPermissionDenied, so the spec's 403.)
   static void Open311Error(Exchange& ex, open311::Format format, const Status& s) {
-    const http::status status = HttpStatusOf(s.code());
+    Open311Error(ex, format, s, HttpStatusOf(s.code()));
+  }
+  static void Open311Error(Exchange& ex, open311::Format format, const Status& s,
+                           http::status status) {
     SendOpen311(ex, format, status,
                 open311::Errors(static_cast<int>(status), ValidUtf8(s.message())));
   }
@@ -47,12 +49,14 @@ class Open311Handlers final : public Open311Routes {
       return ex.Fail(NotFound("no such route; Open311 is at /open311/v2/"));
     }
     const std::vector<std::string> rest(ex.path().begin() + 2, ex.path().end());
+    if (rest.size() == 2 && rest[0] == "media") return GetPhoto(ex, rest[1]);
     open311::Target t;
     if (Status s = open311::ParseTarget(rest, t); !s.ok()) return Open311Error(ex, t.format, s);
     const auto method = ex.request().method();
     const bool get = method == http::verb::get;
     if (t.resource == "servicerequestupdates") {
-      if (!get) return ex.MethodNotAllowed("GET");
+      if (method == http::verb::post) return PostUpdate(ex, t.format);
+      if (!get) return ex.MethodNotAllowed("GET, POST");
       return GetUpdates(ex, t.format, std::string(ex.encoded_query()));
     }
     if (t.resource == "requests" && t.id.empty()) {
@@ -140,6 +144,11 @@ class Open311Handlers final : public Open311Routes {
 
   // A keyed reader sees what their role may see (engine/access.h); a public reader the
   // requests that came in through Open311.
+  // Where this server serves the photos of requests and updates.
+  static std::string MediaBase(Exchange& ex) {
+    return "http://" + std::string(ex.request()[http::field::host]) + "/open311/v2/media/";
+  }
+
   static bool Open311Visible(const std::optional<engine::Actor>& reader, const engine::Case& c) {
     return reader ? engine::MaySee(*reader, c) : c.report.channel == "open311";
   }
@@ -158,21 +167,67 @@ class Open311Handlers final : public Open311Routes {
     return c;
   }
 
-  void PostRequest(Exchange& ex, open311::Format format) {
-    const auto type = ex.request()[http::field::content_type];
-    if (!ex.request().body().empty() && !type.empty() &&
-        !type.starts_with("application/x-www-form-urlencoded")) {
-      return Open311Error(ex, format,
-                          InvalidArgument("send the request as "
-                                          "application/x-www-form-urlencoded"));
+  // The POSTed form, or nullopt once the error is answered. A multipart form may be as
+  // large as a photo; any other keeps to the server's body limit.
+  static std::optional<open311::Form> ReadPostedForm(Exchange& ex, open311::Format format) {
+    const auto field = ex.request()[http::field::content_type];
+    const std::string_view type(field.data(), field.size());
+    const std::string_view body = ex.request().body();
+    // An empty body is an empty form, whatever its type says.
+    auto form = open311::ReadForm(body.empty() ? std::string_view() : type, body);
+    if (!form.ok()) {
+      Open311Error(ex, format, form.status());
+      return std::nullopt;
     }
+    const size_t limit = ex.options().max_body_bytes;
+    if (!form->photo && body.size() > limit) {
+      Open311Error(ex, format, InvalidArgument("request body too large"),
+                   http::status::payload_too_large);
+      return std::nullopt;
+    }
+    return std::move(*form);
+  }
+
+  // The media of /open311/v2/media/{sha256}: the photo of a request or update, to a reader
+  // who may see its request under Open311's rules.
+  void GetPhoto(Exchange& ex, const std::string& hash) {
+    const auto method = ex.request().method();
+    if (method != http::verb::get) return ex.MethodNotAllowed("GET");
+    std::string api_key;
+    if (auto it = ex.params().find("api_key"); it != ex.params().end()) {
+      api_key = std::string((*it).value);
+    }
+    auto reader = Open311Reader(ex, api_key);
+    if (!reader.ok()) return ex.Fail(reader.status());
+    ServePhoto(ex, engine_, hash,
+               [reader = *reader](const engine::Case& c) { return Open311Visible(reader, c); });
+  }
+
+  // Stores the form's photo, if any, then calls `next` with its hash (empty without one),
+  // on the exchange's executor. A refused photo is answered here.
+  void WithPhoto(Exchange& ex, open311::Format format, const engine::Actor& actor,
+                 std::optional<std::string> photo,
+                 std::function<void(Exchange&, std::string)> next) {
+    if (!photo) return next(ex, "");
+    if (actor.role != engine::Role::kWorker && actor.role != engine::Role::kHandler) {
+      return Open311Error(ex, format,
+                          PermissionDenied("only grid workers and office handlers upload media"));
+    }
+    StorePhoto(ex, engine_, std::move(*photo),
+               [format, next = std::move(next)](Exchange& e, const Result<std::string>& hash,
+                                                http::status code) {
+                 if (!hash.ok()) return Open311Error(e, format, hash.status(), code);
+                 next(e, *hash);
+               });
+  }
+
+  void PostRequest(Exchange& ex, open311::Format format) {
+    auto form = ReadPostedForm(ex, format);
+    if (!form) return;
     auto catalog = Catalog();
     if (!catalog.ok()) return Open311Error(ex, format, catalog.status());
     open311::PostedRequest posted;
-    Status parsed = open311::ParsePostedRequest(ex.request().body(), **catalog, posted);
-    if (!parsed.ok() && !posted.form) {
-      return Open311Error(ex, format, parsed);  // no key could be read from the body
-    }
+    Status parsed = open311::ParsePostedRequest(std::move(form->fields), **catalog, posted);
     // The key is checked next: without a valid one, nothing more about the body is said.
     auto actor = Open311Actor(ex, posted.api_key);
     if (!actor.ok()) return Open311Error(ex, format, actor.status());
@@ -192,14 +247,78 @@ class Open311Handlers final : public Open311Routes {
     engine::Report report = std::move(posted.report);
     report.client_id = open311::RequestId((*actor)->id, std::string_view(key.data(), key.size()));
     report.reported_at = ex.clock().Now();
-    Submit(ex, sink_, engine::Command{**actor, std::nullopt, std::move(report)}, "", "",
-           [format, catalog = *catalog](Exchange& e, Result<wire::Accepted> r) {
+    WithPhoto(ex, format, **actor, std::move(form->photo),
+              [this, format, actor = **actor, report = std::move(report), catalog = *catalog](
+                  Exchange& e, std::string hash) mutable {
+                if (!hash.empty()) {
+                  report.media = {std::move(hash)};
+                  ++report.attachments;
+                }
+                SubmitRequest(e, format, std::move(actor), std::move(report), catalog);
+              });
+  }
+
+  void SubmitRequest(Exchange& ex, open311::Format format, engine::Actor actor,
+                     engine::Report report, std::shared_ptr<const open311::Catalog> catalog) {
+    Submit(ex, sink_, engine::Command{std::move(actor), std::nullopt, std::move(report)}, "", "",
+           [format, catalog = std::move(catalog)](Exchange& e, Result<wire::Accepted> r) {
              if (!r.ok()) return Open311Error(e, format, r.status());
              const engine::Case& c = r->outcome->state;
              const std::string notice =
                  catalog->OfficeName(c.office) + "办理，期限 " + FormatRfc3339(c.deadline);
              SendOpen311(e, format, http::status::ok, open311::Posted(c.report.client_id, notice));
            });
+  }
+
+  // POST servicerequestupdates: a comment, a photo or both on a request the poster may see,
+  // recorded as a comment on its case; the answer names the update's id.
+  void PostUpdate(Exchange& ex, open311::Format format) {
+    auto form = ReadPostedForm(ex, format);
+    if (!form) return;
+    open311::PostedUpdate posted;
+    Status parsed =
+        open311::ParsePostedUpdate(std::move(form->fields), form->photo.has_value(), posted);
+    auto actor = Open311Actor(ex, posted.api_key);
+    if (!actor.ok()) return Open311Error(ex, format, actor.status());
+    if (!*actor) return Open311Error(ex, format, PermissionDenied("api_key is required to post"));
+    if (!engine::RoleMayAct((*actor)->role, engine::Action::kComment)) {
+      return Open311Error(ex, format,
+                          PermissionDenied("this api_key may not post updates (role " +
+                                           std::string(engine::RoleName((*actor)->role)) + ")"));
+    }
+    if (Status s = CheckJurisdiction(ex, posted.jurisdiction_id); !s.ok())
+      return Open311Error(ex, format, s);
+    if (!parsed.ok()) return Open311Error(ex, format, parsed);
+    engine::Transition comment = std::move(posted.comment);
+    if (comment.key.empty()) {
+      const auto header = ex.request()["Idempotency-Key"];
+      if (header.size() > 200) {
+        return Open311Error(ex, format,
+                            InvalidArgument("Idempotency-Key is longer than 200 bytes"));
+      }
+      comment.key = std::string(header);
+    }
+    // Looked up first, so that no photo is stored for a request the poster cannot see.
+    auto c = FindOpen311(*actor, posted.service_request_id);
+    if (!c.ok()) return Open311Error(ex, format, c.status());
+    if (!*c) {
+      return Open311Error(
+          ex, format,
+          NotFound("service_request_id " + posted.service_request_id + " was not found"));
+    }
+    comment.case_id = posted.service_request_id;
+    WithPhoto(ex, format, **actor, std::move(form->photo),
+              [this, format, actor = **actor, comment = std::move(comment)](
+                  Exchange& e, std::string hash) mutable {
+                if (!hash.empty()) comment.media = {std::move(hash)};
+                Submit(e, sink_,
+                       engine::Command{std::move(actor), std::nullopt, std::move(comment)}, "", "",
+                       [format](Exchange& x, Result<wire::Accepted> r) {
+                         if (!r.ok()) return Open311Error(x, format, r.status());
+                         SendOpen311(x, format, http::status::ok,
+                                     open311::UpdatePosted(r->outcome->seq.value));
+                       });
+              });
   }
 
   void GetRequests(Exchange& ex, const open311::Target& t, const open311::Catalog& catalog,
@@ -218,7 +337,10 @@ class Open311Handlers final : public Open311Routes {
       for (const auto& id : q.ids) {
         auto c = FindOpen311(*actor, id);
         if (!c.ok()) return Open311Error(ex, t.format, c.status());
-        if (*c) found.push_back(open311::RequestNode(**c, catalog, Open311Address(*actor, **c)));
+        if (*c) {
+          found.push_back(
+              open311::RequestNode(**c, catalog, Open311Address(*actor, **c), MediaBase(ex)));
+        }
       }
       if (!t.id.empty() && found.empty()) {
         return Open311Error(ex, t.format,
@@ -276,7 +398,8 @@ class Open311Handlers final : public Open311Routes {
         std::sort(kept.begin(), kept.end(), newer);
         std::vector<open311::Node> out;
         for (size_t i = (q.page - 1) * q.page_size; i < kept.size(); ++i) {
-          out.push_back(open311::RequestNode(kept[i], catalog, Open311Address(actor, kept[i])));
+          out.push_back(open311::RequestNode(kept[i], catalog, Open311Address(actor, kept[i]),
+                                             MediaBase(ex)));
         }
         return out;
       }
@@ -297,9 +420,7 @@ class Open311Handlers final : public Open311Routes {
       return Open311Error(ex, format, s);
     auto reader = Open311Reader(ex, q.api_key);
     if (!reader.ok()) return Open311Error(ex, format, reader.status());
-    const std::string media_base =
-        "http://" + std::string(ex.request()[http::field::host]) + "/v1/media/";
-    auto updates = ListUpdates(ex, *reader, q, media_base);
+    auto updates = ListUpdates(ex, *reader, q, MediaBase(ex));
     if (!updates.ok()) return Open311Error(ex, format, updates.status());
     SendOpen311(ex, format, http::status::ok, open311::Updates(std::move(*updates)));
   }
@@ -368,14 +489,14 @@ class Open311Handlers final : public Open311Routes {
     return catalog_;
   }
 
-  const engine::Engine& engine_;
+  engine::Engine& engine_;
   wire::CommandSink& sink_;
   Mutex catalog_mu_;
   uint64_t catalog_seq_ WANGGE_GUARDED_BY(catalog_mu_) = 0;
   std::shared_ptr<const open311::Catalog> catalog_ WANGGE_GUARDED_BY(catalog_mu_);
 };
 
-std::unique_ptr<Open311Routes> AddOpen311Routes(Routes& routes, const engine::Engine& engine,
+std::unique_ptr<Open311Routes> AddOpen311Routes(Routes& routes, engine::Engine& engine,
                                                 wire::CommandSink& sink) {
   auto handlers = std::make_unique<Open311Handlers>(engine, sink);
   routes.push_back(

@@ -285,5 +285,70 @@ TEST(CodecTest, NonCanonicalTransitionBytesAreCorruption) {
   EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
 }
 
+// A comment's key and media_url ride in their own last section of the transition; a
+// comment without them, and every other transition, keeps its bytes.
+TEST(CodecTest, ACommentsKeyAndMediaUrlRoundTripLastAndOnlyOnComments) {
+  Record r = TransitionRecordWithEverything();
+  auto& t = std::get<Transition>(r.body);
+  t.action = Action::kComment;
+  t.until.reset();
+  t.media = {std::string(64, 'c')};
+  const std::string without = EncodeRecord(r);
+  t.key = "update-7";
+  t.media_url = "https://example.org/p.jpg";
+  const std::string with = EncodeRecord(r);
+  EXPECT_TRUE(with.starts_with(without));
+  auto back = DecodeRecord(r.seq, with);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  for (bool keep_key : {false, true}) {
+    Record one = r;
+    auto& ot = std::get<Transition>(one.body);
+    (keep_key ? ot.media_url : ot.key).clear();
+    auto again = DecodeRecord(one.seq, EncodeRecord(one));
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(*again, one);
+  }
+  // The section on another action, or with both fields empty, is corruption.
+  auto accept = r;
+  std::get<Transition>(accept.body).action = Action::kAccept;
+  const std::string accept_bytes = EncodeRecord(accept);
+  EXPECT_EQ(DecodeRecord(r.seq, accept_bytes).status().code(), StatusCode::kCorruption);
+  Record empty = r;
+  std::get<Transition>(empty.body).key.clear();
+  std::get<Transition>(empty.body).media_url.clear();
+  std::string empty_bytes = EncodeRecord(empty) + '\x06' + std::string(8, '\0');
+  EXPECT_EQ(DecodeRecord(r.seq, empty_bytes).status().code(), StatusCode::kCorruption);
+}
+
+// A position of (0, 0) that an outside interface's sender gave is kept in a mark right
+// after the extras; a report without it keeps its bytes.
+TEST(CodecTest, AZeroPositionRoundTripsAfterTheExtrasOnly) {
+  Record r = ReportRecord();
+  auto& report = std::get<Report>(r.body);
+  report.lat = 0;
+  report.lon = 0;
+  report.channel = "open311";
+  const std::string without = EncodeRecord(r);
+  report.zero_position = true;
+  report.media = {std::string(64, 'd')};
+  const std::string with = EncodeRecord(r);
+  auto back = DecodeRecord(r.seq, with);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  EXPECT_TRUE(std::get<Report>(back->body).has_position());
+  auto case_back = DecodeCase(EncodeCase(CaseFromReport(r)));
+  ASSERT_TRUE(case_back.ok());
+  EXPECT_TRUE(case_back->report.zero_position);
+  report.media.clear();
+  EXPECT_EQ(EncodeRecord(r), without + '\x07');
+  // The mark beside a position that is not (0, 0) is corruption.
+  Record moved = r;
+  std::get<Report>(moved.body).lat = 29.87;
+  std::get<Report>(moved.body).zero_position = false;
+  std::string bytes = EncodeRecord(moved) + '\x07';
+  EXPECT_EQ(DecodeRecord(r.seq, bytes).status().code(), StatusCode::kCorruption);
+}
+
 }  // namespace
 }  // namespace wangge::engine

@@ -15,10 +15,20 @@ using S = CaseStatus;
 using A = Action;
 using R = Role;
 
+// A comment (a note or photo on the case) changes no status, from any status, made by
+// anyone who works cases.
+std::map<std::tuple<S, A, R>, S>* WithComments(std::map<std::tuple<S, A, R>, S>* table) {
+  for (S s :
+       {S::kDispatched, S::kAccepted, S::kResolved, S::kClosed, S::kReturned, S::kCancelled}) {
+    for (R r : {R::kWorker, R::kHandler, R::kSupervisor}) (*table)[{s, A::kComment, r}] = s;
+  }
+  return table;
+}
+
 // The lifecycle as the design states it, written out independently of the code:
 // (from, action, role) -> to. Everything absent is illegal.
 const std::map<std::tuple<S, A, R>, S>& LegalTable() {
-  static const auto* table = new std::map<std::tuple<S, A, R>, S>{
+  static const auto* table = WithComments(new std::map<std::tuple<S, A, R>, S>{
       {{S::kDispatched, A::kAccept, R::kHandler}, S::kAccepted},
       {{S::kDispatched, A::kReturn, R::kHandler}, S::kReturned},
       {{S::kDispatched, A::kReassign, R::kSupervisor}, S::kDispatched},
@@ -41,14 +51,15 @@ const std::map<std::tuple<S, A, R>, S>& LegalTable() {
       {{S::kResolved, A::kClose, R::kSupervisor}, S::kClosed},
       {{S::kResolved, A::kEscalate, R::kSupervisor}, S::kResolved},
       {{S::kResolved, A::kCancel, R::kSupervisor}, S::kCancelled},
-  };
+  });
   return *table;
 }
 
 constexpr S kStatuses[] = {S::kDispatched, S::kAccepted, S::kResolved,
                            S::kClosed,     S::kReturned, S::kCancelled};
-constexpr A kActions[] = {A::kAccept, A::kReturn, A::kReassign, A::kResolve, A::kVerify,
-                          A::kReopen, A::kClose,  A::kEscalate, A::kExtend,  A::kCancel};
+constexpr A kActions[] = {A::kAccept, A::kReturn, A::kReassign, A::kResolve,
+                          A::kVerify, A::kReopen, A::kClose,    A::kEscalate,
+                          A::kExtend, A::kCancel, A::kComment};
 constexpr R kRoles[] = {R::kWorker, R::kHandler, R::kSupervisor, R::kAuditor, R::kAdmin};
 
 Case CaseIn(S status) {
@@ -169,6 +180,17 @@ TEST(LifecycleTest, EffectsOnTheCase) {
   auto reassigned = ApplyTransition(open, TransitionRecord(A::kReassign, R::kSupervisor, open));
   ASSERT_TRUE(reassigned.ok());
   EXPECT_EQ(reassigned->office, "shichang");
+
+  // A comment moves only the case's last record and change time, even on a closed case.
+  Case done = CaseIn(S::kClosed);
+  done.closed_at = TimeMs{done.received_at.ms + 1};
+  Record comment = TransitionRecord(A::kComment, R::kWorker, done);
+  auto commented = ApplyTransition(done, comment);
+  ASSERT_TRUE(commented.ok()) << commented.status().ToString();
+  Case expected = done;
+  expected.last_seq = comment.seq;
+  expected.updated_at = comment.at;
+  EXPECT_EQ(*commented, expected);
 }
 
 TEST(LifecycleTest, MissingOrBadFieldsAreInvalidArguments) {
@@ -191,6 +213,22 @@ TEST(LifecycleTest, MissingOrBadFieldsAreInvalidArguments) {
   Record urge = TransitionRecord(A::kEscalate, R::kSupervisor, open);
   std::get<Transition>(urge.body).note.clear();
   EXPECT_EQ(ApplyTransition(open, urge).status().field(), "note");
+
+  // A comment says something: a note, a photo or a media_url. Its key and media_url go
+  // with comments only.
+  Record empty = TransitionRecord(A::kComment, R::kHandler, open);
+  std::get<Transition>(empty.body).note.clear();
+  EXPECT_EQ(ApplyTransition(open, empty).status().field(), "note");
+  std::get<Transition>(empty.body).media_url = "https://a.example/b.jpg";
+  EXPECT_TRUE(ApplyTransition(open, empty).ok());
+  std::get<Transition>(empty.body).key = std::string(201, 'k');
+  EXPECT_EQ(ApplyTransition(open, empty).status().field(), "key");
+  Record keyed = TransitionRecord(A::kResolve, R::kHandler, open);
+  std::get<Transition>(keyed.body).key = "k";
+  EXPECT_EQ(ApplyTransition(open, keyed).status().field(), "key");
+  std::get<Transition>(keyed.body).key.clear();
+  std::get<Transition>(keyed.body).media_url = "https://a.example/b.jpg";
+  EXPECT_EQ(ApplyTransition(open, keyed).status().field(), "media_url");
 
   Record early = TransitionRecord(A::kResolve, R::kHandler, open);
   early.at = TimeMs{open.received_at.ms - 1};

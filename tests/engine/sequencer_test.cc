@@ -293,6 +293,56 @@ TEST_F(SequencerTest, StopCommitsEverythingQueued) {
   ExpectConsistent();
 }
 
+// A comment changes no status and no figure; one with a key its actor used on the case
+// before is the same comment, found again after a restart and in a replay.
+TEST_F(SequencerTest, AKeyedCommentIsRecordedOnceAndReplaysExactly) {
+  ASSERT_TRUE(Run(ReportCommand("c-1")).ok());
+  auto counts_before = engine_->CaseCounts();
+  ASSERT_TRUE(counts_before.ok());
+  const auto digest_figures = [&] {
+    auto d = audit::DigestState(*engine_);
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? d->families[static_cast<size_t>(storage::Family::kStats)] : Hash{};
+  };
+  const Hash figures_before = digest_figures();
+  const auto comment = [&](const std::string& key, Actor actor) {
+    Command c = TransitionCommand("c-1", Action::kComment, std::move(actor));
+    auto& t = std::get<Transition>(c.body);
+    t.note = "还没清理";
+    t.key = key;
+    return Run(std::move(c));
+  };
+  auto first = comment("k-1", testing::Worker());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->kind, Outcome::Kind::kApplied);
+  EXPECT_EQ(first->state.status, CaseStatus::kDispatched);
+  auto again = comment("k-1", testing::Worker());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->kind, Outcome::Kind::kDuplicate);
+  EXPECT_EQ(again->seq, first->seq);
+  // Another key, or no key, is another comment; so is the same key from another actor.
+  EXPECT_EQ(comment("k-2", testing::Worker())->kind, Outcome::Kind::kApplied);
+  EXPECT_EQ(comment("", testing::Worker())->kind, Outcome::Kind::kApplied);
+  const Actor office = testing::Handler(first->state.office);
+  EXPECT_EQ(comment("k-1", office)->kind, Outcome::Kind::kApplied);
+  EXPECT_EQ(engine_->head().seq.value, kActivation + 5);
+  EXPECT_EQ(*engine_->CaseCounts(), *counts_before);
+  EXPECT_EQ(digest_figures(), figures_before);
+  ExpectConsistent();
+
+  Open();
+  auto after_restart = comment("k-1", testing::Worker());
+  ASSERT_TRUE(after_restart.ok());
+  EXPECT_EQ(after_restart->kind, Outcome::Kind::kDuplicate);
+  EXPECT_EQ(after_restart->seq, first->seq);
+  auto replayed = audit::ReplayToNewDirectory(engine_->log(), dir_.Sub("replayed"), {});
+  ASSERT_TRUE(replayed.ok()) << replayed.status().ToString();
+  auto live = audit::DigestState(*engine_);
+  auto rebuilt = audit::DigestDirectory(dir_.Sub("replayed"));
+  ASSERT_TRUE(live.ok() && rebuilt.ok());
+  EXPECT_EQ(live->all, rebuilt->all);
+}
+
 TEST_F(SequencerTest, ReopenedEngineContinuesTheChain) {
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(Run(ReportCommand("a-" + std::to_string(i))).ok());
   Open();
