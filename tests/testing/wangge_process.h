@@ -61,13 +61,15 @@ inline pid_t Spawn(std::vector<std::string> args, const std::string& log) {
   return rc == 0 ? pid : 0;
 }
 
-// Starts `wangge serve` on an ephemeral port; returns its pid and port (0 on failure).
-// Its output goes to `data` + ".log".
-inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std::string& tokens) {
+// Starts `wangge serve` on an ephemeral port, with `extra` arguments; returns its pid and
+// port (0 on failure). Its output goes to `data` + ".log".
+inline std::pair<pid_t, uint16_t> StartServer(const std::string& data, const std::string& tokens,
+                                              const std::vector<std::string>& extra = {}) {
   const std::string log = data + ".log";
-  const pid_t pid = Spawn({WANGGE_BINARY, "serve", "--data", data, "--create", "--listen",
-                           "127.0.0.1:0", "--tokens", tokens},
-                          log);
+  std::vector<std::string> args = {WANGGE_BINARY, "serve",       "--data",   data,  "--create",
+                                   "--listen",    "127.0.0.1:0", "--tokens", tokens};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const pid_t pid = Spawn(std::move(args), log);
   if (pid == 0) return {0, 0};
   // Its line "... on http://127.0.0.1:PORT ..." says it is up.
   for (int tries = 0; tries < 500; ++tries) {
