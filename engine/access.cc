@@ -30,7 +30,8 @@ bool RoleMayAct(Role role, Action action) {
     case Role::kWorker:
       return action == Action::kVerify || action == Action::kReopen;
     case Role::kHandler:
-      return action == Action::kAccept || action == Action::kReturn || action == Action::kResolve;
+      return action == Action::kAccept || action == Action::kReturn || action == Action::kResolve ||
+             action == Action::kRequestExtension;
     case Role::kSupervisor:
       return action == Action::kReassign || action == Action::kReopen || action == Action::kClose ||
              action == Action::kEscalate || action == Action::kExtend || action == Action::kCancel;

@@ -46,7 +46,7 @@ constexpr std::array<std::pair<CaseStatus, std::string_view>, 6> kStatuses = {{
     {CaseStatus::kCancelled, "cancelled"},
 }};
 
-constexpr std::array<std::pair<Action, std::string_view>, 11> kActions = {{
+constexpr std::array<std::pair<Action, std::string_view>, 12> kActions = {{
     {Action::kAccept, "accept"},
     {Action::kReturn, "return"},
     {Action::kReassign, "reassign"},
@@ -58,6 +58,7 @@ constexpr std::array<std::pair<Action, std::string_view>, 11> kActions = {{
     {Action::kExtend, "extend"},
     {Action::kCancel, "cancel"},
     {Action::kComment, "comment"},
+    {Action::kRequestExtension, "request_extension"},
 }};
 
 constexpr size_t kMaxIdBytes = 128;

@@ -51,6 +51,9 @@ enum class Action : uint8_t {
   kExtend = 9,
   kCancel = 10,
   kComment = 11,  // a note or photo on the case; changes nothing else, from any status
+  // A handler asks for a later deadline (until, with its reason); a supervisor's extend
+  // grants it. Changes nothing else.
+  kRequestExtension = 12,
 };
 
 std::string_view RoleName(Role r);

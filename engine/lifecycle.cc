@@ -30,9 +30,15 @@ Status CheckFields(const Case& c, const Transition& t, TimeMs at) {
       }
       break;
     case Action::kExtend:
-      if (!t.until) return InvalidArgument("extend needs until", "until");
+    case Action::kRequestExtension:
+      if (!t.until) {
+        return InvalidArgument(std::string(ActionName(t.action)) + " needs until", "until");
+      }
       if (*t.until <= c.deadline) {
         return InvalidArgument("until must be later than the deadline in force", "until");
+      }
+      if (t.action == Action::kRequestExtension && t.note.empty()) {
+        return InvalidArgument("request_extension needs a note: the reason", "note");
       }
       break;
     case Action::kReturn:
@@ -101,6 +107,9 @@ std::optional<CaseStatus> NextStatus(CaseStatus from, Action action) {
       break;
     case Action::kComment:
       return from;
+    case Action::kRequestExtension:
+      if (IsOneOf(from, {S::kDispatched, S::kAccepted})) return from;
+      break;
   }
   return std::nullopt;
 }
@@ -185,6 +194,7 @@ Result<Case> ApplyTransition(const Case& c, const Record& record) {
       out.closed_at = record.at;
       break;
     case Action::kComment:
+    case Action::kRequestExtension:
       break;
   }
   return out;

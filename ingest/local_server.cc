@@ -40,13 +40,14 @@ LocalServer::LocalServer(engine::Engine& engine, const TokenStore& tokens, const
   AddHealthRoutes(
       routes, [this](json::object& body) { body["log_head"] = engine_.head().seq.value; },
       [this] { return EngineMetrics(engine_) + WebhookMetrics(webhooks_); });
-  AddDashboardRoutes(routes);
+  AddWebRoutes(routes);
   open311_ = AddOpen311Routes(routes, engine, sink_);
   AddMeRoute(routes);
   AddFeedRoute(routes, engine);
   AddWebhookRoutes(routes, engine, webhooks_);
   AddReportRoutes(routes, sink_, /*batch=*/true);
   AddRulesRoutes(routes, engine, sink_);
+  AddLocateRoute(routes, engine);
   AddStatsRoute(routes, figures_);
   AddCaseRoutes(routes, engine);
   AddMediaRoutes(routes, engine);

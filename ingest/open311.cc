@@ -392,58 +392,6 @@ Status ParseTarget(const std::vector<std::string>& segments, Target& target) {
   return Status::Ok();
 }
 
-const Catalog::Service* Catalog::FindService(std::string_view code) const {
-  for (const auto& s : services) {
-    if (s.code == code) return &s;
-  }
-  return nullptr;
-}
-
-std::string Catalog::OfficeName(std::string_view id) const {
-  for (const auto& [office, name] : offices) {
-    if (office == id) return name;
-  }
-  return std::string(id);
-}
-
-Result<Catalog> CatalogFromRuleset(std::string_view ruleset_json) {
-  boost::system::error_code ec;
-  json::value v = json::parse(ruleset_json, ec);
-  if (ec || !v.is_object()) return Internal("the active ruleset is not JSON");
-  Catalog c;
-  const json::object& o = v.as_object();
-  if (const auto* version = o.if_contains("version"); version && version->is_string()) {
-    c.version = std::string(version->as_string());
-  }
-  const auto str = [](const json::object& x, const char* key) {
-    const auto* f = x.if_contains(key);
-    return f && f->is_string() ? std::string(f->as_string()) : std::string();
-  };
-  if (const auto* list = o.if_contains("categories"); list && list->is_array()) {
-    for (const auto& item : list->as_array()) {
-      if (!item.is_object()) continue;
-      Catalog::Service s{str(item.as_object(), "id"), str(item.as_object(), "name"), ""};
-      if (s.name.empty()) s.name = s.code;
-      // "矛盾纠纷·邻里纠纷": the group is the part before the dot; else the id's first part.
-      const size_t sep = s.name.find("·");
-      s.group =
-          sep != std::string::npos ? s.name.substr(0, sep) : s.code.substr(0, s.code.find('.'));
-      c.services.push_back(std::move(s));
-    }
-  }
-  if (const auto* list = o.if_contains("offices"); list && list->is_array()) {
-    for (const auto& item : list->as_array()) {
-      if (!item.is_object()) continue;
-      const auto& office = item.as_object();
-      c.offices.emplace_back(str(office, "id"), str(office, "name"));
-      if (!str(office, "village").empty()) {
-        c.villages.emplace_back(str(office, "village"), str(office, "name"));
-      }
-    }
-  }
-  return c;
-}
-
 Node Discovery(const std::string& base_url, const std::string& changeset) {
   std::vector<Node> formats = {Node::Text("format", "text/xml"),
                                Node::Text("format", "application/json")};
@@ -461,7 +409,7 @@ Node Discovery(const std::string& base_url, const std::string& changeset) {
 
 Node Services(const Catalog& catalog) {
   std::vector<Node> items;
-  for (const auto& s : catalog.services) {
+  for (const auto& s : catalog.categories) {
     const size_t sep = s.name.find("·");
     const std::string keywords =
         s.code + (sep != std::string::npos ? "," + s.name.substr(sep + 2) : "");
@@ -474,7 +422,7 @@ Node Services(const Catalog& catalog) {
   return Node::List("services", std::move(items));
 }
 
-Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service) {
+Node ServiceDefinition(const Catalog& catalog, const Catalog::Category& service) {
   const auto attribute = [](const char* code, const char* datatype, bool required, int order,
                             const char* description, std::vector<Node> values) {
     std::vector<Node> fields = {
@@ -564,7 +512,7 @@ Status ParsePostedRequest(Fields pairs, const Catalog& catalog, PostedRequest& o
   }
   engine::Report& r = out.report;
   if (r.category.empty()) return InvalidArgument("service_code is required", "service_code");
-  if (!catalog.FindService(r.category)) {
+  if (!catalog.FindCategory(r.category)) {
     return NotFound("service_code " + r.category + " was not found");
   }
   if (lat.empty() != lon.empty()) {
@@ -694,7 +642,7 @@ Status ParseQuery(std::string_view query, TimeMs now, Query& q) {
 Node RequestNode(const engine::Case& c, const Catalog& catalog, std::string_view id,
                  const std::string& media_base) {
   const engine::Report& r = c.report;
-  const auto* service = catalog.FindService(r.category);
+  const auto* service = catalog.FindCategory(r.category);
   std::vector<Node> f = {Node::Text("service_request_id", std::string(id)),
                          Node::Text("status", c.open() ? "open" : "closed"),
                          Node::Text("status_notes", StatusNotes(c, catalog)),
@@ -768,6 +716,7 @@ const char* UpdateText(engine::Action a) {
     case engine::Action::kComment:
       return "留言 comment";
     case engine::Action::kReassign:
+    case engine::Action::kRequestExtension:  // the citizen hears of it once granted
       return nullptr;
   }
   return nullptr;

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "engine/domain.h"
+#include "wire/catalog.h"
 
 namespace wangge::ingest::open311 {
 
@@ -56,23 +57,13 @@ struct Target {
 // (with `format` set to XML, the spec's required format, for the error's own rendering).
 Status ParseTarget(const std::vector<std::string>& segments, Target& target);
 
-// What the ruleset says about services: from its JSON (categories and offices by name).
-struct Catalog {
-  struct Service {
-    std::string code, name, group;
-  };
-  std::string version;
-  std::vector<Service> services;
-  std::vector<std::pair<std::string, std::string>> villages;  // code, committee name
-  std::vector<std::pair<std::string, std::string>> offices;   // id, name
-  const Service* FindService(std::string_view code) const;
-  std::string OfficeName(std::string_view id) const;
-};
-Result<Catalog> CatalogFromRuleset(std::string_view ruleset_json);
+// What the ruleset says about services: its categories (wire/catalog.h).
+using wire::Catalog;
+using wire::CatalogFromRuleset;
 
 Node Discovery(const std::string& base_url, const std::string& changeset);
 Node Services(const Catalog& catalog);
-Node ServiceDefinition(const Catalog& catalog, const Catalog::Service& service);
+Node ServiceDefinition(const Catalog& catalog, const Catalog::Category& service);
 
 // A form's fields in the order sent (names and values decoded, in UTF-8).
 using Fields = std::vector<std::pair<std::string, std::string>>;

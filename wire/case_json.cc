@@ -1,5 +1,7 @@
 #include "wire/case_json.h"
 
+#include <cmath>
+
 #include "core/time.h"
 #include "engine/access.h"
 #include "engine/media.h"
@@ -57,6 +59,15 @@ json::object CaseJson(const engine::Actor& viewer, const engine::Case& c) {
   AddExtras(c.report, o);
   AddEvidence(c.evidence, o);
   return o;
+}
+
+void AddWorkingHoursLeft(json::object& view, const engine::Case& c, const rules::Calendar& calendar,
+                         TimeMs now) {
+  if (!c.open()) return;
+  const int64_t ms = now < c.deadline ? calendar.WorkingMsBetween(now, c.deadline)
+                                      : -calendar.WorkingMsBetween(c.deadline, now);
+  view["working_hours_left"] =
+      static_cast<double>(std::llround(static_cast<double>(ms) / 360'000.0)) / 10.0;
 }
 
 // One step of a case's history: who did what when, and where it left the case.

@@ -6,6 +6,7 @@
 #include "engine/case_query.h"
 #include "engine/domain.h"
 #include "engine/media.h"
+#include "rules/calendar.h"
 
 namespace wangge::wire {
 
@@ -13,6 +14,13 @@ namespace wangge::wire {
 // fields wherever a case is shown: the API, exports, the CLI (docs/api.md).
 // REQUIRES: engine::MaySee(viewer, c).
 boost::json::object CaseJson(const engine::Actor& viewer, const engine::Case& c);
+
+// Adds `working_hours_left` to an open case's view: the working time from `now` to its
+// deadline in force under `calendar` (holidays and adjusted workdays included), in hours
+// to one decimal; negative, the working time since, once it is overdue. Closed and
+// cancelled cases get nothing. For answers read now (lists, a case), not for exports.
+void AddWorkingHoursLeft(boost::json::object& view, const engine::Case& c,
+                         const rules::Calendar& calendar, TimeMs now);
 
 // One step of a case's history: who did what when, and where it left the case.
 boost::json::object StepJson(const engine::HistoryStep& step);

@@ -66,7 +66,9 @@ void GetCase(Exchange& ex, const engine::Engine& engine) {
   if (!steps.ok()) return ex.Fail(steps.status());
   // The state after the last step read, so that state and history agree even when
   // a commit lands between the two reads.
-  json::object body = wire::CaseJson(ex.actor(), steps->empty() ? **c : steps->back().after);
+  const engine::Case& now = steps->empty() ? **c : steps->back().after;
+  json::object body = wire::CaseJson(ex.actor(), now);
+  wire::AddWorkingHoursLeft(body, now, engine.active_rules()->calendar(), ex.clock().Now());
   json::array history;
   for (const auto& step : *steps) history.push_back(wire::StepJson(step));
   body["history"] = std::move(history);
@@ -93,17 +95,25 @@ void ListCases(Exchange& ex, const engine::Engine& engine) {
   auto page = engine.ListCases(q);
   if (!page.ok()) return ex.Fail(page.status());
   json::array cases;
-  for (const auto& c : page->cases) cases.push_back(wire::CaseJson(actor, c));
+  const auto rules = engine.active_rules();
+  for (const auto& c : page->cases) {
+    json::object view = wire::CaseJson(actor, c);
+    wire::AddWorkingHoursLeft(view, c, rules->calendar(), q.as_of);
+    cases.push_back(std::move(view));
+  }
   json::object body{{"cases", std::move(cases)}};
   if (!page->next.empty()) body["next"] = page->next;
   ex.Answer(http::status::ok, body);
 }
 
-// GET /v1/cases/{id}/explain: the report's routing re-derived under its ruleset.
+// GET /v1/cases/{id}/explain: the report's routing re-derived under its ruleset, for
+// whoever may see the case (an office asks why a case came to it).
 void GetExplain(Exchange& ex, const engine::Engine& engine) {
   if (ex.request().method() != http::verb::get) return ex.MethodNotAllowed("GET");
-  if (!MayAudit(ex.actor())) return ex.Fail(AuditorsOnly());
-  const std::string& id = ex.path()[2];
+  auto c = engine.FindCase(ex.actor(), ex.path()[2]);
+  if (!c.ok()) return ex.Fail(c.status());
+  if (!*c) return ex.Fail(NotFound("no case " + ex.path()[2]));
+  const std::string id = (*c)->id;
   auto steps = engine.CaseHistory(id);
   if (!steps.ok()) return ex.Fail(steps.status());
   if (steps->empty()) return ex.Fail(NotFound("no case " + id));

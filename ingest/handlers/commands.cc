@@ -149,6 +149,7 @@ void RecordLine(BatchOutcomes& outcomes, size_t line, const Result<wire::Accepte
                                           // the worker's own address for it
                                           {"case_id", o.state.report.client_id},
                                           {"seq", o.seq.value},
+                                          {"number", o.state.created_seq.value},
                                           {"office", o.state.office}});
 }
 

@@ -20,8 +20,8 @@ namespace wangge::ingest {
 void AddHealthRoutes(Routes& routes, std::function<void(boost::json::object&)> ready,
                      std::function<std::string()> more);
 
-// GET|HEAD / and /ui/…: the dashboard's embedded files.
-void AddDashboardRoutes(Routes& routes);
+// GET|HEAD /, /ui/… and /app/…: the dashboard's and the field app's embedded files.
+void AddWebRoutes(Routes& routes);
 
 // POST /v1/reports, and with `batch` POST /v1/reports:batch (NDJSON), through `sink`.
 void AddReportRoutes(Routes& routes, wire::CommandSink& sink, bool batch);
@@ -65,6 +65,10 @@ std::string WebhookMetrics(const Webhooks& hooks);
 
 // GET /v1/rules, and PUT /v1/rules through `sink`.
 void AddRulesRoutes(Routes& routes, const engine::Engine& engine, wire::CommandSink& sink);
+
+// GET /v1/catalog (the active ruleset's categories, offices, villages and grids) and GET
+// /v1/geography/locate (the grid a position falls in).
+void AddLocateRoute(Routes& routes, const engine::Engine& engine);
 
 // GET /v1/audit/chain, POST /v1/audit/what-if.
 void AddAuditRoutes(Routes& routes, const engine::Engine& engine);

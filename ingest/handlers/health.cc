@@ -1,6 +1,6 @@
 // The routes that need no credential: health, readiness, metrics and the dashboard's files.
-#include "ingest/dashboard.h"
 #include "ingest/handlers/handlers.h"
+#include "ingest/web_files.h"
 
 namespace wangge::ingest {
 
@@ -44,25 +44,30 @@ void AddHealthRoutes(Routes& routes, std::function<void(json::object&)> ready,
 
 namespace {
 
-// `/` redirects to the dashboard; /ui/NAME is an embedded file. Every answer may be
-// cached but must be revalidated (ETag), so a new binary's files are seen at once.
-void ServeDashboard(Exchange& ex) {
+// `/` redirects to the dashboard; /ui/NAME and /app/NAME are embedded files (a root
+// without its slash redirects to it, so the pages' relative paths resolve). Every answer
+// may be cached but must be revalidated (ETag), so a new binary's files are seen at once.
+void ServeWebFiles(Exchange& ex) {
   const Request& req = ex.request();
   const auto& path = ex.path();
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     return ex.MethodNotAllowed("GET, HEAD");
   }
-  if (path.size() < 2) {
+  const bool app = !path.empty() && path[0] == "app";
+  const bool bare = req.target() == "/app" || req.target() == "/ui";
+  if (path.empty() || bare) {
     Response res{http::status::found, req.version()};
-    res.set(http::field::location, "/ui/");
+    res.set(http::field::location, app ? "/app/" : "/ui/");
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     return ex.Send(std::move(res));
   }
   std::string name;
   for (size_t i = 1; i < path.size(); ++i) name += (i > 1 ? "/" : "") + path[i];
-  const DashboardAsset* asset = FindDashboardAsset(name);
-  if (asset == nullptr) return ex.Fail(NotFound("no such file in the dashboard"));
+  const WebAsset* asset = FindWebAsset(app ? WebApp::kFieldApp : WebApp::kDashboard, name);
+  if (asset == nullptr) {
+    return ex.Fail(NotFound(app ? "no such file in the app" : "no such file in the dashboard"));
+  }
   const auto match = req.find(http::field::if_none_match);
   const bool fresh = match != req.end() &&
                      std::string_view(match->value()).find(asset->etag) != std::string_view::npos;
@@ -71,7 +76,7 @@ void ServeDashboard(Exchange& ex) {
   res.set(http::field::cache_control, "no-cache");
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");
-  res.set("Content-Security-Policy", kDashboardPolicy);
+  res.set("Content-Security-Policy", kWebPolicy);
   res.keep_alive(req.keep_alive());
   if (fresh) return ex.Send(std::move(res));
   res.set(http::field::content_type, asset->content_type);
@@ -86,14 +91,15 @@ void ServeDashboard(Exchange& ex) {
 
 }  // namespace
 
-void AddDashboardRoutes(Routes& routes) {
-  routes.push_back(
-      {Route::kDashboard,
-       [](const std::vector<std::string>& path) { return path.empty() || path[0] == "ui"; },
-       false,
-       false,
-       {},
-       ServeDashboard});
+void AddWebRoutes(Routes& routes) {
+  routes.push_back({Route::kDashboard,
+                    [](const std::vector<std::string>& path) {
+                      return path.empty() || path[0] == "ui" || path[0] == "app";
+                    },
+                    false,
+                    false,
+                    {},
+                    ServeWebFiles});
 }
 
 void AddMeRoute(Routes& routes) {

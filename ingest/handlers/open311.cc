@@ -95,7 +95,7 @@ class Open311Handlers final : public Open311Routes {
     if (t.resource == "services") {
       if (t.id.empty())
         return SendOpen311(ex, t.format, http::status::ok, open311::Services(**catalog));
-      const auto* service = (*catalog)->FindService(t.id);
+      const auto* service = (*catalog)->FindCategory(t.id);
       if (!service)
         return Open311Error(ex, t.format, NotFound("service_code " + t.id + " was not found"));
       return SendOpen311(ex, t.format, http::status::ok,

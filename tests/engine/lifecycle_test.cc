@@ -51,6 +51,8 @@ const std::map<std::tuple<S, A, R>, S>& LegalTable() {
       {{S::kResolved, A::kClose, R::kSupervisor}, S::kClosed},
       {{S::kResolved, A::kEscalate, R::kSupervisor}, S::kResolved},
       {{S::kResolved, A::kCancel, R::kSupervisor}, S::kCancelled},
+      {{S::kDispatched, A::kRequestExtension, R::kHandler}, S::kDispatched},
+      {{S::kAccepted, A::kRequestExtension, R::kHandler}, S::kAccepted},
   });
   return *table;
 }
@@ -59,7 +61,7 @@ constexpr S kStatuses[] = {S::kDispatched, S::kAccepted, S::kResolved,
                            S::kClosed,     S::kReturned, S::kCancelled};
 constexpr A kActions[] = {A::kAccept, A::kReturn, A::kReassign, A::kResolve,
                           A::kVerify, A::kReopen, A::kClose,    A::kEscalate,
-                          A::kExtend, A::kCancel, A::kComment};
+                          A::kExtend, A::kCancel, A::kComment,  A::kRequestExtension};
 constexpr R kRoles[] = {R::kWorker, R::kHandler, R::kSupervisor, R::kAuditor, R::kAdmin};
 
 Case CaseIn(S status) {
@@ -93,7 +95,9 @@ Record TransitionRecord(A action, R role, const Case& c) {
   t.note = "note";
   if (action == A::kVerify) t.satisfaction = 4;
   if (action == A::kReassign) t.to_office = "shichang";
-  if (action == A::kExtend) t.until = TimeMs{c.deadline.ms + 3'600'000};
+  if (action == A::kExtend || action == A::kRequestExtension) {
+    t.until = TimeMs{c.deadline.ms + 3'600'000};
+  }
   Record r;
   r.seq = Seq{2};
   r.at = TimeMs{c.received_at.ms + 60'000};
@@ -205,6 +209,16 @@ TEST(LifecycleTest, MissingOrBadFieldsAreInvalidArguments) {
   Record extend = TransitionRecord(A::kExtend, R::kSupervisor, open);
   std::get<Transition>(extend.body).until = TimeMs{open.deadline.ms - 1};
   EXPECT_EQ(ApplyTransition(open, extend).status().field(), "until");
+
+  // A handler's request for more time names the date and the reason.
+  Record ask = TransitionRecord(A::kRequestExtension, R::kHandler, open);
+  std::get<Transition>(ask.body).note.clear();
+  EXPECT_EQ(ApplyTransition(open, ask).status().field(), "note");
+  std::get<Transition>(ask.body).note = "需要协调";
+  std::get<Transition>(ask.body).until = open.deadline;
+  EXPECT_EQ(ApplyTransition(open, ask).status().field(), "until");
+  std::get<Transition>(ask.body).until.reset();
+  EXPECT_EQ(ApplyTransition(open, ask).status().field(), "until");
 
   Record back = TransitionRecord(A::kReturn, R::kHandler, open);
   std::get<Transition>(back.body).note.clear();

@@ -8,7 +8,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "ingest/dashboard.h"
+#include "ingest/web_files.h"
 #include "tests/testing/http_fixture.h"
 
 namespace wangge::ingest {
@@ -51,7 +51,7 @@ TEST_F(DashboardHttpTest, FilesComeWithTheirTypeAValidatorAndThePolicy) {
     EXPECT_FALSE(r.body.empty()) << target;
     EXPECT_EQ(Header(r, http::field::cache_control), "no-cache") << target;
     EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff") << target;
-    EXPECT_EQ(Header(r, "Content-Security-Policy"), kDashboardPolicy) << target;
+    EXPECT_EQ(Header(r, "Content-Security-Policy"), kWebPolicy) << target;
     EXPECT_EQ(Header(r, http::field::etag).size(), 34u) << target;  // 32 hex digits, quoted
   }
   EXPECT_EQ(Header(Fetch(http::verb::get, "/ui/"), http::field::etag),

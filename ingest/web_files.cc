@@ -1,4 +1,4 @@
-#include "ingest/dashboard.h"
+#include "ingest/web_files.h"
 
 #include <map>
 
@@ -13,25 +13,30 @@ std::string_view ContentTypeOf(std::string_view name) {
   if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
   if (ends(".css")) return "text/css; charset=utf-8";
   if (ends(".svg")) return "image/svg+xml";
+  if (ends(".webmanifest")) return "application/manifest+json";
   if (ends(".json")) return "application/json";
   return "application/octet-stream";
 }
 
-std::map<std::string, DashboardAsset, std::less<>> BuildAssets() {
-  std::map<std::string, DashboardAsset, std::less<>> assets;
+using Assets = std::map<std::string, WebAsset, std::less<>>;
+
+Assets BuildAssets(const std::vector<EmbeddedFile>& files) {
+  Assets assets;
   Sha256 sha;
-  for (const EmbeddedFile& f : kDashboardFiles) {
+  for (const EmbeddedFile& f : files) {
     const std::string hex = HexOf(sha.Of(f.body, ""));
     assets[std::string(f.name)] =
-        DashboardAsset{f.body, ContentTypeOf(f.name), "\"" + hex.substr(0, 32) + "\""};
+        WebAsset{f.body, ContentTypeOf(f.name), "\"" + hex.substr(0, 32) + "\""};
   }
   return assets;
 }
 
 }  // namespace
 
-const DashboardAsset* FindDashboardAsset(std::string_view name) {
-  static const auto assets = BuildAssets();
+const WebAsset* FindWebAsset(WebApp app, std::string_view name) {
+  static const Assets dashboard = BuildAssets(kDashboardFiles);
+  static const Assets field_app = BuildAssets(kFieldAppFiles);
+  const Assets& assets = app == WebApp::kDashboard ? dashboard : field_app;
   if (name.empty()) name = "index.html";
   const auto it = assets.find(name);
   return it == assets.end() ? nullptr : &it->second;
