@@ -1,21 +1,26 @@
 // token add|list|revoke: the bearer tokens of the HTTP service (docs/operations.md).
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <sstream>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "ingest/qr_code.h"
 #include "ingest/tokens.h"
 
 namespace wangge::cli {
@@ -28,7 +33,27 @@ struct TokenArgs {
   std::string office;
   std::string expires;  // add: YYYY-MM-DD (the end of that day, +08:00) or RFC 3339
   std::string id;       // revoke: a prefix of the token's id
+  std::string qr;       // add: an SVG file for the token's login QR code
+  std::string app_url = "http://127.0.0.1:8080/app/";  // add: the app the QR code opens
 };
+
+// Writes `text` to a new file at `path`, readable by its owner only: it holds a token.
+Status WritePrivateFile(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status(StatusCode::kIOError,
+                  "cannot create " + path + ": " + std::strerror(errno) +
+                      (errno == EEXIST ? " (it exists; choose another name)" : ""));
+  }
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status(StatusCode::kIOError, "cannot write " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
 
 // When a token expires: the last millisecond of a date YYYY-MM-DD (+08:00), or an RFC 3339
 // time. kInvalidArgument when malformed or not after `now`.
@@ -71,11 +96,28 @@ int RunTokenAdd(const TokenArgs& args) {
     auto existing = ingest::TokenStore::Load(args.file);
     if (!existing.ok()) return Fail(existing.status());
   }
+  if (!args.qr.empty()) {
+    if (Status s = ingest::AppLoginLink(args.app_url, "").status(); !s.ok()) return Fail(s);
+  }
   auto made =
       ingest::TokenStore::NewToken(engine::Actor{args.actor, *role, args.office}, now, expires);
   if (!made.ok()) return Fail(made.status());
+  // The QR code first: a token is added only with its code written.
+  if (!args.qr.empty()) {
+    auto svg = ingest::QrSvg(*ingest::AppLoginLink(args.app_url, made->first),
+                             args.actor + " · " + args.role);
+    if (!svg.ok()) return Fail(svg.status());
+    if (Status s = WritePrivateFile(args.qr, *svg); !s.ok()) return Fail(s);
+  }
   Status s = ingest::TokenStore::Append(args.file, made->second.Line());
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) {
+    if (!args.qr.empty()) ::unlink(args.qr.c_str());
+    return Fail(s);
+  }
+  if (!args.qr.empty()) {
+    std::cerr << "wangge: the QR code in " << args.qr << " logs in to " << args.app_url << " as "
+              << args.actor << "; it is the token: hand it over like one\n";
+  }
   std::cerr << TokenNote(made->second, "added", now, args.file)
             << "; the token is shown once, keep it safe:\n";
   std::cout << made->first << "\n";
@@ -118,6 +160,13 @@ void AddTokenCommands(CLI::App& app, Command& chosen) {
   token_add_cmd->add_option("--expires", token.expires,
                             "Refused after this: YYYY-MM-DD (the end of that day, +08:00) or an "
                             "RFC 3339 time; must be in the future");
+  token_add_cmd->add_option("--qr", token.qr,
+                            "Also write a QR code (SVG, mode 0600) that a phone's camera opens "
+                            "as the field app, logged in with this token");
+  token_add_cmd
+      ->add_option("--app-url", token.app_url,
+                   "The field app's address the QR code opens (as phones reach the server)")
+      ->capture_default_str();
   auto* token_list_cmd = token_cmd->add_subcommand(
       "list", "Every token's id, actor, role, office, created, expires and state");
   token_list_cmd->add_option("--tokens", token.file, "Tokens file")->required();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wangge needs to build, test, fuzz and benchmark, when
 # missing. Idempotent: prints what it installs, nothing when all are present.
-# Usage: scripts/deps.sh [--test]   (--test adds what the dashboard's browser test needs:
-# Chromium, a CJK font for its screenshots, and Node.js with npm when there is no node)
+# Usage: scripts/deps.sh [--test]   (--test adds what the browser tests need:
+# Chromium, a CJK font for its screenshots, zbar-tools to read QR codes back, and Node.js
+# with npm when there is no node)
 set -euo pipefail
 
 packages=(
@@ -14,13 +15,13 @@ packages=(
   clang-14 libclang-rt-14-dev
   libjs-chart.js libpugixml-dev
   libnats-dev nats-server
-  libvips-dev libexif-dev
+  libvips-dev libexif-dev libqrencode-dev
 )
 # The browser test's packages are installed with their recommended packages (fonts,
 # Mesa, fontconfig), as Chromium was when the test was written and run.
 browser=()
 if [ "${1:-}" = "--test" ]; then
-  browser+=(chromium fonts-wqy-microhei)
+  browser+=(chromium fonts-wqy-microhei zbar-tools)
   command -v node > /dev/null || browser+=(nodejs npm)
 fi
 

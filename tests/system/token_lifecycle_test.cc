@@ -325,3 +325,44 @@ TEST(FilePermissionsTest, TheControlSocketIsOwnerOnly) {
 
 }  // namespace
 }  // namespace wangge::ingest
+
+namespace wangge::ingest {
+namespace {
+
+// `token add --qr`: an SVG whose QR code (read back by zbarimg, a real decoder) opens the
+// field app logged in with the new token; private to its owner; and nothing is added when
+// the app's address is wrong or the file is there already.
+TEST(TokenQrTest, AQrCodeOpensTheAppWithTheTokenAndIsPrivate) {
+  testing::TempDir dir;
+  const std::string tokens = dir.Sub("tokens"), qr = dir.Sub("w017.svg");
+  CliRun add = Wangge("token add --tokens " + tokens + " --actor W017 --role worker --qr " + qr +
+                      " --app-url http://192.168.1.10:8080/app/");
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  const std::string token = TokenIn(add);
+  ASSERT_FALSE(token.empty()) << add.output;
+  struct stat st {};
+  ASSERT_EQ(::stat(qr.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string decoded;
+  FILE* pipe = ::popen(("zbarimg -q --raw " + qr + " 2>/dev/null").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buf[512];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) decoded.append(buf, n);
+  const int status = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "zbarimg (zbar-tools, scripts/deps.sh --test) could not read " << qr;
+  EXPECT_EQ(decoded, "http://192.168.1.10:8080/app/#token=" + token + "\n");
+
+  const std::string before = ReadFile(tokens);
+  CliRun wrong_url = Wangge("token add --tokens " + tokens + " --actor W018 --role worker --qr " +
+                            dir.Sub("w018.svg") + " --app-url http://192.168.1.10:8080/");
+  EXPECT_EQ(wrong_url.exit_code, 2) << wrong_url.output;
+  EXPECT_NE(wrong_url.output.find("app-url"), std::string::npos) << wrong_url.output;
+  CliRun exists = Wangge("token add --tokens " + tokens + " --actor W018 --role worker --qr " + qr);
+  EXPECT_NE(exists.exit_code, 0);
+  EXPECT_NE(exists.output.find("exists"), std::string::npos) << exists.output;
+  EXPECT_EQ(ReadFile(tokens), before) << "a refused --qr adds no token";
+}
+
+}  // namespace
+}  // namespace wangge::ingest

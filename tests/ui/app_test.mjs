@@ -148,6 +148,16 @@ try {
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'wider than 360 px');
   });
 
+  await step('the link of a login QR code (wangge token add --qr) logs in and leaves no token in the address', async () => {
+    const other = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+    const p = watch(await other.newPage());
+    await p.goto(`${base}/app/#token=${tokens.worker}`);
+    await expectReady(p);
+    assert.equal(new URL(p.url()).hash, '', 'the token is dropped from the address');
+    assert.match(await p.textContent('#who'), new RegExp(actors.worker));
+    await other.close();
+  });
+
   await step('the fallback SHA-256 agrees with WebCrypto (plain-http intranets use it)', async () => {
     const ok = await page.evaluate(async () => {
       const { sha256HexOfBytes } = await import('/app/sha256.js');
