@@ -26,6 +26,10 @@ struct WebAsset {
   std::string_view body;
   std::string_view content_type;
   std::string etag;  // strong validator: a quoted prefix of the body's SHA-256
+  // The body gzip-compressed (made once, at first use), for clients that accept it, with
+  // its own validator.
+  std::string gzip;
+  std::string gzip_etag;
 };
 
 // The asset of `app` at <root>/<name>; "" is the page (index.html). Null when there is

@@ -15,7 +15,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   libjs-chart.js libpugixml-dev
   libnats-dev nats-server
-  libvips-dev libexif-dev libqrencode-dev
+  libvips-dev libexif-dev libqrencode-dev zlib1g-dev
 )
 # The browser test's packages are installed with their recommended packages (fonts,
 # Mesa, fontconfig), as Chromium was when the test was written and run.

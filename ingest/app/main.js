@@ -33,6 +33,7 @@ function takeTokenFromUrl() {
   const m = location.hash.match(/^#token=(wg_[0-9a-f]{64})$/);
   if (!m) return;
   api.setToken(m[1]);
+  localStorage.removeItem('wangge.app.me');
   history.replaceState(null, '', location.pathname);
 }
 
@@ -57,24 +58,38 @@ function drawTabs() {
   }));
 }
 
-// The identity and the catalog, from the server when it answers, else from the last time.
+const EMPTY_CATALOG = { categories: [], offices: [], villages: [], grids: [] };
+
+// The identity and the catalog from the server, kept on the device.
+async function fetchMe() {
+  const [me, catalog] = await Promise.all([api.get('/v1/me'), api.get('/v1/catalog')]);
+  localStorage.setItem('wangge.app.me', JSON.stringify(me));
+  localStorage.setItem('wangge.app.catalog', JSON.stringify(catalog));
+  return { me, catalog };
+}
+
+// The identity and the catalog: the ones kept from last time at once, refreshed behind
+// the first view (a changed role, or a refused token, redraws it); the server's on a
+// first start. Offline, what was kept is all there is.
 async function loadMe() {
-  try {
-    ctx.me = await api.get('/v1/me');
-    localStorage.setItem('wangge.app.me', JSON.stringify(ctx.me));
-  } catch (e) {
-    if (e.status !== 0) throw e;
-    ctx.me = JSON.parse(localStorage.getItem('wangge.app.me') ?? 'null');
-    if (!ctx.me) throw e;
+  const me = JSON.parse(localStorage.getItem('wangge.app.me') ?? 'null');
+  const catalog = JSON.parse(localStorage.getItem('wangge.app.catalog') ?? 'null');
+  if (me && catalog) {
+    ctx.me = me;
+    ctx.catalog = catalog;
+    fetchMe().then((fresh) => {
+      const changed = fresh.me.actor !== me.actor || fresh.me.role !== me.role || fresh.catalog.version !== catalog.version;
+      ctx.me = fresh.me;
+      ctx.catalog = fresh.catalog;
+      if (changed) route();
+    }).catch((e) => {
+      if (e.status === 401) { ctx.me = null; route(); }
+    });
+    return;
   }
-  try {
-    ctx.catalog = await api.get('/v1/catalog');
-    localStorage.setItem('wangge.app.catalog', JSON.stringify(ctx.catalog));
-  } catch (e) {
-    if (e.status !== 0) throw e;
-    ctx.catalog = JSON.parse(localStorage.getItem('wangge.app.catalog') ?? 'null') ??
-                  { categories: [], offices: [], villages: [], grids: [] };
-  }
+  const fresh = await fetchMe();
+  ctx.me = fresh.me;
+  ctx.catalog = fresh.catalog ?? EMPTY_CATALOG;
 }
 
 export async function route() {
@@ -171,12 +186,14 @@ function init() {
   $('logout').addEventListener('click', () => {
     api.forgetToken();
     localStorage.removeItem('wangge.app.me');
+    localStorage.removeItem('wangge.app.catalog');
     ctx.me = null;
     history.replaceState(null, '', location.pathname);
     showLogin();
   });
   $('login-form').addEventListener('submit', (event) => {
     event.preventDefault();
+    localStorage.removeItem('wangge.app.me');  // another token: nothing kept from the last one
     api.setToken($('token').value.trim());
     $('token').value = '';
     ctx.me = null;

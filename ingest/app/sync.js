@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import * as store from './store.js';
 
-export const CHUNK = 256 * 1024;  // bytes per upload part on a weak link
+export const CHUNK = 1024 * 1024;  // bytes per upload part
 const BATCH = 200;                // reports per :batch request
 
 let running = null;

@@ -1,6 +1,8 @@
 // What the field app (/app/) reads and does, against a real server and RocksDB: its files,
 // the catalog of the active ruleset with pinyin initials, locating a position, the working
 // time left on a case, a handler's request for more time, and the case number in :batch.
+#include <zlib.h>
+
 #include <boost/json.hpp>
 
 #include "tests/testing/http_fixture.h"
@@ -46,6 +48,41 @@ TEST_F(AppHttpTest, TheAppsFilesAreServedWithoutACredential) {
   EXPECT_EQ(Fetch(http::verb::post, "/app/").status, 405);
 }
 
+// A gzip member inflated (the client's side of Content-Encoding: gzip).
+std::string Gunzip(const std::string& in) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string out(in.size() * 20 + 1024, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  inflateEnd(&z);
+  return out;
+}
+
+TEST_F(AppHttpTest, PagesGoGzipCompressedToClientsThatTakeIt) {
+  for (const std::string target : {"/app/worker.js", "/ui/vendor/chart.min.js"}) {
+    auto plain = Fetch(http::verb::get, target);
+    auto packed = Fetch(http::verb::get, target, {{"Accept-Encoding", "gzip, deflate, br"}});
+    ASSERT_EQ(packed.status, 200) << target;
+    EXPECT_EQ(packed.headers[http::field::content_encoding], "gzip") << target;
+    EXPECT_EQ(packed.headers[http::field::vary], "Accept-Encoding") << target;
+    EXPECT_TRUE(plain.headers[http::field::content_encoding].empty()) << target;
+    EXPECT_LT(packed.body.size(), plain.body.size() / 2) << target;
+    EXPECT_EQ(Gunzip(packed.body), plain.body) << target;
+    const std::string etag(packed.headers[http::field::etag]);
+    EXPECT_NE(etag, std::string(plain.headers[http::field::etag])) << target;
+    auto again =
+        Fetch(http::verb::get, target, {{"Accept-Encoding", "gzip"}, {"If-None-Match", etag}});
+    EXPECT_EQ(again.status, 304) << target;
+    auto refused = Fetch(http::verb::get, target, {{"Accept-Encoding", "gzip;q=0, identity"}});
+    EXPECT_EQ(refused.body, plain.body) << target;
+  }
+}
+
 TEST_F(AppHttpTest, TheCatalogGroupsCategoriesWithTheirPinyinInitials) {
   auto catalog = Object(Call(http::verb::get, "/v1/catalog", worker_));
   bool garbage = false;
@@ -85,9 +122,12 @@ TEST_F(AppHttpTest, LocateNamesTheGridOfAPositionOrTheNearestOne) {
   EXPECT_FALSE(outside.at("inside").as_bool());
   EXPECT_EQ(outside.at("grid"), "V02-G1");
   EXPECT_NEAR(outside.at("distance_m").to_number<double>(), 1112, 5);
-  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
-           {"lat=91&lon=120", "lat"}, {"lat=x&lon=120", "lat"}, {"lat=29&lon=", "lon"},
-           {"lat=29.855&lon=120.265&crs=bd09", "crs"}, {"lat=1&lon=1&zoom=3", "zoom"}}) {
+  for (const auto& [query, field] :
+       std::vector<std::pair<std::string, std::string>>{{"lat=91&lon=120", "lat"},
+                                                        {"lat=x&lon=120", "lat"},
+                                                        {"lat=29&lon=", "lon"},
+                                                        {"lat=29.855&lon=120.265&crs=bd09", "crs"},
+                                                        {"lat=1&lon=1&zoom=3", "zoom"}}) {
     auto r = locate(query);
     EXPECT_EQ(r.status, 400) << query;
     EXPECT_NE(r.body.find("\"field\":\"" + field + "\""), std::string::npos) << query << r.body;
@@ -134,8 +174,8 @@ TEST_F(AppHttpTest, AHandlerAsksForMoreTimeAndASupervisorGrantsIt) {
   EXPECT_EQ(ask(worker_, R"({"action":"request_extension","note":"x","until":")" + later + R"("})")
                 .status,
             403);
-  auto asked = ask(handler_,
-                   R"({"action":"request_extension","note":"需要协调拆除","until":")" + later + R"("})");
+  auto asked = ask(handler_, R"({"action":"request_extension","note":"需要协调拆除","until":")" +
+                                 later + R"("})");
   ASSERT_EQ(asked.status, 200) << asked.body;
   auto after = json::parse(asked.body).as_object();
   EXPECT_EQ(after.at("status"), "dispatched");
@@ -155,7 +195,8 @@ TEST_F(AppHttpTest, ABatchNamesEachCaseByItsNumber) {
   auto results = json::parse(r.body).at("results").as_array();
   ASSERT_EQ(results.size(), 2u);
   const int64_t number = results[0].at("number").as_int64();
-  EXPECT_EQ(number, Object(Call(http::verb::get, "/v1/cases/b-1", worker_)).at("number").as_int64());
+  EXPECT_EQ(number,
+            Object(Call(http::verb::get, "/v1/cases/b-1", worker_)).at("number").as_int64());
   EXPECT_EQ(results[1].at("status"), "duplicate");
   EXPECT_EQ(results[1].at("number").as_int64(), number);
 }

@@ -227,8 +227,8 @@ try {
   });
 
   await step('a photo upload cut off mid-way resumes from where the server\'s copy ends', async () => {
-    const big = await photo(page, 900, 42);
-    assert.ok(big.buffer.length > 600_000, `a multi-part photo: ${big.buffer.length} bytes`);
+    const big = await photo(page, 1500, 42);
+    assert.ok(big.buffer.length > 1024 * 1024, `a multi-part photo (parts of 1 MiB): ${big.buffer.length} bytes`);
     const starts = [];
     let cut = false;
     await page.route('**/v1/media/*', async (route) => {
