@@ -158,7 +158,10 @@ async function startFeed() {
   ctx.feedRunning = false;
 }
 
-function notice(records) {
+function notice(all) {
+  // This user's own records are already drawn; redrawing for them would also wipe what
+  // they are typing into the next form.
+  const records = all.filter((r) => r.actor !== ctx.me.actor);
   if (!records.length) return;
   if (ctx.me.role === 'handler') {
     const fresh = records.filter((r) => r.kind === 'report' || (r.kind === 'transition' && r.action === 'escalate'));

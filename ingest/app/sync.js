@@ -5,6 +5,7 @@
 // Item states: waiting → sending → delivered (with its case number) or refused (with the
 // server's reason). A network failure or a busy server puts the item back to waiting.
 import * as api from './api.js';
+import { t } from './i18n.js';
 import * as store from './store.js';
 
 export const CHUNK = 1024 * 1024;  // bytes per upload part
@@ -40,7 +41,9 @@ async function upload(sha256) {
   await uploadBlob(sha256, record.blob);
 }
 
+// The words an item shows for `e`: the server's, or that the network is away.
 function refusal(e) {
+  if (e.status === 0) return t('no_network');
   return e.field ? `${e.message} (${e.field})` : e.message;
 }
 

@@ -182,7 +182,7 @@ function queueItem(ctx, item) {
                                            : item.error;
   return el('li', { class: 'item', dataset: { client: item.client_id } },
     el('div', { class: 'row' }, el('strong', {}, categoryName(ctx, item.report.category)), state),
-    el('div', { class: 'meta' }, `${when(item.created_at)} · ${item.report.media?.length ?? 0} 📷`),
+    el('div', { class: 'meta' }, `${when(item.created_at)} · ${item.report.media?.length ?? 0} ${t('photo_count')}`),
     detail ? el('div', { class: item.state === 'refused' ? 'error' : 'meta', dataset: { detail: '' } }, detail) : null,
     item.state === 'refused' ? el('button', { type: 'button', class: 'link', onclick: async () => {
       await store.dropPhotos(item.report.media ?? []);
@@ -267,6 +267,23 @@ export async function act(caseId, body, photos = []) {
   }
 }
 
+// What the office did, under a case to verify: its last resolution's note and photos.
+async function resolution(c, box) {
+  try {
+    const full = await api.get(`/v1/cases/${encodeURIComponent(c.case_id)}`);
+    const step = [...full.history].reverse().find((s) => s.action === 'resolve');
+    if (step?.note) box.append(el('div', { class: 'text' }, `${t('a_resolve')}：${step.note}`));
+    const media = (full.media ?? []).filter((m) => m.step === 'resolve' && m.seq === step?.seq).flatMap((m) => m.items);
+    const thumbs = el('div', { class: 'thumbs' });
+    for (const item of media) {
+      const img = el('img', { alt: t('after_photos') });
+      thumbs.append(img);
+      api.image(`${item.url}?size=256`).then((url) => { img.src = url; }).catch(() => undefined);
+    }
+    if (media.length) box.append(thumbs);
+  } catch { /* offline: the card shows what the list had */ }
+}
+
 function verifyCard(ctx, c, redraw) {
   const pick = photoInput(`verify-photos-${c.number}`);
   const score = el('select', { name: 'satisfaction' }, ...[5, 4, 3, 2, 1].map((n) => el('option', { value: String(n) }, '★'.repeat(n))));
@@ -277,7 +294,9 @@ function verifyCard(ctx, c, redraw) {
     if (error) { problem.textContent = error; problem.hidden = false; return; }
     redraw();
   };
-  return caseItem(ctx, c, el('div', { class: 'actions' },
+  const done = el('div', { class: 'resolution' });
+  resolution(c, done);
+  return caseItem(ctx, c, el('div', { class: 'actions' }, done,
     field(t('satisfaction'), score), pick.node, field(t('note'), note), problem,
     el('div', { class: 'row' },
        el('button', { type: 'button', class: 'primary', dataset: { act: 'verify' },

@@ -312,6 +312,11 @@ try {
     await open(page, '#verify');
     const card = `#verify-list li[data-case="${first}"]`;
     await page.waitForSelector(card);
+    // What the office did is shown with it: the resolution's note and its photo.
+    await page.waitForSelector(`${card} .resolution .text`);
+    assert.match(await page.textContent(`${card} .resolution`), /已清理占道摊位/);
+    await page.waitForFunction((c) => document.querySelector(`${c} .resolution img`)?.complete &&
+                                      document.querySelector(`${c} .resolution img`).naturalWidth > 0, card);
     await page.screenshot({ path: join(artifacts, 'app-verify.png'), fullPage: true });
     await page.click(`${card} [data-act=verify]`);
     await page.waitForSelector(card, { state: 'detached', timeout: 15_000 });  // no longer to verify
