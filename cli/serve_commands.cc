@@ -369,7 +369,8 @@ int RunDemo(const DemoArgs& args) {
   std::cout << fmt::format(
       "wangge demo: {} records in {}, hash chain and derived state check out.\n"
       "Serving {} ; Ctrl-C stops.\n\nTokens (demo only; also in {}/demo-tokens.txt):\n{}\n"
-      "Dashboard: {}/ui/ (log in with the supervisor or auditor token)\n\n"
+      "Dashboard: {}/ui/ (log in with the supervisor or auditor token)\n"
+      "Field app: {}/app/ (log in with the worker or handler token; on a phone too)\n\n"
       "Try:\n"
       "  curl -s {}/healthz\n"
       "  curl -s -X POST {}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: "
@@ -386,7 +387,7 @@ int RunDemo(const DemoArgs& args) {
       "rates\n"
       "  curl -s {}/open311/v2/services.json  # Open311 GeoReport v2 (docs/open311.md)\n"
       "  curl -s {}/metrics\n",
-      (*engine)->head().seq.value, args.data, url, args.data, listing, url, url, url, worker,
+      (*engine)->head().seq.value, args.data, url, args.data, listing, url, url, url, url, worker,
       FormatRfc3339(clock.Now()), url, sample_case, worker, url, supervisor, url, handler, url,
       supervisor, url, url);
   std::cout.flush();

@@ -4,53 +4,11 @@
 // Exits 0 when every check passes, 1 on a failure, 77 (ctest's skip) with a message
 // when Chromium or playwright-core is not installed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launch, setUp, startDemo, stepper, watcher } from './harness.mjs';
 
-const SKIP = 77;
-const [binary, artifacts] = process.argv.slice(2);
-if (!binary || !artifacts) {
-  console.error('usage: node dashboard_test.mjs WANGGE_BINARY ARTIFACT_DIR');
-  process.exit(2);
-}
-const chromiumPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(chromiumPath)) {
-  console.log(`SKIP: no Chromium at ${chromiumPath} (apt-get install chromium; scripts/deps.sh installs it)`);
-  process.exit(SKIP);
-}
-if (Number(process.versions.node.split('.')[0]) < 20) {
-  console.log(`SKIP: playwright-core needs Node.js 20 or later; this is ${process.version}`);
-  process.exit(SKIP);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  console.log('SKIP: playwright-core is not installed (npm ci --prefix tests/ui; scripts/test.sh runs it)');
-  process.exit(SKIP);
-}
-mkdirSync(artifacts, { recursive: true });
-
-// --- The server: `wangge demo` on an ephemeral loopback port -------------------------
-const scratch = mkdtempSync(join(tmpdir(), 'wangge-ui-'));
-const demo = spawn(binary, ['demo', '--data', join(scratch, 'data'), '--listen', '127.0.0.1:0'],
-                   { stdio: ['ignore', 'pipe', 'pipe'] });
-process.on('exit', () => { demo.kill('SIGKILL'); rmSync(scratch, { recursive: true, force: true }); });
-const banner = await new Promise((resolve, reject) => {
-  let out = '';
-  const timer = setTimeout(() => reject(new Error(`wangge demo did not start in 120 s:\n${out}`)), 120_000);
-  demo.stdout.on('data', (chunk) => {
-    out += chunk;
-    if (out.includes('/metrics\n')) { clearTimeout(timer); resolve(out); }
-  });
-  demo.stderr.resume();
-  demo.on('exit', (code) => reject(new Error(`wangge demo exited (${code}):\n${out}`)));
-});
-const base = banner.match(/Serving (http:\/\/127\.0\.0\.1:\d+)/)[1];
-const tokenOf = (role) => banner.match(new RegExp(`^${role}\\s+\\S+\\s+(\\S+)$`, 'm'))[1];
-const tokens = Object.fromEntries(['worker', 'handler', 'supervisor', 'auditor'].map((r) => [r, tokenOf(r)]));
+const { binary, artifacts, chromium, chromiumPath } = await setUp('node dashboard_test.mjs WANGGE_BINARY ARTIFACT_DIR');
+const { base, tokens, demo } = await startDemo(binary);
 
 async function api(path, params = {}, token = tokens.supervisor) {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '' && v != null)).toString();
@@ -60,23 +18,11 @@ async function api(path, params = {}, token = tokens.supervisor) {
 }
 
 // --- The browser ------------------------------------------------------------------
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
+const browser = await launch(chromium, chromiumPath);
 const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'zh-CN' });
-const foreign = [];   // requests that left the server's origin
-const problems = [];  // console errors and uncaught page errors (CSP violations among them)
-function watch(page) {
-  // blob: URLs of the page's own origin (photos fetched with the token) stay on the machine.
-  page.on('request', (r) => {
-    if (!r.url().startsWith(base) && !r.url().startsWith(`blob:${base}/`)) foreign.push(r.url());
-  });
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-  return page;
-}
+// Requests that left the server's origin; console errors and uncaught page errors (CSP
+// violations among them).
+const { foreign, problems, watch } = watcher(base);
 
 const ready = (page) => page.waitForFunction(() => ['ready', 'login', 'error'].includes(document.body.dataset.state));
 async function expectState(page, state) {
@@ -149,13 +95,7 @@ async function checkGroupTable(page, tableId, filters, groupBy) {
   return rows;
 }
 
-const steps = [];
-async function step(name, fn) {
-  const started = Date.now();
-  await fn();
-  steps.push(name);
-  console.log(`ok ${steps.length} - ${name} (${Date.now() - started} ms)`);
-}
+const step = stepper();
 
 let exitCode = 0;
 try {
@@ -399,7 +339,7 @@ try {
     assert.deepEqual(problems, []);
   });
 } catch (e) {
-  console.error(`not ok ${steps.length + 1} - ${e.stack ?? e}`);
+  console.error(`not ok ${step.count() + 1} - ${e.stack ?? e}`);
   exitCode = 1;
 } finally {
   await browser.close();
@@ -410,5 +350,5 @@ try {
     exitCode = 1;
   }
 }
-console.log(exitCode === 0 ? `dashboard: ${steps.length} checks passed; screenshots in ${artifacts}` : 'dashboard: FAILED');
+console.log(exitCode === 0 ? `dashboard: ${step.count()} checks passed; screenshots in ${artifacts}` : 'dashboard: FAILED');
 process.exit(exitCode);

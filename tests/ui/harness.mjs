@@ -58,7 +58,7 @@ export async function startDemo(binary) {
     const m = tokenOf(role);
     if (m) { actors[role] = m[1]; tokens[role] = m[2]; }
   }
-  return { base, tokens, actors };
+  return { base, tokens, actors, demo };
 }
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -83,12 +83,15 @@ export function watcher(base) {
   return { foreign, problems, watch };
 }
 
+// step(name, fn) runs and numbers one check; step.count() is how many passed.
 export function stepper() {
   const steps = [];
-  return async function step(name, fn) {
+  const step = async (name, fn) => {
     const started = Date.now();
     await fn();
     steps.push(name);
     console.log(`ok ${steps.length} - ${name} (${Date.now() - started} ms)`);
   };
+  step.count = () => steps.length;
+  return step;
 }
