@@ -35,6 +35,23 @@ const browser = await launch(chromium, chromiumPath);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const range = (xs) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
 
+// Defines window.noiseJpeg(seed) in every page: a JPEG of noise of about 2 MB, made by
+// the page's canvas, a different image for each seed.
+function noiseJpeg(context) {
+  return context.addInitScript(() => {
+    window.noiseJpeg = async (seed) => {
+      const side = 1870;
+      const canvas = new OffscreenCanvas(side, side);
+      const g = canvas.getContext('2d');
+      const img = g.createImageData(side, side);
+      let x = seed * 2654435761 >>> 0;
+      for (let j = 0; j < img.data.length; j++) { x = (x * 1664525 + 1013904223) >>> 0; img.data[j] = j % 4 === 3 ? 255 : x >>> 24; }
+      g.putImageData(img, 0, 0);
+      return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.75 });
+    };
+  });
+}
+
 async function throttle(page, profile) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
@@ -74,14 +91,7 @@ async function queueReports(page, n) {
     const { sha256Hex } = await import('/app/sha256.js');
     let bytes = 0;
     for (let i = 0; i < count; i++) {
-      const side = 1870;
-      const canvas = new OffscreenCanvas(side, side);
-      const g = canvas.getContext('2d');
-      const img = g.createImageData(side, side);
-      let x = (i + 1) * 2654435761 >>> 0;
-      for (let j = 0; j < img.data.length; j++) { x = (x * 1664525 + 1013904223) >>> 0; img.data[j] = j % 4 === 3 ? 255 : x >>> 24; }
-      g.putImageData(img, 0, 0);
-      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.75 });
+      const blob = await window.noiseJpeg(i + 1);
       const sha256 = await sha256Hex(blob);
       bytes += blob.size;
       const client_id = crypto.randomUUID();
@@ -96,6 +106,7 @@ async function queueReports(page, n) {
 
 async function drain() {
   const context = await browser.newContext({ serviceWorkers: 'allow' });
+  await noiseJpeg(context);
   await context.addInitScript((t) => localStorage.setItem('wangge.app.token', t), tokens.worker);
   const page = await context.newPage();
   await page.goto(`${base}/app/#queue`);
@@ -118,20 +129,14 @@ async function drain() {
 // without the queue, the parts and the reports.
 async function rawUpload(n) {
   const context = await browser.newContext();
+  await noiseJpeg(context);
   const page = await context.newPage();
   await page.goto(`${base}/app/`);
   await page.evaluate(async (count) => {
     const { sha256Hex } = await import('/app/sha256.js');
     window.rawPhotos = [];
     for (let i = 0; i < count; i++) {
-      const side = 1870;
-      const canvas = new OffscreenCanvas(side, side);
-      const g = canvas.getContext('2d');
-      const img = g.createImageData(side, side);
-      let x = (i + 1001) * 2654435761 >>> 0;
-      for (let j = 0; j < img.data.length; j++) { x = (x * 1664525 + 1013904223) >>> 0; img.data[j] = j % 4 === 3 ? 255 : x >>> 24; }
-      g.putImageData(img, 0, 0);
-      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.75 });
+      const blob = await window.noiseJpeg(i + 1001);
       window.rawPhotos.push({ blob, sha256: await sha256Hex(blob) });
     }
   }, n);

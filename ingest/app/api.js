@@ -2,15 +2,11 @@
 // worker logs in once. It is sent as a bearer token, never put in a URL.
 const KEY = 'wangge.app.token';
 
-export class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.error?.message ?? `HTTP ${status}`);
-    this.status = status;
-    this.code = body?.error?.code;
-    this.field = body?.error?.field;
-  }
+import { ApiError as BaseError } from './api_error.js';
+
+export class ApiError extends BaseError {
   // Whether trying again later may succeed: the network, a busy or full server.
-  get transient() { return this.status === 0 || this.status === 503 || this.status === 507 || this.status >= 500; }
+  get transient() { return this.status === 0 || this.status >= 500; }
 }
 
 export const token = () => localStorage.getItem(KEY);

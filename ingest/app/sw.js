@@ -4,7 +4,7 @@
 // Nothing under /v1/ is cached here: reports wait in IndexedDB (store.js), not in HTTP.
 const CACHE = 'wangge-app-1';
 const SHELL = ['./', 'index.html', 'app.css', 'icon.svg', 'manifest.webmanifest', 'main.js', 'api.js',
-               'i18n.js', 'store.js', 'sync.js', 'sha256.js', 'worker.js', 'office.js', 'map.js'];
+               'i18n.js', 'store.js', 'sync.js', 'sha256.js', 'worker.js', 'office.js', 'map.js', 'api_error.js'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -2,14 +2,9 @@
 // localStorage, never a cookie): closing the browser session forgets it.
 const KEY = 'wangge.token';
 
-export class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.error?.message ?? `HTTP ${status}`);
-    this.status = status;
-    this.code = body?.error?.code;
-    this.field = body?.error?.field;
-  }
-}
+import { ApiError } from './api_error.js';
+
+export { ApiError };
 
 export function token() { return sessionStorage.getItem(KEY); }
 export function setToken(value) { sessionStorage.setItem(KEY, value); }

@@ -39,14 +39,11 @@ std::string Multipart(const std::vector<std::pair<std::string, std::string>>& fi
 
 class Open311FormsTest : public testing::Open311Fixture {
  protected:
-  void SetUp() override {
-    Open311Fixture::SetUp();
-    ingest::ServerOptions so;
-    so.port = 0;
+  ingest::ServerOptions Options() override {
+    ingest::ServerOptions so = Open311Fixture::Options();
     so.max_body_bytes = 8192;
     so.max_media_bytes = 1 << 20;
-    so.open311_public = true;
-    StartServer(so);
+    return so;
   }
 
   Reply PostUpdate(const std::string& format, const std::string& body,

@@ -23,11 +23,15 @@ class Open311Fixture : public HttpServerFixture {
   // Open311Test.ReadsNeedAKeyByDefault… restarts the server without it.
   void SetUp() override {
     HttpServerFixture::SetUp();
+    StartServer(Options());
+  }
+  // The server's options; a suite may change them.
+  virtual ingest::ServerOptions Options() {
     ingest::ServerOptions so;
     so.port = 0;
     so.max_body_bytes = 4096;
     so.open311_public = true;
-    StartServer(so);
+    return so;
   }
 
   Reply Get(const std::string& target) { return Fetch(http::verb::get, "/open311/v2/" + target); }
