@@ -4,11 +4,12 @@
 # dashboard's browser test among them, in headless Chromium).
 # Usage: scripts/test.sh [BUILD_DIR]      (default: build)
 # WANGGE_CMAKE_ARGS: extra CMake options, e.g. -DWANGGE_SANITIZE=ON.
-# WANGGE_FUZZ_SECONDS: seconds per fuzz target (default 20; 0 skips fuzzing).
+# WANGGE_FUZZ_SECONDS: seconds per fuzz target (default 10: every corpus entry and some
+# thousands of mutations each; scripts/fuzz.sh 60 for a longer local run; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-fuzz_seconds=${WANGGE_FUZZ_SECONDS:-20}
+fuzz_seconds=${WANGGE_FUZZ_SECONDS:-10}
 
 scripts/deps.sh --test
 # playwright-core for the dashboard's browser test, at the version in package-lock.json.
