@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds wangge with its tests (Release, warnings as errors), runs each libFuzzer target
-# for a bounded time on its in-tree corpus, then runs the tests with ctest (the
-# dashboard's browser test among them, in headless Chromium).
+# Builds wangge with its tests (Release, warnings as errors) and runs them with ctest: the
+# browser tests of the dashboard and the field app among them (headless Chromium), and
+# each fuzz target over its whole in-tree corpus (Fuzz.*). With WANGGE_FUZZ_SECONDS it also
+# builds the libFuzzer targets (clang) and fuzzes each for that long first.
 # Usage: scripts/test.sh [BUILD_DIR]      (default: build)
 # WANGGE_CMAKE_ARGS: extra CMake options, e.g. -DWANGGE_SANITIZE=ON.
-# WANGGE_FUZZ_SECONDS: seconds per fuzz target (default 10: every corpus entry and some
-# thousands of mutations each; scripts/fuzz.sh 60 for a longer local run; 0 skips fuzzing).
+# WANGGE_FUZZ_SECONDS: seconds of libFuzzer per target (default 0: none; the corpus runs in
+# ctest either way; scripts/fuzz.sh 60 is a local run of a minute each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-fuzz_seconds=${WANGGE_FUZZ_SECONDS:-10}
+fuzz_seconds=${WANGGE_FUZZ_SECONDS:-0}
 
 scripts/deps.sh --test
 # playwright-core for the dashboard's browser test, at the version in package-lock.json.
