@@ -2,6 +2,7 @@
 // access per role and office, thumbnails, ranges, evidence flags and orphan collection.
 #include <map>
 
+#include <boost/asio.hpp>
 #include <boost/json.hpp>
 
 #include "core/sha256.h"
@@ -158,10 +159,10 @@ TEST_F(MediaTest, AnUploadCutByADroppedConnectionResumesWhereItStopped) {
                         "\r\nContent-Length: " + std::to_string(rest.size()) + "\r\n\r\n" +
                         rest.substr(0, rest.size() / 3);
   {
-    testing::net::io_context ioc;
-    testing::tcp::socket s(ioc);
-    s.connect({testing::net::ip::make_address("127.0.0.1"), server_->port()});
-    testing::net::write(s, testing::net::buffer(request));
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+    boost::asio::write(s, boost::asio::buffer(request));
   }  // closed mid-body
   Reply head = Fetch(http::verb::head, "/v1/media/" + hash, testing::Bearer(worker_));
   ASSERT_EQ(head.status, 200);

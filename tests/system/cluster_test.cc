@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <thread>
 
+#include <boost/asio.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -40,6 +41,8 @@ namespace wangge::testing {
 namespace {
 
 namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
 
 // A child process; stopped (SIGTERM, then SIGKILL after 10 s) when destroyed.
 class Process {

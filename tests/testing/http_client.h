@@ -1,23 +1,23 @@
 // The HTTP test client: requests to a server on 127.0.0.1, each on a new connection
 // (Fetch), raw bytes as they are (Raw), or several on one keep-alive connection
-// (Connection). Every HTTP test uses it.
+// (Connection). Every HTTP test uses it. Compiled once (tests/testing/http_client.cc):
+// Beast's reading and writing are instantiated there, not in every test.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
 
 namespace wangge::testing {
 
-namespace net = boost::asio;
 namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
 
 struct Reply {
   int status = -1;  // -1: no answer (refused, or the server died or closed mid-request)
@@ -35,84 +35,28 @@ inline Headers Bearer(const std::string& token) {
 // A request with `headers` and `body` on a new connection; HEAD reads no body. The server
 // may answer (413) and close before the whole body is sent: the write then fails, and
 // the answer is still there to read.
-inline Reply Fetch(uint16_t port, http::verb method, const std::string& target,
-                   const Headers& headers = {}, const std::string& body = {}) {
-  net::io_context ioc;
-  tcp::socket socket(ioc);
-  boost::beast::error_code ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return Reply{-1, ec.message(), "", {}};
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  for (const auto& [name, value] : headers) req.set(name, value);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(socket, req, ec);
-  boost::beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 << 20);  // photos
-  parser.skip(method == http::verb::head);
-  http::read(socket, buffer, parser, ec);
-  if (ec) return Reply{-1, ec.message(), "", {}};
-  const auto& res = parser.get();
-  return Reply{static_cast<int>(res.result_int()), res.body(),
-               std::string(res[http::field::content_type]), res.base()};
-}
+Reply Fetch(uint16_t port, http::verb method, const std::string& target,
+            const Headers& headers = {}, const std::string& body = {});
 
 // Sends `bytes` as they are on a new connection and reads one answer, waiting at most
 // 5 s for each.
-inline Reply Raw(uint16_t port, const std::string& bytes) {
-  net::io_context ioc;
-  boost::beast::tcp_stream stream(ioc);
-  boost::beast::error_code ec;
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return Reply{-1, ec.message(), "", {}};
-  // The server may answer and close before it has read everything: a failed write
-  // still leaves its answer to read.
-  stream.expires_after(std::chrono::seconds(5));
-  net::async_write(stream, net::buffer(bytes), [](boost::beast::error_code, size_t) {});
-  ioc.run();
-  ioc.restart();
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  stream.expires_after(std::chrono::seconds(5));
-  http::async_read(stream, buffer, res, [&](boost::beast::error_code e, size_t) { ec = e; });
-  ioc.run();
-  if (ec) return Reply{-1, ec.message(), "", {}};
-  return Reply{static_cast<int>(res.result_int()), res.body(),
-               std::string(res[http::field::content_type]), res.base()};
-}
+Reply Raw(uint16_t port, const std::string& bytes);
 
 // One keep-alive connection: each Send writes a request and reads its answer on it.
 class Connection {
  public:
-  explicit Connection(uint16_t port) : socket_(ioc_) {
-    boost::system::error_code ec;
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  }
+  explicit Connection(uint16_t port);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // status -1 when the connection failed or the server closed it.
   Reply Send(http::verb method, const std::string& target, const Headers& headers = {},
-             const std::string& body = {}) {
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    for (const auto& [name, value] : headers) req.set(name, value);
-    req.keep_alive(true);
-    req.body() = body;
-    req.prepare_payload();
-    boost::beast::error_code ec;
-    http::write(socket_, req, ec);
-    http::response<http::string_body> res;
-    if (!ec) http::read(socket_, buffer_, res, ec);
-    if (ec || !res.keep_alive()) return Reply{};
-    return Reply{static_cast<int>(res.result_int()), res.body(),
-                 std::string(res[http::field::content_type]), res.base()};
-  }
+             const std::string& body = {});
 
  private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  boost::beast::flat_buffer buffer_;
+  struct Socket;
+  std::unique_ptr<Socket> socket_;
 };
 
 }  // namespace wangge::testing
